@@ -1,0 +1,925 @@
+"""Monthly stock-flow Monte Carlo of the unreached extreme-poor households (DESIGN §6).
+
+The stock of *unreached* extreme-poor households per kelurahan evolves month by month::
+
+    U(t) = U(t-1) - enrolled(t) - exits(t) + entrants(t) + returns(t)
+
+found households stay unreached until they are enrolled (after the enrolment lag). Kelurahan
+counts are simulated; kecamatan and city figures are their sums, so every level is coherent
+in every path by construction.
+
+How it is simulated
+-------------------
+Every flow is an integer count, but it is generated from *household-level* events so that
+common random numbers (CRN) make the forecast exactly monotone in capacity, path by path:
+
+* **Start.** Each path draws the starting stock of kelurahan ``k`` as a binomial whose mean and
+  variance match the Poisson-binomial of the eligible households' ``p_extreme``:
+  ``n* = round(mu**2 / sum(p**2))``, ``q = mu / n*`` with ``mu = unreached_extreme[k]``.
+* **Where they are in the plan.** Each starting household gets a position on its kelurahan's
+  yield curve, drawn with probability ``p_j / sum(p)`` (so the expected number found after ``v``
+  visits is ``cumsum(p)[v]``, the plan's yield curve, scaled to the stock actually drawn).
+* **Visits.** Capacity per month is ``operators * visits_per_day * workdays_per_month``.
+  With ``allocation="yield"`` (default) the capacity walks down the *city-wide* list of eligible
+  households merged by ``p_extreme`` (the greedy plan of DESIGN §5: the next operator-day goes
+  where the next visit has the highest yield); a kelurahan whose list is done gets no more
+  visits. With ``allocation="eligible"`` each kelurahan gets capacity in proportion to its
+  eligible households. Either way the cumulative visits of every kelurahan are non-decreasing in
+  capacity, capped by its eligible households. A household is found in the month its position
+  is visited, if it is still extremely poor then.
+* **Enrolment.** A found household is enrolled ``L`` months later (``L`` drawn per path); it
+  stays in the unreached stock meanwhile and may still exit extreme poverty.
+* **Exits.** Every unreached household leaves extreme poverty after a geometric time with
+  monthly probability ``1 - (1 - exit_rate)**(1/12)`` (its own uniform draw).
+* **Entrants.** Poisson(``near_poor * monthly entry probability * (1 + shock)``) per kelurahan
+  and month, ``shock`` applying to the 12 months from ``shock_month``.
+* **Graduation.** Households enrolled *before the start* (``CityState.enrolled_extreme``, the
+  expected extreme poor among the reached) graduate with the monthly graduation probability;
+  since that stock counts extremely poor households only, every graduate returns to the
+  unreached stock (share still extreme = 1); the enrolled stock also shrinks by exits.
+  Households enrolled during the horizon are not graduated within it (programmes such as PKH
+  keep a household for years); this also keeps the forecast monotone in capacity.
+* **Entrants and returns** are found too: each joins the remaining visit queue at a uniformly
+  drawn depth (capped by the queue still ahead, so once a list is done newcomers are visited
+  in their first month), and it is found when the capacity since its arrival reaches it.
+  Their visits are not charged to the capacity (they are few beside the eligible list).
+
+Uncertain parameters are drawn once per path: ``visits_per_day`` uniformly in its range; the
+annual exit, entry and graduation rates and the shock size from a triangular distribution with
+mode at the DESIGN default (:data:`~targeting.forecast.scenarios.CENTRES`) when the range
+contains it, uniform otherwise; the enrolment lag from a discrete triangular with mode 1.
+
+Common random numbers
+---------------------
+All uniforms come from ``numpy.random.SeedSequence`` streams keyed by ``seed`` only (never by
+the scenario), and every scenario-dependent quantity is an inverse-CDF transform of a fixed
+uniform: the path parameters, the exit times (geometric inverse CDF) and the entrant counts
+(Poisson inverse CDF). The starting stock and the positions do not depend on the scenario at
+all. Hence a scenario with more capacity (operators or visits per day), everything else equal,
+finds every household no later, and the unreached stock is never higher in any path and month.
+The entrants' own attributes come from a stream that depends on how many there are, so CRN is
+exact for capacity comparisons and approximate (same counts structure) for rate comparisons.
+
+Why households and not a binomial per month: a per-month binomial of the stock with hit rate
+"mean of the next ``v`` curve values" is not monotone in capacity path by path (with a steep
+curve, a scenario further down the list has a lower monthly hit rate on what is left), and a
+graduation loop from newly enrolled households is not monotone either. Household-level events
+with shared uniforms are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from targeting.forecast.scenarios import CENTRES, Scenario
+
+__all__ = [
+    "CityState",
+    "ForecastResult",
+    "capacity_needed",
+    "fan_chart",
+    "simulate",
+    "tornado",
+]
+
+#: Paths simulated together; fixed so that path ``i`` always uses the same random streams.
+CHUNK = 512
+#: Grid of the tabulated inverse CDF of a household's position on its yield curve.
+_GRID = 4096
+_QUANTILES = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
+
+# stream ids for SeedSequence([seed, stream, chunk])
+_S_PARAMS, _S_START, _S_ENTRY, _S_GRAD, _S_ARRIVAL = 1, 2, 3, 4, 5
+
+
+# --------------------------------------------------------------------------- state
+@dataclass
+class CityState:
+    """The starting point of a forecast, one entry per kelurahan.
+
+    Parameters
+    ----------
+    kecamatan : numpy.ndarray of str
+        The kecamatan of each kelurahan.
+    kelurahan : numpy.ndarray of str
+        Kelurahan names (unique).
+    unreached_extreme : numpy.ndarray of float
+        Expected unreached extreme-poor households at the start (sum of ``p_extreme`` over the
+        eligible unreached). Each path draws an integer start (moment-matched binomial).
+    eligible : numpy.ndarray of int
+        Eligible unreached households not yet verified (the visit list's length).
+    near_poor : numpy.ndarray of float
+        Households at risk of entering extreme poverty (the entrants' pool).
+    yield_curves : list of numpy.ndarray
+        Per kelurahan, ``p_extreme`` of the eligible households in visit order (descending).
+        Expected finds after ``v`` visits are ``cumsum[v]``. A curve shorter than ``eligible``
+        is padded with zeros; an all-zero or empty curve means a uniform order.
+    order_curves : list of numpy.ndarray, optional
+        Per kelurahan, the scores of the model that *orders* the visits, aligned with
+        ``yield_curves`` and sorted descending. Give them when the visits are ranked by another
+        model than the one whose probabilities make ``yield_curves`` (then the yield curve need
+        not be sorted: a worse ranking puts fewer extreme-poor households early). Default: the
+        yield curves themselves, which must then be sorted descending.
+    enrolled_extreme : numpy.ndarray of float, optional
+        Expected extreme-poor households among those already reached (enrolled before the
+        start); they feed graduation returns. None means no returns.
+    """
+
+    kecamatan: np.ndarray
+    kelurahan: np.ndarray
+    unreached_extreme: np.ndarray
+    eligible: np.ndarray
+    near_poor: np.ndarray
+    yield_curves: list[np.ndarray]
+    enrolled_extreme: np.ndarray | None = None
+    order_curves: list[np.ndarray] | None = None
+
+    def __post_init__(self) -> None:
+        self.kecamatan = np.asarray(self.kecamatan, dtype=str)
+        self.kelurahan = np.asarray(self.kelurahan, dtype=str)
+        self.unreached_extreme = np.asarray(self.unreached_extreme, dtype=float)
+        self.eligible = np.asarray(self.eligible).astype(np.int64)
+        self.near_poor = np.asarray(self.near_poor, dtype=float)
+        self.yield_curves = [np.asarray(c, dtype=float).ravel() for c in self.yield_curves]
+        if self.order_curves is not None:
+            self.order_curves = [np.asarray(c, dtype=float).ravel() for c in self.order_curves]
+        if self.enrolled_extreme is not None:
+            self.enrolled_extreme = np.asarray(self.enrolled_extreme, dtype=float)
+        k = len(self.kelurahan)
+        arrays = {
+            "kecamatan": self.kecamatan,
+            "unreached_extreme": self.unreached_extreme,
+            "eligible": self.eligible,
+            "near_poor": self.near_poor,
+        }
+        if self.enrolled_extreme is not None:
+            arrays["enrolled_extreme"] = self.enrolled_extreme
+        for name, a in arrays.items():
+            if a.shape != (k,):
+                raise ValueError(f"CityState.{name} has shape {a.shape}, expected ({k},)")
+        if len(self.yield_curves) != k:
+            raise ValueError(f"CityState.yield_curves has {len(self.yield_curves)} curves, not {k}")
+        if len(set(self.kelurahan.tolist())) != k:
+            raise ValueError("CityState.kelurahan names must be unique")
+        for name in ("unreached_extreme", "eligible", "near_poor"):
+            if np.any(getattr(self, name) < 0):
+                raise ValueError(f"CityState.{name} must be >= 0")
+        for i, c in enumerate(self.yield_curves):
+            if len(c) > self.eligible[i]:
+                raise ValueError(
+                    f"yield curve of {self.kelurahan[i]!r} has {len(c)} values, "
+                    f"more than its {self.eligible[i]} eligible households"
+                )
+            if np.any((c < 0) | (c > 1)):
+                raise ValueError(f"yield curve of {self.kelurahan[i]!r} must be probabilities")
+            order = c if self.order_curves is None else self.order_curves[i]
+            if len(order) != len(c) or np.any(np.diff(order) > 1e-12):
+                raise ValueError(
+                    f"visit order of {self.kelurahan[i]!r} must be sorted descending and as long "
+                    "as its yield curve"
+                )
+
+
+class _Prepared:
+    """Scenario-independent lookup tables built once from a :class:`CityState`."""
+
+    def __init__(self, state: CityState, allocation: str) -> None:
+        if allocation not in ("yield", "eligible"):
+            raise ValueError(f"allocation must be 'yield' or 'eligible', not {allocation!r}")
+        self.allocation = allocation
+        e = state.eligible
+        self.K = len(e)
+        self.E = e
+        self.offsets = np.concatenate([[0], np.cumsum(e)])
+        total = int(self.offsets[-1])
+        self.total = total
+        p_all = np.zeros(total)
+        order_all = np.zeros(total)
+        sum_p = np.zeros(self.K)
+        sum_p2 = np.zeros(self.K)
+        grid = np.linspace(0.0, 1.0, _GRID + 1)
+        # inverse CDF of the position on a grid of probabilities (continuous positions,
+        # linear within each household's interval); sampled by linear interpolation
+        self.inv_table = np.zeros((self.K, _GRID + 1))
+        for k, c in enumerate(state.yield_curves):
+            n = int(e[k])
+            if n == 0:
+                continue
+            p = np.zeros(n)
+            p[: len(c)] = c
+            sum_p[k], sum_p2[k] = p.sum(), (p**2).sum()
+            w = p if sum_p[k] > 0 else np.ones(n)
+            cum = np.concatenate([[0.0], np.cumsum(w) / w.sum()])
+            cum[-1] = 1.0
+            j = np.clip(np.searchsorted(cum, grid, side="right") - 1, 0, n - 1)
+            width = cum[j + 1] - cum[j]
+            frac = np.where(width > 0, (grid - cum[j]) / np.where(width > 0, width, 1.0), 0.0)
+            self.inv_table[k] = np.minimum(j + np.clip(frac, 0.0, 1.0), n - 1e-9)
+            p_all[self.offsets[k] : self.offsets[k + 1]] = p
+            o = np.zeros(n)
+            o[: len(c)] = c if state.order_curves is None else state.order_curves[k]
+            order_all[self.offsets[k] : self.offsets[k + 1]] = o
+        # queue rank of each listed household
+        if allocation == "yield":
+            # the city-wide queue follows the ranking model's scores
+            order = np.argsort(-order_all, kind="stable")
+            rank = np.empty(total, dtype=np.float64)
+            rank[order] = np.arange(total, dtype=np.float64)
+            self.rank = rank.astype(np.float32)
+            self.queue = np.full(self.K, float(total))
+            self.share = np.ones(self.K)
+        else:
+            kk = np.repeat(np.arange(self.K), e)
+            self.rank = (np.arange(total) - self.offsets[kk]).astype(np.float32)
+            self.queue = e.astype(float)
+            self.share = e / total if total > 0 else np.zeros(self.K)
+        # moment-matched binomial for the starting stock
+        mu = state.unreached_extreme
+        q = np.where(sum_p > 0, sum_p2 / np.where(sum_p > 0, sum_p, 1.0), 1.0)
+        n_star = np.where(mu > 0, np.maximum(np.rint(mu / q), 1), 0).astype(np.int64)
+        self.n_start = n_star
+        self.q_start = np.where(n_star > 0, np.minimum(mu / np.maximum(n_star, 1), 1.0), 0.0)
+        self.reachable = e > 0
+        self.near_poor = state.near_poor
+        self.enrolled0 = (
+            np.rint(state.enrolled_extreme).astype(np.int64)
+            if state.enrolled_extreme is not None
+            else np.zeros(self.K, dtype=np.int64)
+        )
+
+
+# --------------------------------------------------------------------------- random helpers
+def _rng(seed: int, stream: int, chunk: int = 0) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence([int(seed), stream, chunk]))
+
+
+def _triangular(u: np.ndarray, lo: float, hi: float, mode: float | None) -> np.ndarray:
+    """Inverse CDF of a triangular (or uniform, if ``mode`` is None or outside) on [lo, hi]."""
+    if hi <= lo:
+        return np.full_like(u, lo, dtype=float)
+    if mode is None or not lo <= mode <= hi:
+        return lo + u * (hi - lo)
+    fc = (mode - lo) / (hi - lo)
+    left = lo + np.sqrt(u * (hi - lo) * (mode - lo))
+    right = hi - np.sqrt((1 - u) * (hi - lo) * (hi - mode))
+    return np.where(u < fc, left, right)
+
+
+def _lag_probabilities(lo: int, hi: int, mode: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Discrete triangular probabilities on ``lo..hi`` with the given mode (clipped)."""
+    values = np.arange(lo, hi + 1)
+    m = min(max(mode, lo), hi)
+    w = (hi - lo + 1) - np.abs(values - m)
+    return values, w / w.sum()
+
+
+def _poisson_ppf(u: np.ndarray, lam: np.ndarray) -> np.ndarray:
+    """Vectorised Poisson inverse CDF by sequential search (fast for small means).
+
+    Returns the smallest ``k`` with ``P(X <= k) >= u``; monotone in ``u`` and ``lam``.
+    """
+    u, lam = np.broadcast_arrays(np.asarray(u, dtype=float), np.asarray(lam, dtype=float))
+    shape = u.shape
+    u, lam = u.ravel(), lam.ravel()
+    out = np.zeros(u.shape, dtype=np.int64)
+    pmf = np.exp(-lam)
+    cdf = pmf.copy()
+    idx = np.flatnonzero(u > cdf)
+    k = 0
+    kmax = int(np.max(lam, initial=0) + 12 * np.sqrt(np.max(lam, initial=0)) + 40)
+    while idx.size and k < kmax:
+        k += 1
+        pmf_i = pmf[idx] * lam[idx] / k
+        pmf[idx] = pmf_i
+        cdf_i = cdf[idx] + pmf_i
+        cdf[idx] = cdf_i
+        out[idx] = k
+        idx = idx[u[idx] > cdf_i]
+    return out.reshape(shape)
+
+
+def _bins(n_bins: int, k: int, cap_t: np.float32, base: np.ndarray, when: np.ndarray) -> np.ndarray:
+    """Count events at month ``when`` (clipped to the overflow month ``cap_t``) per bin."""
+    return np.bincount(base + np.minimum(when, cap_t).astype(np.int64) * k, minlength=n_bins)
+
+
+def _monthly(rate_per_year: np.ndarray) -> np.ndarray:
+    return 1.0 - (1.0 - rate_per_year) ** (1.0 / 12.0)
+
+
+# --------------------------------------------------------------------------- parameters
+_PARAM_COLUMNS = ("visits_per_day", "lag", "exit", "entry", "graduation", "shock")
+
+
+def _path_parameters(scenario: Scenario, n_paths: int, seed: int) -> dict[str, np.ndarray]:
+    """Draw the per-path uncertain parameters (CRN: uniforms depend on ``seed`` only)."""
+    u = _rng(seed, _S_PARAMS).random((n_paths, len(_PARAM_COLUMNS)))
+    vpd = scenario.visits_per_day
+    if isinstance(vpd, tuple):
+        v = vpd[0] + u[:, 0] * (vpd[1] - vpd[0])
+    else:
+        v = np.full(n_paths, float(vpd))
+    values, probs = _lag_probabilities(*scenario.enrolment_lag_months)
+    lag = values[
+        np.minimum(np.searchsorted(np.cumsum(probs), u[:, 1], side="right"), len(values) - 1)
+    ]
+    out = {
+        "visits_per_day": v,
+        "lag": lag.astype(np.int64),
+        "exit": _triangular(u[:, 2], *scenario.exit_rate_per_year, CENTRES["exit_rate_per_year"]),
+        "entry": _triangular(
+            u[:, 3], *scenario.entry_rate_per_year, CENTRES["entry_rate_per_year"]
+        ),
+        "graduation": _triangular(
+            u[:, 4], *scenario.graduation_rate_per_year, CENTRES["graduation_rate_per_year"]
+        ),
+        "shock": _triangular(u[:, 5], *scenario.shock_size, CENTRES["shock_size"]),
+    }
+    out["capacity"] = scenario.operators * v * scenario.workdays_per_month
+    return out
+
+
+# --------------------------------------------------------------------------- result
+@dataclass
+class ForecastResult:
+    """Monte Carlo paths of the unreached stock and its flows.
+
+    Attributes
+    ----------
+    months : pandas.PeriodIndex
+        Monthly; ``months[0]`` is the start (the starting stock, no flows).
+    kelurahan, kecamatan : numpy.ndarray of str
+        Area of each column.
+    unreached : numpy.ndarray of int, shape (paths, months, kelurahan)
+        Unreached extreme-poor households at the end of each month (found but not yet enrolled
+        households included).
+    found, enrolled, exits, entrants, returns : numpy.ndarray of int, same shape
+        Flows in each month: households found by a visit (while still extremely poor), enrolled,
+        leaving extreme poverty while unreached, newly entering extreme poverty, and returning
+        after graduation. ``unreached[t] = unreached[t-1] - enrolled[t] - exits[t] +
+        entrants[t] + returns[t]``.
+    scenario : Scenario
+    seed, n_paths : int
+    parameters : dict of numpy.ndarray
+        The per-path draws (visits_per_day, lag, exit, entry, graduation, shock, capacity).
+    """
+
+    months: pd.PeriodIndex
+    kelurahan: np.ndarray
+    kecamatan: np.ndarray
+    unreached: np.ndarray
+    found: np.ndarray
+    enrolled: np.ndarray
+    exits: np.ndarray
+    entrants: np.ndarray
+    scenario: Scenario
+    seed: int
+    n_paths: int
+    returns: np.ndarray | None = None
+    parameters: dict[str, np.ndarray] = field(default_factory=dict)
+
+    # ------------------------------------------------------------------ levels
+    def city_paths(self) -> np.ndarray:
+        """City total of the unreached stock, shape (paths, months)."""
+        return self.unreached.sum(axis=2)
+
+    def level_paths(self, level: str = "city") -> tuple[np.ndarray, np.ndarray]:
+        """Unreached stock summed to a level.
+
+        Parameters
+        ----------
+        level : {'city', 'kecamatan', 'kelurahan'}
+
+        Returns
+        -------
+        values : numpy.ndarray, shape (paths, months, areas)
+        areas : numpy.ndarray of str
+        """
+        if level == "city":
+            return self.city_paths()[:, :, None], np.array(["city"])
+        if level == "kelurahan":
+            return self.unreached, self.kelurahan
+        if level == "kecamatan":
+            areas = np.array(sorted(set(self.kecamatan.tolist())))
+            vals = np.stack(
+                [self.unreached[:, :, self.kecamatan == a].sum(axis=2) for a in areas], axis=2
+            )
+            return vals, areas
+        raise ValueError(f"level must be 'city', 'kecamatan' or 'kelurahan', not {level!r}")
+
+    def quantiles(self, level: str = "city", q: tuple[float, ...] = _QUANTILES) -> pd.DataFrame:
+        """Quantiles and mean of the unreached stock per month and area.
+
+        Parameters
+        ----------
+        level : {'city', 'kecamatan', 'kelurahan'}
+        q : tuple of float
+            Probabilities; columns are named ``q05``, ``q10``, ... (percent, two digits).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Tidy: ``month`` ('YYYY-MM'), ``area``, one column per quantile, ``mean``.
+        """
+        vals, areas = self.level_paths(level)
+        qs = np.quantile(vals, q, axis=0)  # (q, months, areas)
+        n_m, n_a = vals.shape[1], vals.shape[2]
+        df = pd.DataFrame(
+            {
+                "month": np.repeat(self.months.astype(str).to_numpy(), n_a),
+                "area": np.tile(areas, n_m),
+            }
+        )
+        for i, p in enumerate(q):
+            df[f"q{round(p * 100):02d}"] = qs[i].ravel()
+        df["mean"] = vals.mean(axis=0).ravel()
+        return df
+
+    # ------------------------------------------------------------------ goal
+    def _month_index(self, deadline: str | None) -> int:
+        period = pd.Period(deadline or self.scenario.deadline, freq="M")
+        if period < self.months[0] or period > self.months[-1]:
+            raise ValueError(
+                f"deadline {period} outside the horizon {self.months[0]}..{self.months[-1]}"
+            )
+        return int(period.ordinal - self.months[0].ordinal)
+
+    def _tol(self, tolerance: int | None) -> int:
+        return self.scenario.tolerance if tolerance is None else int(tolerance)
+
+    def p_goal(
+        self, deadline: str | None = None, tolerance: int | None = None
+    ) -> tuple[float, float]:
+        """P(city unreached <= tolerance at the deadline month) and its Monte Carlo error.
+
+        Returns
+        -------
+        p, se : float
+            The share of paths reaching the goal and ``sqrt(p (1 - p) / n_paths)``.
+        """
+        t = self._month_index(deadline)
+        hit = self.city_paths()[:, t] <= self._tol(tolerance)
+        p = float(hit.mean())
+        return p, float(np.sqrt(p * (1 - p) / len(hit)))
+
+    def p_near_zero(self, share: float = 0.05, deadline: str | None = None) -> tuple[float, float]:
+        """P(city unreached at the deadline <= ``share`` of the path's starting stock), its SE."""
+        t = self._month_index(deadline)
+        city = self.city_paths()
+        hit = city[:, t] <= share * city[:, 0]
+        p = float(hit.mean())
+        return p, float(np.sqrt(p * (1 - p) / len(hit)))
+
+    def _first_hit(self, tolerance: int | None) -> np.ndarray:
+        below = self.city_paths() <= self._tol(tolerance)
+        first = np.argmax(below, axis=1).astype(float)
+        first[~below.any(axis=1)] = np.inf
+        return first
+
+    def goal_month_distribution(self, tolerance: int | None = None) -> pd.Series:
+        """Share of paths whose city stock first reaches ``<= tolerance`` in each month.
+
+        Returns
+        -------
+        pandas.Series
+            Indexed by 'YYYY-MM' for every month of the horizon, then ``'never'`` (not within
+            the horizon); sums to 1.
+        """
+        first = self._first_hit(tolerance)
+        n_m = len(self.months)
+        idx = np.where(np.isinf(first), n_m, first).astype(int)
+        counts = np.bincount(idx, minlength=n_m + 1) / len(first)
+        labels = [*self.months.astype(str).tolist(), "never"]
+        return pd.Series(counts, index=pd.Index(labels, name="month"), name="share")
+
+    def median_goal_month(self, tolerance: int | None = None) -> str | None:
+        """'YYYY-MM' in which the median path reaches the goal, None if beyond the horizon."""
+        first = np.sort(self._first_hit(tolerance))
+        med = first[(len(first) - 1) // 2]
+        if np.isinf(med):
+            return None
+        return str(self.months[int(med)])
+
+    def summary(self) -> dict:
+        """Headline numbers of the forecast (JSON-friendly).
+
+        Returns
+        -------
+        dict
+            scenario, n_paths, seed, deadline, tolerance, p_goal, p_goal_se, p_near_zero,
+            p_near_zero_se, median_goal_month, start_stock_median, end_stock quantiles
+            (``end_q05``..``end_q95`` at the last month) and deadline_stock_median.
+        """
+        p, se = self.p_goal()
+        pn, sen = self.p_near_zero()
+        city = self.city_paths()
+        t = self._month_index(None)
+        out = {
+            "scenario": self.scenario.name,
+            "n_paths": self.n_paths,
+            "seed": self.seed,
+            "deadline": str(self.scenario.deadline_period),
+            "tolerance": self.scenario.tolerance,
+            "p_goal": p,
+            "p_goal_se": se,
+            "p_near_zero": pn,
+            "p_near_zero_se": sen,
+            "median_goal_month": self.median_goal_month(),
+            "start_stock_median": float(np.median(city[:, 0])),
+            "deadline_stock_median": float(np.median(city[:, t])),
+        }
+        for p_ in _QUANTILES:
+            out[f"end_q{round(p_ * 100):02d}"] = float(np.quantile(city[:, -1], p_))
+        return out
+
+
+# --------------------------------------------------------------------------- simulation
+def simulate(
+    state: CityState,
+    scenario: Scenario,
+    n_paths: int = 2000,
+    seed: int = 0,
+    allocation: str = "yield",
+) -> ForecastResult:
+    """Simulate the monthly unreached stock per kelurahan (see the module docstring).
+
+    Parameters
+    ----------
+    state : CityState
+        The starting point.
+    scenario : Scenario
+        Capacity and dynamics.
+    n_paths : int
+        Monte Carlo paths.
+    seed : int
+        Seed of the common random numbers (independent of the scenario).
+    allocation : {'yield', 'eligible'}
+        How the monthly capacity is spread over kelurahan.
+
+    Returns
+    -------
+    ForecastResult
+    """
+    if n_paths < 1:
+        raise ValueError("n_paths must be >= 1")
+    prep = _Prepared(state, allocation)
+    months = pd.period_range(scenario.start_period, scenario.end_period, freq="M")
+    T = len(months) - 1
+    K = prep.K
+    par = _path_parameters(scenario, n_paths, seed)
+    if scenario.shock_month is not None:
+        s0 = pd.Period(scenario.shock_month, freq="M").ordinal - months[0].ordinal
+        shock_on = (np.arange(T + 1) >= s0) & (np.arange(T + 1) < s0 + 12)
+    else:
+        shock_on = np.zeros(T + 1, dtype=bool)
+
+    dtype = np.int32  # counts per kelurahan and month; int64 would double the memory
+    shape = (n_paths, T + 1, K)
+    out = {
+        name: np.zeros(shape, dtype=dtype)
+        for name in ("unreached", "found", "enrolled", "exits", "entrants", "returns")
+    }
+
+    x_m_all = _monthly(par["exit"])
+    e_m_all = _monthly(par["entry"])
+    g_m_all = _monthly(par["graduation"])
+    for c0 in range(0, n_paths, CHUNK):
+        c1 = min(c0 + CHUNK, n_paths)
+        ci = c0 // CHUNK
+        P = c1 - c0
+        sl = slice(c0, c1)
+        cap = par["capacity"][sl]
+        lag = par["lag"][sl]
+        x_m = x_m_all[sl]
+        # ---- starting stock: households with positions (scenario-free) and exit times
+        rng_a = _rng(seed, _S_START, ci)
+        n0 = rng_a.binomial(prep.n_start, prep.q_start, size=(CHUNK, K))[:P]
+        counts0 = n0.ravel()
+        m0 = int(counts0.sum())
+        u_pos = rng_a.random(m0)
+        e_exit0 = -np.log1p(-rng_a.random(m0))  # standard exponential, by inverse CDF
+        # ---- entrants: Poisson inverse CDF of fixed uniforms
+        u_e = _rng(seed, _S_ENTRY, ci).random((CHUNK, T, K))[:P]
+        lam = (
+            prep.near_poor[None, None, :]
+            * e_m_all[sl, None, None]
+            * (1.0 + shock_on[None, 1:, None] * par["shock"][sl, None, None])
+        )
+        entrants = _poisson_ppf(u_e, lam)
+        # ---- graduation returns from the stock enrolled before the start
+        returns = np.zeros((P, T, K), dtype=np.int64)
+        if prep.enrolled0.any():
+            rng_g = _rng(seed, _S_GRAD, ci)
+            e0 = np.broadcast_to(prep.enrolled0, (P, K)).copy()
+            g_m = g_m_all[sl, None]
+            for t in range(T):
+                grads = rng_g.binomial(e0, g_m)
+                left = rng_g.binomial(e0 - grads, x_m[:, None])
+                e0 -= grads + left
+                returns[:, t, :] = grads
+        arrivals = (entrants + returns).reshape(P * T, K)
+        counts_a = arrivals.ravel()
+        m_a = int(counts_a.sum())
+        rng_b = _rng(seed, _S_ARRIVAL, ci)
+        u_depth = rng_b.random(m_a)
+        e_exit_a = -np.log1p(-rng_b.random(m_a))
+
+        # per (path, kelurahan) constants, expanded with np.repeat (cheaper than gathers)
+        with np.errstate(divide="ignore"):
+            inv_rate = np.where(
+                (cap[:, None] * prep.share[None, :] > 0) & prep.reachable[None, :],
+                1.0 / (cap[:, None] * prep.share[None, :]),
+                np.inf,
+            ).astype(np.float32)
+            lg = np.log1p(-x_m)
+            inv_lg = np.where(lg < 0, -1.0 / lg, np.inf).astype(np.float32)
+        inv_lg_pk = np.repeat(inv_lg, K)
+        lag_pk = np.repeat(lag, K).astype(np.float32)
+        k_pk = np.tile(np.arange(K), P)
+
+        # starting households: find month from the rank of their position in the queue
+        k0 = np.repeat(k_pk, counts0)
+        xg = u_pos * _GRID
+        cell = np.minimum(xg.astype(np.int64), _GRID - 1)
+        t0 = prep.inv_table[k0, cell]
+        pos = t0 + (xg - cell) * (prep.inv_table[k0, cell + 1] - t0)
+        g = prep.offsets[k0] + pos.astype(np.int64)
+        g = np.minimum(g, max(prep.total - 1, 0))
+        rank0 = prep.rank[g] if prep.total else np.zeros(m0, dtype=np.float32)
+        tf0 = np.ceil((rank0 + np.float32(1.0)) * np.repeat(inv_rate.ravel(), counts0))
+        tx0 = np.maximum(np.ceil(e_exit0.astype(np.float32) * np.repeat(inv_lg_pk, counts0)), 1)
+
+        # arrivals (month s = 1..T): join the remaining queue at a uniform depth
+        pa = np.repeat(np.repeat(np.arange(P), T * K), counts_a)
+        sa = np.repeat(np.tile(np.repeat(np.arange(1, T + 1), K), P), counts_a).astype(np.float32)
+        ka = np.repeat(np.tile(np.arange(K), P * T), counts_a)
+        pka = pa * K + ka
+        inv_rate_a = inv_rate.ravel()[pka]
+        queue = prep.queue[ka].astype(np.float32)
+        with np.errstate(invalid="ignore"):
+            visited = np.floor((sa - 1) / inv_rate_a)  # queue visited before the arrival month
+        visited = np.where(np.isfinite(inv_rate_a), visited, 0.0)
+        depth = np.minimum(np.floor(u_depth * queue), np.maximum(queue - visited, 0.0))
+        tfa = (sa - 1) + np.ceil((depth + 1) * inv_rate_a)
+        txa = (sa - 1) + np.maximum(np.ceil(e_exit_a.astype(np.float32) * inv_lg_pk[pka]), 1)
+
+        # count events per (path, month, kelurahan); month T + 1 collects "beyond the horizon"
+        n_bins = P * (T + 2) * K
+        base_pk = (np.arange(P)[:, None] * ((T + 2) * K) + np.arange(K)[None, :]).ravel()
+        cap_t = np.float32(T + 1)
+        found = np.zeros(n_bins, dtype=np.int64)
+        enrolled = np.zeros(n_bins, dtype=np.int64)
+        exits = np.zeros(n_bins, dtype=np.int64)
+
+        for tf, tx, base, lag_i in (
+            (tf0, tx0, np.repeat(base_pk, counts0), np.repeat(lag_pk, counts0)),
+            (tfa, txa, base_pk[pka], lag_pk[pka]),
+        ):
+            found += _bins(n_bins, K, cap_t, base, np.where(tf <= tx, tf, cap_t))
+            t_enrol = tf + lag_i
+            is_exit = tx < t_enrol
+            enrolled += _bins(n_bins, K, cap_t, base, np.where(is_exit, cap_t, t_enrol))
+            exits += _bins(n_bins, K, cap_t, base, np.where(is_exit, tx, cap_t))
+        found = found.reshape(P, T + 2, K)[:, : T + 1]
+        enrolled = enrolled.reshape(P, T + 2, K)[:, : T + 1]
+        exits = exits.reshape(P, T + 2, K)[:, : T + 1]
+        ent = np.zeros((P, T + 1, K), dtype=np.int64)
+        ent[:, 1:] = entrants
+        ret = np.zeros((P, T + 1, K), dtype=np.int64)
+        ret[:, 1:] = returns
+        delta = ent + ret - enrolled - exits
+        delta[:, 0] += n0
+        out["unreached"][sl] = np.cumsum(delta, axis=1)
+        out["found"][sl] = found
+        out["enrolled"][sl] = enrolled
+        out["exits"][sl] = exits
+        out["entrants"][sl] = ent
+        out["returns"][sl] = ret
+
+    return ForecastResult(
+        months=months,
+        kelurahan=state.kelurahan.copy(),
+        kecamatan=state.kecamatan.copy(),
+        unreached=out["unreached"],
+        found=out["found"],
+        enrolled=out["enrolled"],
+        exits=out["exits"],
+        entrants=out["entrants"],
+        returns=out["returns"],
+        scenario=scenario,
+        seed=seed,
+        n_paths=n_paths,
+        parameters=par,
+    )
+
+
+# --------------------------------------------------------------------------- inverse questions
+def capacity_needed(
+    state: CityState,
+    scenario: Scenario,
+    target_p: float = 0.8,
+    parameter: str = "operators",
+    n_paths: int = 1000,
+    seed: int = 0,
+    max_value: float | None = None,
+    resolution: float = 0.05,
+    allocation: str = "yield",
+) -> dict:
+    """Smallest capacity with P(goal) >= ``target_p``, by bisection under CRN.
+
+    Under common random numbers P(goal) is non-decreasing in capacity, so bisection is exact
+    for the simulated paths.
+
+    Parameters
+    ----------
+    state : CityState
+    scenario : Scenario
+        Everything but the searched parameter is kept.
+    target_p : float
+        Required probability of the goal at the scenario's deadline and tolerance.
+    parameter : {'operators', 'visits_per_day'}
+        The capacity lever searched (integers for operators; ``resolution`` steps for visits).
+    n_paths, seed : int
+    max_value : float, optional
+        Upper end of the search: default ``max(20 * operators, 500)`` operators or 10 visits
+        per operator-day (DESIGN §6's upper range).
+    resolution : float
+        Step of the visits-per-day search.
+    allocation : {'yield', 'eligible'}
+
+    Returns
+    -------
+    dict
+        ``parameter``, ``value`` (None if not reachable), ``p_goal`` and ``p_goal_se`` at that
+        value (or at ``max_value``), ``target_p``, ``n_paths``, ``evaluations`` (number of
+        simulations) and ``reason`` (None when found).
+    """
+    if parameter not in ("operators", "visits_per_day"):
+        raise ValueError("parameter must be 'operators' or 'visits_per_day'")
+    if parameter == "operators":
+        hi = int(max_value if max_value is not None else max(20 * scenario.operators, 500))
+        to_value = int
+        steps = hi
+    else:
+        hi_v = float(max_value if max_value is not None else 10.0)
+        steps = int(np.ceil(hi_v / resolution))
+
+        def to_value(i: int) -> float:
+            return round(i * resolution, 10)
+
+    cache: dict[int, tuple[float, float]] = {}
+
+    def prob(i: int) -> tuple[float, float]:
+        if i not in cache:
+            sc = scenario.replace(**{parameter: to_value(i)})
+            cache[i] = simulate(
+                state, sc, n_paths=n_paths, seed=seed, allocation=allocation
+            ).p_goal()
+        return cache[i]
+
+    base = {"parameter": parameter, "target_p": target_p, "n_paths": n_paths, "seed": seed}
+    p_hi = prob(steps)
+    if p_hi[0] < target_p:
+        return {
+            **base,
+            "value": None,
+            "p_goal": p_hi[0],
+            "p_goal_se": p_hi[1],
+            "evaluations": len(cache),
+            "reason": (
+                f"P(goal) = {p_hi[0]:.3f} < {target_p} even at {parameter} = "
+                f"{to_value(steps)} (max_value); entrants and the enrolment lag may keep "
+                "the stock above the tolerance: see p_near_zero"
+            ),
+        }
+    lo_i, hi_i = 0, steps  # invariant: prob(hi_i) >= target
+    if prob(0)[0] >= target_p:
+        hi_i = 0
+    while hi_i - lo_i > 1:
+        mid = (lo_i + hi_i) // 2
+        if prob(mid)[0] >= target_p:
+            hi_i = mid
+        else:
+            lo_i = mid
+    p, se = prob(hi_i)
+    return {
+        **base,
+        "value": to_value(hi_i),
+        "p_goal": p,
+        "p_goal_se": se,
+        "evaluations": len(cache),
+        "reason": None,
+    }
+
+
+def tornado(
+    state: CityState,
+    scenario: Scenario,
+    n_paths: int = 1000,
+    seed: int = 0,
+    allocation: str = "yield",
+) -> pd.DataFrame:
+    """P(goal) with each uncertain parameter fixed at its low and at its high end.
+
+    Parameters
+    ----------
+    state : CityState
+    scenario : Scenario
+    n_paths, seed : int
+        The same seed is used throughout (CRN), so the swings are not Monte Carlo noise.
+    allocation : {'yield', 'eligible'}
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per parameter with a range: ``parameter``, ``low``, ``high``, ``p_goal_low``,
+        ``p_goal_high``, ``p_goal_base``, ``swing`` (absolute difference), sorted by swing.
+    """
+    fields_ = [
+        "visits_per_day",
+        "enrolment_lag_months",
+        "exit_rate_per_year",
+        "entry_rate_per_year",
+        "graduation_rate_per_year",
+    ]
+    if scenario.shock_month is not None:
+        fields_.append("shock_size")
+    base_p = simulate(state, scenario, n_paths, seed, allocation).p_goal()[0]
+    rows = []
+    for f in fields_:
+        rng_ = getattr(scenario, f)
+        if not isinstance(rng_, tuple) or rng_[0] == rng_[1]:
+            continue
+        lo, hi = rng_
+        p_lo = simulate(
+            state, scenario.replace(**{f: (lo, lo)}), n_paths, seed, allocation
+        ).p_goal()[0]
+        p_hi = simulate(
+            state, scenario.replace(**{f: (hi, hi)}), n_paths, seed, allocation
+        ).p_goal()[0]
+        rows.append(
+            {
+                "parameter": f,
+                "low": lo,
+                "high": hi,
+                "p_goal_low": p_lo,
+                "p_goal_high": p_hi,
+                "p_goal_base": base_p,
+                "swing": abs(p_hi - p_lo),
+            }
+        )
+    cols = ["parameter", "low", "high", "p_goal_low", "p_goal_high", "p_goal_base", "swing"]
+    df = pd.DataFrame(rows, columns=cols)
+    return df.sort_values("swing", ascending=False, kind="stable").reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- plot
+def fan_chart(
+    result: ForecastResult, level: str = "city", path: str | None = None, area: str | None = None
+):
+    """Fan chart of the unreached stock: 5–95 % and 25–75 % bands, median, deadline.
+
+    Parameters
+    ----------
+    result : ForecastResult
+    level : {'city', 'kecamatan', 'kelurahan'}
+    path : str, optional
+        If given, the figure is also saved there (PNG, 120 dpi).
+    area : str, optional
+        The kecamatan or kelurahan to draw (default: the first; ignored for the city).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    vals, areas = result.level_paths(level)
+    j = 0 if area is None else int(np.flatnonzero(areas == area)[0])
+    v = vals[:, :, j]
+    x = result.months.to_timestamp().to_numpy()
+    q = np.quantile(v, [0.05, 0.25, 0.5, 0.75, 0.95], axis=0)
+    fig = Figure(figsize=(8, 4.5))
+    ax = fig.add_subplot()
+    ax.fill_between(x, q[0], q[4], alpha=0.2, color="C0", label="5–95 %")
+    ax.fill_between(x, q[1], q[3], alpha=0.35, color="C0", label="25–75 %")
+    ax.plot(x, q[2], color="C0", lw=2, label="median")
+    dl = result.scenario.deadline_period
+    if result.months[0] <= dl <= result.months[-1]:
+        ax.axvline(dl.to_timestamp(), color="k", ls="--", lw=1, label=f"deadline {dl}")
+    ax.axhline(result.scenario.tolerance, color="C3", lw=1, ls=":", label="tolerance")
+    ax.set_ylim(bottom=0)
+    title = "city" if level == "city" else f"{level} {areas[j]}"
+    ax.set_title(f"Unreached extreme-poor households, {title} — {result.scenario.name}")
+    ax.set_ylabel("households")
+    ax.legend(loc="upper right", fontsize=8)
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path, dpi=120)
+    return fig

@@ -1,0 +1,147 @@
+"""Reading and writing tables: CSV, Parquet, Excel; every write is atomic.
+
+A crash or Ctrl-C mid-write never leaves a half-written file where a planner expects a plan:
+each writer writes to a temporary file in the destination folder and renames it into place
+(``os.replace`` is atomic on one file system).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+__all__ = [
+    "InputFileError",
+    "atomic_path",
+    "read_table",
+    "write_json",
+    "write_table",
+]
+
+
+class InputFileError(ValueError):
+    """Raised when an input file cannot be read as a table; the message says how to fix it."""
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success move it onto ``path`` atomically.
+
+    Parameters
+    ----------
+    path : path-like
+        The final destination. Its folder is created if needed.
+
+    Yields
+    ------
+    pathlib.Path
+        Where to write. If the block raises, the temporary file is removed and ``path`` is left
+        as it was.
+    """
+    final = Path(path)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, final)
+    except BaseException:
+        tmp_path.unlink(missing_ok=True)
+        raise
+
+
+def _write_with(path: Path, writer: Callable[[Path], Any]) -> Path:
+    with atomic_path(path) as tmp:
+        writer(tmp)
+    return path
+
+
+def write_table(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
+    """Write ``frame`` atomically as CSV or Parquet, chosen by the file's suffix.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+    path : path-like
+        ``.csv`` or ``.parquet``.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return _write_with(path, lambda tmp: frame.to_csv(tmp, index=False, lineterminator="\n"))
+    if suffix == ".parquet":
+        return _write_with(path, lambda tmp: frame.to_parquet(tmp, index=False))
+    raise ValueError(f"cannot write {path}: use a .csv or .parquet file name")
+
+
+def write_json(obj: Any, path: str | os.PathLike[str]) -> Path:
+    """Write ``obj`` as indented, key-sorted JSON atomically (deterministic bytes)."""
+    text = json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n"
+    return _write_with(Path(path), lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def _sniff_separator(sample: str) -> str:
+    first = sample.splitlines()[0] if sample else ""
+    return ";" if first.count(";") > first.count(",") else ","
+
+
+def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read a CSV (``,`` or ``;`` separated; UTF-8, UTF-8 BOM or Latin-1), Parquet or Excel file.
+
+    Every column of a CSV or Excel file is read as text, so that ids keep their leading zeros and
+    the schema validator, not the reader, decides what a value means.
+
+    Parameters
+    ----------
+    path : path-like
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Raises
+    ------
+    InputFileError
+        If the file is missing, empty or not a table; the message names the file and the fix.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputFileError(f"{path}: no such file; check the path (relative to {Path.cwd()})")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".parquet":
+            return pd.read_parquet(path)
+        if suffix in {".xlsx", ".xlsm"}:
+            return pd.read_excel(path, dtype=str)
+        if suffix in {".csv", ".txt", ".tsv"}:
+            raw = path.read_bytes()
+            if not raw.strip():
+                raise InputFileError(f"{path}: the file is empty; export the table again")
+            try:
+                text = raw.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                text = raw.decode("latin-1")
+            sep = "\t" if suffix == ".tsv" else _sniff_separator(text[:10_000])
+            from io import StringIO
+
+            return pd.read_csv(StringIO(text), sep=sep, dtype=str, keep_default_na=False)
+    except InputFileError:
+        raise
+    except Exception as exc:  # the reader's own message is kept; the fix is named
+        raise InputFileError(
+            f"{path}: could not be read as a {suffix.lstrip('.')} table ({exc}); "
+            "save it as UTF-8 CSV with a header row, or as Parquet"
+        ) from exc
+    raise InputFileError(f"{path}: unknown file type {suffix!r}; use .csv, .parquet or .xlsx")

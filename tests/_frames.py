@@ -1,0 +1,71 @@
+"""Small random Serang-schema frames for tests (no dependency on the synthetic city)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from targeting.schema import BOOL_PROXIES, CATEGORICAL_PROXIES, EDUCATION_LEVELS
+
+
+def random_survey(n: int = 1500, seed: int = 0, n_areas: int = 30) -> pd.DataFrame:
+    """Return a survey-like frame: proxies, consumption_pc (IDR), weight, kecamatan, kelurahan.
+
+    Consumption depends on the proxies, an area effect and noise, with roughly 8-10 % of
+    households below IDR 400,000.
+    """
+    rng = np.random.default_rng(seed)
+    area = rng.integers(0, n_areas, n)
+    hh_size = rng.integers(1, 9, n)
+    frame = pd.DataFrame(
+        {
+            "household_id": [f"H{seed}-{i:06d}" for i in range(n)],
+            "kecamatan": [f"K{a % 6}" for a in area],
+            "kelurahan": [f"L{a:02d}" for a in area],
+            "hh_size": hh_size,
+            "n_children_u5": rng.binomial(np.minimum(hh_size, 2), 0.3),
+            "n_school_age": rng.binomial(np.maximum(hh_size - 2, 0), 0.4),
+            "n_elderly": rng.binomial(1, 0.15, n),
+            "n_disabled": rng.binomial(1, 0.05, n),
+            "n_workers": np.minimum(rng.integers(0, 3, n), hh_size),
+            "head_age": rng.integers(20, 80, n),
+            "floor_area_m2": np.exp(rng.normal(3.8, 0.5, n)),
+            "head_education": rng.choice(EDUCATION_LEVELS, n),
+        }
+    )
+    for name in BOOL_PROXIES:
+        frame[name] = rng.random(n) < 0.4
+    for name, levels in CATEGORICAL_PROXIES.items():
+        frame[name] = rng.choice(levels, n)
+    edu = frame["head_education"].map({v: i for i, v in enumerate(EDUCATION_LEVELS)}).to_numpy()
+    log_c = (
+        14.0
+        - 0.18 * hh_size
+        + 0.12 * edu
+        + 0.25 * frame["has_refrigerator"].to_numpy()
+        + 0.3 * frame["has_car"].to_numpy()
+        + 0.15 * frame["has_motorcycle"].to_numpy()
+        - 0.3 * (frame["floor_material"] == "earth").to_numpy()
+        + 0.2 * np.log(frame["floor_area_m2"].to_numpy() / 45)
+        + rng.normal(0, 0.15, n_areas)[area]
+        + rng.normal(0, 0.35, n)
+    )
+    frame["consumption_pc"] = np.exp(log_c)
+    frame["weight"] = rng.uniform(50, 150, n)
+    return frame
+
+
+def survey_frame(n: int = 4000, seed: int = 0) -> pd.DataFrame:
+    """A survey from the synthetic city when available (small), else :func:`random_survey`."""
+    try:
+        from targeting.synth import generate_city
+    except ImportError:
+        return random_survey(n, seed=seed)
+    try:
+        city = generate_city(n_households=n, seed=seed, survey_fraction=1.0)
+    except TypeError:  # an older signature
+        city = generate_city(n_households=n, seed=seed)
+    survey = city.survey.reset_index(drop=True)
+    if (survey["consumption_pc"] < 400_000).sum() < 30 or survey["kelurahan"].nunique() < 10:
+        return random_survey(n, seed=seed)
+    return survey
