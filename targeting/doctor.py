@@ -73,37 +73,25 @@ def run_checks(tracking_uri: str | None = None) -> list[dict[str, Any]]:
             checks.append(
                 _check(f"package {module}", False, f"not importable: {exc}", "pip install -e .")
             )
-    from targeting.tracking import configure, default_tracking_uri
+    from targeting.tracking import default_tracking_uri, store_health
 
     uri = tracking_uri or default_tracking_uri()
     try:
-        configure(uri)
-        import mlflow
-
-        client = mlflow.MlflowClient()
-        experiments = client.search_experiments(max_results=50)
-        detail = f"{uri}: reachable, {len(experiments)} experiment(s)"
+        health = store_health(uri)
+        detail = f"{uri}: reachable, {health['experiments']} experiment(s)"
         checks.append(_check("tracking store", True, detail))
-        try:
-            version = client.get_model_version_by_alias("targeting-pmt", "champion")
-            checks.append(
-                _check(
-                    "champion model",
-                    True,
-                    f"targeting-pmt@champion is version {version.version}",
-                    required=False,
-                )
+        champion = health["champion_version"]
+        checks.append(
+            _check(
+                "champion model",
+                champion is not None,
+                f"targeting-pmt@champion is version {champion}"
+                if champion is not None
+                else "no targeting-pmt@champion registered yet",
+                "run 'targeting run' once",
+                required=False,
             )
-        except Exception:
-            checks.append(
-                _check(
-                    "champion model",
-                    False,
-                    "no targeting-pmt@champion registered yet",
-                    "run 'targeting run' once",
-                    required=False,
-                )
-            )
+        )
     except Exception as exc:
         checks.append(
             _check(

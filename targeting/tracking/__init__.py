@@ -1,4 +1,7 @@
-"""MLflow logging: the only module of the toolkit that imports ``mlflow``.
+"""MLflow logging: the only package of the toolkit that imports ``mlflow``.
+
+Submodules log one kind of result each (``targeting.tracking.<kind>``); this module holds the
+store configuration and the cycle's logging.
 
 Everything logged is an aggregate or a pseudonymous id: no name, NIK or address ever reaches the
 tracking store (DESIGN.md §8). Models are logged with a synthetic input example.
@@ -28,6 +31,7 @@ __all__ = [
     "default_tracking_uri",
     "load_model",
     "log_cycle",
+    "store_health",
 ]
 
 MODEL_NAME = "targeting-pmt"
@@ -282,6 +286,26 @@ def attach_artifact(run_id: str, path: str | Path, tracking_uri: str | None = No
     import mlflow
 
     mlflow.MlflowClient().log_artifact(run_id, str(path))
+
+
+def store_health(tracking_uri: str | None = None) -> dict[str, Any]:
+    """Check that the tracking store answers; report its experiments and the champion.
+
+    Returns
+    -------
+    dict
+        ``tracking_uri``, ``experiments`` (count), ``champion_version`` (None if not registered).
+    """
+    uri = configure(tracking_uri)
+    import mlflow
+
+    client = mlflow.MlflowClient()
+    experiments = client.search_experiments(max_results=1000)
+    try:
+        champion = client.get_model_version_by_alias(MODEL_NAME, "champion").version
+    except Exception:
+        champion = None
+    return {"tracking_uri": uri, "experiments": len(experiments), "champion_version": champion}
 
 
 def load_model(model_uri: str, tracking_uri: str | None = None) -> Any:

@@ -1,0 +1,31 @@
+"""Helpers shared by the sub-commands: output formatting and the help formatter."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["DEFAULT_SPEC", "Formatter", "print_json", "table"]
+
+DEFAULT_SPEC = "experiments/serang-2026.yaml"
+
+
+class Formatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the examples in each command's epilog as written."""
+
+
+def print_json(payload: dict[str, Any]) -> None:
+    """Print one JSON object (sorted keys) on standard output."""
+    print(json.dumps(payload, indent=2, sort_keys=True, default=str, ensure_ascii=False))
+
+
+def table(frame: pd.DataFrame, floatfmt: str = "{:.3f}") -> str:
+    """Format a frame as a plain-text table, floats with ``floatfmt``."""
+    shown = frame.copy()
+    for column in shown.columns:
+        if pd.api.types.is_float_dtype(shown[column]):
+            shown[column] = shown[column].map(lambda v: "" if pd.isna(v) else floatfmt.format(v))
+    return shown.to_string(index=False)

@@ -1,0 +1,128 @@
+"""``targeting run``: the whole cycle of an experiment spec."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from targeting.commands.common import DEFAULT_SPEC, Formatter, print_json, table
+
+__all__ = ["register"]
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from targeting.cycle import run_cycle
+    from targeting.progress import Progress
+    from targeting.spec import load_experiment_spec
+
+    spec = load_experiment_spec(args.spec)
+    progress = Progress(total=8 + len(spec.models), enabled=not args.quiet)
+    result = run_cycle(spec, output=args.output, progress=progress, n_paths=args.n_paths)
+    tracking: dict[str, Any] = {}
+    if not args.no_tracking:
+        from targeting import tracking as tracking_module
+
+        with progress.step("Logging to MLflow (runs, metrics, plots, champion model)"):
+            tracking = tracking_module.log_cycle(result, tracking_uri=args.tracking_uri)
+    from targeting.report import render_report, write_report
+
+    with progress.step("Writing the planner's report"):
+        report_path = write_report(
+            Path(result.outputs["summary"]).parent / f"report_{args.lang}.html",
+            render_report(
+                result, result.registry_status, lang=args.lang, run_id=tracking.get("run_id")
+            ),
+        )
+        result.outputs["report"] = report_path
+        if tracking:
+            tracking_module.attach_artifact(
+                tracking["run_id"], report_path, tracking["tracking_uri"]
+            )
+    summary = result.summary()
+    summary["mlflow"] = tracking
+    if args.json:
+        print_json(summary)
+        return 0
+    _print_summary(result, tracking)
+    return 0
+
+
+def _print_summary(result: Any, tracking: dict[str, Any]) -> None:
+    spec = result.spec
+    print(f"\nExperiment {spec.name} (seed {spec.seed}, spec {spec.spec_hash})")
+    print(
+        f"\nPMT models, grouped {spec.evaluation.get('n_splits', 5)}-fold CV by "
+        f"{spec.evaluation.get('group', 'kelurahan')} (pooled out-of-fold):"
+    )
+    cols = [
+        c
+        for c in [
+            "model",
+            "auc",
+            "brier",
+            "ece",
+            "ee_at_true_share",
+            "ie_at_true_share",
+            "ee_at_10",
+            "ee_at_20",
+            "ee_at_40",
+        ]
+        if c in result.model_table
+    ]
+    print(table(result.model_table[cols]))
+    print(
+        f"champion by {spec.primary_metric}: {result.champion}"
+        + (f"; challenger: {result.challenger}" if result.challenger else "")
+    )
+    plan = result.plan.summary()
+    print("\nVerification plan:")
+    for key, value in plan.items():
+        print(f"  {key}: {value:,.1f}" if isinstance(value, float) else f"  {key}: {value}")
+    if result.plan_truth_check:
+        t = result.plan_truth_check
+        print(
+            f"  synthetic truth: {t['planned_true_finds']:,} truly extreme-poor among the planned "
+            f"visits (expected {t['planned_expected_finds']:,.0f}); "
+            f"{t['true_unreached_extreme']:,} truly unreached extreme-poor in the registry"
+        )
+    counts = result.counts
+    print(
+        f"\nAccounting: {counts['households_in_registry']:,} registry households = "
+        f"{counts['planned']:,} planned + {counts['not_ranked']:,} not ranked "
+        f"({', '.join(f'{k} {v:,}' for k, v in counts['not_ranked_by_reason'].items())})"
+    )
+    print("\nForecast of unreached extreme-poor households, per scenario:")
+    print(table(result.forecast_table))
+    if tracking:
+        print(f"\nMLflow run {tracking['run_id']} in {tracking['tracking_uri']}")
+        print("  champion model: models:/targeting-pmt@champion")
+    print(f"\nOutputs in {Path(result.outputs['summary']).parent}/:")
+    for key, path in sorted(result.outputs.items()):
+        print(f"  {key}: {path}")
+
+
+def register(sub: Any) -> None:
+    """Add the ``run`` sub-command to the parser's sub-parsers."""
+    run = sub.add_parser(
+        "run",
+        help="run the whole cycle (survey → PMT → plan → forecast → MLflow)",
+        formatter_class=Formatter,
+        description="Run the whole cycle of an experiment spec and log it to MLflow.",
+        epilog="Example:\n  targeting run experiments/serang-2026.yaml --json",
+    )
+    run.add_argument(
+        "spec", nargs="?", default=DEFAULT_SPEC, help=f"experiment spec (default {DEFAULT_SPEC})"
+    )
+    run.add_argument("--output", help="local output folder (default outputs/<experiment name>)")
+    run.add_argument("--tracking-uri", help="MLflow tracking URI (default sqlite:///mlflow.db)")
+    run.add_argument(
+        "--n-paths", type=int, help="Monte Carlo paths per scenario (default from spec)"
+    )
+    run.add_argument("--no-tracking", action="store_true", help="do not log to MLflow")
+    run.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    run.add_argument("--quiet", action="store_true", help="no progress lines")
+    run.add_argument(
+        "--lang", choices=["id", "en"], default="id", help="report language (default id)"
+    )
+    run.set_defaults(handler=_cmd_run)
