@@ -13,7 +13,7 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 
-from targeting.commands import COMMANDS
+from targeting.commands import command_modules
 from targeting.commands.common import Formatter
 
 __all__ = ["main"]
@@ -29,7 +29,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
+    for name in command_modules():
         importlib.import_module(f"targeting.commands.{name}").register(sub)
     return parser
 
