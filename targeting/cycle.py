@@ -94,6 +94,7 @@ class CycleResult:
     input_example: pd.DataFrame | None = None
     registry_status: pd.DataFrame | None = None
     group_ratios: pd.DataFrame | None = None
+    oof: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         """A JSON-ready summary: paths, metrics, counts (aggregates only, no personal data)."""
@@ -344,7 +345,7 @@ def run_cycle(
     groups = survey[group_col].to_numpy()
     model_specs = load_specs(_models_dir(spec), names=spec.models)
 
-    rows, fold_metrics, calibration_rows = [], {}, []
+    rows, fold_metrics, calibration_rows, oof_by_model = [], {}, [], {}
     for model_spec in model_specs:
         with progress.step(f"Cross-validating {model_spec.name} (grouped by {group_col})"):
             cv = grouped_cross_validate(
@@ -365,12 +366,14 @@ def run_cycle(
             row[key] = float(value)
         rows.append(row)
         fold_metrics[model_spec.name] = cv.fold_metrics
+        oof_by_model[model_spec.name] = cv.oof
         calibration_rows.append(
             {"model": model_spec.name, "ece_before": cv.ece_before, "ece_after": cv.ece_after}
         )
     model_table = pd.DataFrame(rows)
     champion, challenger = _choose_champion(model_table, spec)
     progress.note(f"champion by {spec.primary_metric}: {champion}")
+    group_ratios = _group_ratios(survey, label, weight, oof_by_model[champion])
 
     fitted: dict[str, Any] = {}
     needed = {champion} | {
@@ -509,10 +512,35 @@ def run_cycle(
         timings=dict(progress.timings),
         input_example=_synthetic_input_example(seed),
         registry_status=registry[_STATUS_COLUMNS].copy(),
+        group_ratios=group_ratios,
+        oof=oof_by_model,
     )
     write_json(result.summary(), out_dir / "summary.json")
     result.outputs["summary"] = out_dir / "summary.json"
     return result
+
+
+def _group_ratios(
+    survey: pd.DataFrame, label: np.ndarray, weight: np.ndarray, oof: pd.DataFrame
+) -> pd.DataFrame:
+    """EE by group (kecamatan, female head, elderly head, disability) as a ratio to overall EE,
+    from the champion's pooled out-of-fold predictions at the true extreme share."""
+    from targeting.metrics import group_error_ratios
+
+    first = oof[oof["repeat"] == oof["repeat"].min()].sort_values("row")
+    rows = first["row"].to_numpy()
+    groups = pd.DataFrame(
+        {
+            "kecamatan": survey["kecamatan"].to_numpy()[rows],
+            "female_head": survey["head_female"].to_numpy()[rows],
+            "elderly_head": (survey["head_age"].to_numpy()[rows] >= 60),
+            "disability": (survey["n_disabled"].to_numpy()[rows] > 0),
+        }
+    )
+    share = float(np.average(label, weights=weight))
+    return group_error_ratios(
+        label[rows], first["p_extreme"].to_numpy(), groups, budget=share, sample_weight=weight[rows]
+    )
 
 
 def _synthetic_input_example(seed: int) -> pd.DataFrame:

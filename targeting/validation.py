@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import GroupKFold
+from sklearn.model_selection import GroupKFold, StratifiedGroupKFold
 from sklearn.pipeline import Pipeline
 
 from targeting.metrics import evaluate_scores, expected_calibration_error
@@ -82,6 +82,8 @@ def grouped_cross_validate(
     seed: int = 0,
     line: float = DEFAULT_LINE,
     calibrate: bool | None = None,
+    features: Any = None,
+    stratify: bool = False,
 ) -> CVResult:
     """Cross-validate a model spec with folds grouped by area.
 
@@ -106,6 +108,12 @@ def grouped_cross_validate(
     calibrate : bool, optional
         Recalibrate on held-out training areas within each training fold; default: the spec's
         own ``calibrate``.
+    features : sklearn.compose.ColumnTransformer, optional
+        Feature transformer for data that do not follow the Serang registry schema (another
+        survey): used instead of the spec's feature set.
+    stratify : bool, default False
+        Balance the share of extremely poor across folds (``StratifiedGroupKFold``); groups are
+        still never split. Useful when a group is a household and positives are rare.
 
     Returns
     -------
@@ -122,9 +130,15 @@ def grouped_cross_validate(
     records: list[pd.DataFrame] = []
     fold_rows: list[dict[str, Any]] = []
     for repeat in range(n_repeats):
-        splitter = GroupKFold(n_splits=n_splits, shuffle=True, random_state=seed + repeat)
+        splitter = (
+            StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed + repeat)
+            if stratify
+            else GroupKFold(n_splits=n_splits, shuffle=True, random_state=seed + repeat)
+        )
         for fold, (train, test) in enumerate(splitter.split(np.zeros(n), label, groups)):
-            pipeline = build_model(spec, line=line, calibrate=calibrate, random_state=seed + fold)
+            pipeline = build_model(
+                spec, line=line, features=features, calibrate=calibrate, random_state=seed + fold
+            )
             fit_model(
                 pipeline,
                 _take(X, train),
@@ -183,6 +197,7 @@ def fit_final(
     calibrate: bool | None = None,
     seed: int = 0,
     groups: np.ndarray | None = None,
+    features: Any = None,
     line: float = DEFAULT_LINE,
 ) -> Pipeline:
     """Fit a spec on all the data, with the same calibration approach as the CV.
@@ -200,6 +215,8 @@ def fit_final(
     seed : int, default 0
     groups : numpy.ndarray, optional
         Areas for the calibration hold-out (households are held out when not given).
+    features : sklearn.compose.ColumnTransformer, optional
+        Feature transformer used instead of the spec's feature set.
     line : float, default 400_000.0
 
     Returns
@@ -207,7 +224,9 @@ def fit_final(
     sklearn.pipeline.Pipeline
         Fitted; ``predict_proba(X)[:, 1]`` is P(extreme).
     """
-    pipeline = build_model(spec, line=line, calibrate=calibrate, random_state=seed)
+    pipeline = build_model(
+        spec, line=line, features=features, calibrate=calibrate, random_state=seed
+    )
     return fit_model(
         pipeline,
         X,

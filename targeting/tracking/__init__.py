@@ -251,6 +251,8 @@ def log_cycle(
                     _log_frame(result.fold_metrics[name], "fold_metrics.csv")
                 if name == result.champion:
                     mlflow.set_tag("role", "champion")
+                    if result.group_ratios is not None:
+                        _log_frame(result.group_ratios, "group_error_ratios.csv")
                 elif name == result.challenger:
                     mlflow.set_tag("role", "challenger")
         for name, forecast in result.forecasts.items():
