@@ -38,8 +38,16 @@ def _known_errors() -> tuple[type[BaseException], ...]:
     from targeting.io import InputFileError
     from targeting.schema import DataValidationError
     from targeting.spec import SpecError
+    from targeting.tracking.connectivity import TrackingUnreachableError
+    from targeting.tracking.report import ReportNotFoundError
 
-    return (DataValidationError, SpecError, InputFileError)
+    return (
+        DataValidationError,
+        SpecError,
+        InputFileError,
+        TrackingUnreachableError,
+        ReportNotFoundError,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from targeting import schema
-from targeting.io import read_table, write_json, write_table
+from targeting.io import read_table, remove_stale_parts, write_json, write_table
 from targeting.progress import Progress
 from targeting.spec import ExperimentSpec
 
@@ -52,6 +52,7 @@ class CycleData:
     rejected: pd.DataFrame
     truth: pd.DataFrame | None
     n_input_households: int
+    problems: pd.DataFrame
 
 
 @dataclass
@@ -184,7 +185,7 @@ def load_cycle_data(spec: ExperimentSpec, progress: Progress | None = None) -> C
     if len(registry_check.rejected):
         progress.note(
             f"{len(registry_check.rejected)} registry row(s) set aside as invalid "
-            "(see rejected.csv in the output folder)"
+            "(see rejected.csv and validation_errors.csv in the output folder)"
         )
     return CycleData(
         survey=survey_check.valid,
@@ -192,6 +193,7 @@ def load_cycle_data(spec: ExperimentSpec, progress: Progress | None = None) -> C
         rejected=registry_check.rejected,
         truth=truth,
         n_input_households=len(raw_registry),
+        problems=schema.problems_frame(registry_check.problems, "registry"),
     )
 
 
@@ -329,7 +331,11 @@ def run_cycle(
     seed = spec.seed
 
     with progress.step("Loading and validating the survey and registry"):
-        data = load_cycle_data(spec, progress)
+        try:
+            data = load_cycle_data(spec, progress)
+        except schema.DataValidationError as exc:
+            schema.write_problems(exc, out_dir / "validation_errors.csv")
+            raise
         survey, registry = data.survey, data.registry
         progress.note(
             f"survey: {len(survey):,} households; registry: {len(registry):,} valid of "
@@ -447,6 +453,11 @@ def run_cycle(
             str(k): int(v) for k, v in plan.not_ranked["reason"].value_counts().sort_index().items()
         },
         "rejected_rows": len(data.rejected),
+        "rejected_by_column": {
+            str(c): int(n) for c, n in data.problems["column"].value_counts().sort_index().items()
+        }
+        if len(data.problems)
+        else {},
     }
     if counts["households_in_registry"] != counts["planned"] + counts["not_ranked"]:
         raise RuntimeError(
@@ -492,6 +503,7 @@ def run_cycle(
         outputs = _write_outputs(
             out_dir, registry, plan, data.rejected, model_table, forecast_table, forecasts
         )
+        outputs["validation_errors"] = write_table(data.problems, out_dir / "validation_errors.csv")
 
     result = CycleResult(
         spec=spec,
@@ -515,6 +527,9 @@ def run_cycle(
         group_ratios=group_ratios,
         oof=oof_by_model,
     )
+    from targeting.state import write_state
+
+    result.outputs.update(write_state(result, out_dir))
     write_json(result.summary(), out_dir / "summary.json")
     result.outputs["summary"] = out_dir / "summary.json"
     return result
@@ -564,6 +579,7 @@ def _write_outputs(
     from targeting import workbook
 
     out_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_parts(out_dir)
     pii = [c for c in schema.PII_COLUMNS if c in registry]
     field_plan = plan.plan.merge(registry[["household_id", *pii]], on="household_id", how="left")
     by_name = dataclasses.replace(plan, plan=field_plan)

@@ -22,6 +22,8 @@ from targeting import schema
 __all__ = [
     "LEDGER_COLUMNS",
     "IngestResult",
+    "calibration_line",
+    "hit_rate_summary",
     "hit_rate_table",
     "ingest_outcomes",
     "verified_labels",
@@ -232,3 +234,77 @@ def verified_labels(registry: pd.DataFrame) -> pd.DataFrame:
     verified = registry[registry["verification_status"].isin(list(_CONCLUSIVE.values()))].copy()
     verified["label"] = (verified["verification_status"] == "verified_extreme").astype(int)
     return verified
+
+
+def calibration_line(p: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Calibration intercept and slope: the logistic fit ``y ~ a + b·logit(p)``.
+
+    A well-calibrated ``p`` has ``a = 0`` and ``b = 1``; ``b < 1`` means over-confident
+    (too extreme), ``a < 0`` over-predicting. A negligible ridge (precision 1e-6) keeps the fit
+    finite under separation.
+
+    Parameters
+    ----------
+    p : numpy.ndarray
+        Predicted probabilities.
+    y : numpy.ndarray
+        0/1 outcomes.
+
+    Returns
+    -------
+    tuple of float
+        ``(intercept, slope)``; NaN when ``y`` has a single class.
+    """
+    from targeting.pmt.recalibrated import _logit, fit_penalised_logit
+
+    y = np.asarray(y, dtype=float)
+    if len(y) == 0 or y.min() == y.max():
+        return float("nan"), float("nan")
+    z = _logit(p)
+    coef, _ = fit_penalised_logit(
+        np.column_stack([np.ones_like(z), z]),
+        y,
+        np.zeros_like(z),
+        np.array([0.0, 1.0]),
+        np.array([1e-6, 1e-6]),
+    )
+    return float(coef[0]), float(coef[1])
+
+
+def hit_rate_summary(ledger: pd.DataFrame, predictions: pd.DataFrame) -> dict[str, float]:
+    """City-wide realised vs predicted hit rate of the conclusive visits.
+
+    Parameters
+    ----------
+    ledger : pandas.DataFrame
+        Ingested outcomes.
+    predictions : pandas.DataFrame
+        ``household_id``, ``p_extreme`` as predicted when the plan was made.
+
+    Returns
+    -------
+    dict
+        ``visits`` (households visited), ``conclusive``, ``finds``, ``realised_hit_rate``
+        (with ``realised_low``/``realised_high``, 90 % Wilson), ``predicted_hit_rate``,
+        ``calibration_intercept``, ``calibration_slope``.
+    """
+    latest = ledger.sort_values(_KEY).groupby("household_id", sort=False).last().reset_index()
+    frame = latest.merge(predictions[["household_id", "p_extreme"]], on="household_id", how="left")
+    conclusive = frame[frame["result"].isin(list(_CONCLUSIVE))]
+    y = (conclusive["result"] == "extreme_poor").to_numpy(dtype=float)
+    p = conclusive["p_extreme"].to_numpy(dtype=float)
+    known = np.isfinite(p)
+    n, finds = len(conclusive), int(y.sum())
+    low, high = wilson_interval(np.array([finds]), np.array([n]))
+    a, b = calibration_line(p[known], y[known])
+    return {
+        "visits": len(frame),
+        "conclusive": int(n),
+        "finds": finds,
+        "realised_hit_rate": finds / n if n else float("nan"),
+        "realised_low": float(low[0]),
+        "realised_high": float(high[0]),
+        "predicted_hit_rate": float(p[known].mean()) if known.any() else float("nan"),
+        "calibration_intercept": a,
+        "calibration_slope": b,
+    }

@@ -7,6 +7,7 @@ each writer writes to a temporary file in the destination folder and renames it 
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import json
 import os
@@ -15,12 +16,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 __all__ = [
     "InputFileError",
     "atomic_path",
     "read_table",
+    "remove_stale_parts",
     "write_json",
     "write_table",
 ]
@@ -56,6 +59,35 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise
+
+
+def remove_stale_parts(folder: str | os.PathLike[str]) -> list[Path]:
+    """Delete temporary files that a killed writer left in ``folder`` (SIGKILL, power loss).
+
+    An atomic writer removes its temporary file on any exception, Ctrl-C included; only a
+    process killed outright leaves one behind. Such files are hidden (``.plan.csv.x1y2.part``)
+    and never mistaken for outputs, but a run should sweep them away when it starts writing.
+
+    Parameters
+    ----------
+    folder : path-like
+        An output folder (missing: nothing to do).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files removed.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    removed = []
+    for pattern in (".*.part", ".*.tmp"):
+        for stale in sorted(folder.glob(pattern)):
+            if stale.is_file():
+                stale.unlink(missing_ok=True)
+                removed.append(stale)
+    return removed
 
 
 def _write_with(path: Path, writer: Callable[[Path], Any]) -> Path:
@@ -97,11 +129,65 @@ def _sniff_separator(sample: str) -> str:
     return ";" if first.count(";") > first.count(",") else ","
 
 
+def _decode(raw: bytes) -> str:
+    """UTF-16 (with BOM), UTF-8 (with or without BOM), else Latin-1 (never fails)."""
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        with contextlib.suppress(UnicodeDecodeError):
+            return raw.decode("utf-16")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def _header_row(cells: pd.DataFrame, scan: int = 20) -> int:
+    """The first row that looks like a header: at least half as many filled cells as the
+    fullest of the first ``scan`` rows (a merged title row above a table has one)."""
+    head = cells.head(scan)
+    filled = head.apply(lambda row: sum(_filled(v) for v in row), axis=1).to_numpy()
+    if not len(filled) or filled.max() == 0:
+        return 0
+    need = max(1, int(np.ceil(filled.max() / 2)))
+    return int(np.flatnonzero(filled >= need)[0])
+
+
+def _filled(value: object) -> bool:
+    return not (value is None or (isinstance(value, float) and value != value)) and bool(
+        str(value).strip()
+    )
+
+
+def _read_excel(path: Path) -> pd.DataFrame:
+    """Read the first sheet as text, skipping title rows above the header (merged cells) and
+    empty trailing rows and unnamed empty columns."""
+    cells = pd.read_excel(path, header=None, dtype=str)
+    if cells.empty:
+        raise InputFileError(f"{path}: the first sheet is empty; put the table on the first sheet")
+    start = _header_row(cells)
+    header = [
+        str(v).strip() if _filled(v) else f"unnamed_{i}"
+        for i, v in enumerate(cells.iloc[start].tolist())
+    ]
+    body = cells.iloc[start + 1 :].reset_index(drop=True)
+    body.columns = header
+    keep = [
+        c for c in body.columns if not (c.startswith("unnamed_") and not body[c].map(_filled).any())
+    ]
+    body = body[keep]
+    filled_rows = np.flatnonzero(body.apply(lambda row: any(map(_filled, row)), axis=1).to_numpy())
+    last = int(filled_rows[-1]) + 1 if len(filled_rows) else 0
+    return body.iloc[:last].reset_index(drop=True)
+
+
 def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Read a CSV (``,`` or ``;`` separated; UTF-8, UTF-8 BOM or Latin-1), Parquet or Excel file.
 
     Every column of a CSV or Excel file is read as text, so that ids keep their leading zeros and
-    the schema validator, not the reader, decides what a value means.
+    the schema validator, not the reader, decides what a value means. In an Excel file, title
+    rows above the header (a merged banner such as "DATA DTSEN 2025") are skipped: the header
+    is the first row with at least half as many filled cells as the fullest row; empty unnamed
+    columns and empty trailing rows are dropped. UTF-16 CSVs (Excel's "Unicode text") are read
+    too.
 
     Parameters
     ----------
@@ -124,15 +210,12 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
         if suffix == ".parquet":
             return pd.read_parquet(path)
         if suffix in {".xlsx", ".xlsm"}:
-            return pd.read_excel(path, dtype=str)
+            return _read_excel(path)
         if suffix in {".csv", ".txt", ".tsv"}:
             raw = path.read_bytes()
             if not raw.strip():
                 raise InputFileError(f"{path}: the file is empty; export the table again")
-            try:
-                text = raw.decode("utf-8-sig")
-            except UnicodeDecodeError:
-                text = raw.decode("latin-1")
+            text = _decode(raw)
             sep = "\t" if suffix == ".tsv" else _sniff_separator(text[:10_000])
             from io import StringIO
 

@@ -16,6 +16,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from targeting.schema import PII_COLUMNS
+
 __all__ = ["HeaderMapping", "apply_header_mapping", "load_header_mapping", "normalise_header"]
 
 
@@ -118,13 +120,14 @@ def apply_header_mapping(
         hits = text.isin(list(recode)).fillna(False)
         if not hits.any():
             continue
+        personal = column in PII_COLUMNS  # never echo a name or NIK in the report
         for value, count in text[hits].value_counts().sort_index().items():
             report.append(
                 {
                     "kind": "value",
                     "column": column,
-                    "from": value,
-                    "to": recode[value],
+                    "from": "<redacted>" if personal else value,
+                    "to": "<redacted>" if personal else recode[value],
                     "rows": int(count),
                 }
             )

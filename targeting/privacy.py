@@ -13,14 +13,28 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 import secrets
 from pathlib import Path
 
 import pandas as pd
 
-from targeting.schema import PII_COLUMNS
+from targeting.schema import PII_COLUMNS, REGISTRY_COLUMNS, SURVEY_COLUMNS, mask_value
 
-__all__ = ["KEY_ENV", "drop_pii", "load_or_create_key", "pseudonymize"]
+__all__ = [
+    "KEY_ENV",
+    "drop_pii",
+    "load_or_create_key",
+    "mask_value",
+    "pii_like_columns",
+    "pseudonymize",
+]
+
+_PII_NAME = re.compile(
+    r"(^|_)(nama|name|nik|ktp|no_kk|nomor_kk|alamat|address|phone|telp|telepon|hp|handphone|"
+    r"email|surel|whatsapp|wa)(_|$)"
+)
+"""Header words that mark a column as personal data (after :func:`_normalise`)."""
 
 KEY_ENV = "TARGETING_PSEUDONYM_KEY"
 DEFAULT_KEY_FILE = ".targeting_key"
@@ -77,6 +91,35 @@ def pseudonymize(ids: pd.Series, key: bytes, length: int = 16) -> pd.Series:
     return pd.Series(digest, index=ids.index, name=ids.name)
 
 
+def _normalise(name: object) -> str:
+    return re.sub(r"[^0-9a-z]+", "_", str(name).strip().lower()).strip("_")
+
+
+def pii_like_columns(frame: pd.DataFrame) -> list[str]:
+    """Columns that hold, or by their name look like they hold, personal data.
+
+    :data:`~targeting.schema.PII_COLUMNS`, plus any non-contract column whose header contains a
+    word such as ``nama``, ``nik``, ``alamat``, ``telp``, ``hp`` or ``email`` (an export's extra
+    columns, e.g. ``Nama Istri`` or ``No. Telp``). Contract columns are never matched.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+
+    Returns
+    -------
+    list of str
+        In the frame's column order.
+    """
+    contract = set(REGISTRY_COLUMNS) | set(SURVEY_COLUMNS) | {"rt", "rw"}
+    return [
+        c
+        for c in frame.columns
+        if c in PII_COLUMNS or (c not in contract and _PII_NAME.search(_normalise(c)))
+    ]
+
+
 def drop_pii(frame: pd.DataFrame) -> pd.DataFrame:
-    """Return ``frame`` without the columns that identify a person (name, NIK, address, phone)."""
-    return frame.drop(columns=[c for c in PII_COLUMNS if c in frame.columns])
+    """Return ``frame`` without the columns that identify a person (name, NIK, address, phone,
+    and extra columns whose header says so: see :func:`pii_like_columns`)."""
+    return frame.drop(columns=pii_like_columns(frame))

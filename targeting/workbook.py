@@ -25,7 +25,7 @@ import re
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from zipfile import ZIP_DEFLATED, ZipFile
+from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
 
 import pandas as pd
 from openpyxl import Workbook
@@ -354,12 +354,30 @@ def _not_ranked_sheet(ws: Worksheet, plan: VerificationPlan, lang: str) -> None:
     ws.page_setup.orientation = "landscape"
 
 
+class _FixedTimeZipFile(ZipFile):
+    """A zip archive whose entries all carry one fixed time, so equal workbooks are equal bytes."""
+
+    def writestr(self, zinfo_or_arcname, data, compress_type=None, compresslevel=None):  # type: ignore[override]
+        if not isinstance(zinfo_or_arcname, ZipInfo):
+            info = ZipInfo(str(zinfo_or_arcname), date_time=(2025, 1, 1, 0, 0, 0))
+            info.compress_type = self.compression
+            info.external_attr = 0o600 << 16
+            zinfo_or_arcname = info
+        return super().writestr(zinfo_or_arcname, data, compress_type, compresslevel)
+
+    def write(self, filename, arcname=None, compress_type=None, compresslevel=None):  # type: ignore[override]
+        # openpyxl streams worksheets through temporary files, which would carry their mtime
+        with open(filename, "rb") as handle:
+            data = handle.read()
+        self.writestr(arcname or Path(filename).name, data, compress_type, compresslevel)
+
+
 def _save(wb: Workbook, path: Path) -> None:
     """Save like openpyxl's ``save_workbook`` but keep the fixed modified time."""
     wb.properties.created = FIXED_TIME
     wb.properties.modified = FIXED_TIME
     wb.properties.creator = "targeting"
-    with ZipFile(path, "w", ZIP_DEFLATED, allowZip64=True) as archive:
+    with _FixedTimeZipFile(path, "w", ZIP_DEFLATED, allowZip64=True) as archive:
         ExcelWriter(wb, archive).write_data()
 
 

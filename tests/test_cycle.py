@@ -67,7 +67,7 @@ def test_accounting_every_household_once(small_run: dict) -> None:
 def test_models_and_forecast_reported(small_run: dict) -> None:
     s = small_run["summary"]
     models = {m["model"]: m for m in s["models"]}
-    assert set(models) == {"ols", "logit", "boosting"}
+    assert {"ols", "logit", "boosting", "plain"} == set(models)
     for m in models.values():
         assert 0.5 < m["auc"] <= 1.0
         assert 0.0 <= m["ee_at_true_share"] <= 1.0

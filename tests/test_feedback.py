@@ -117,3 +117,23 @@ def test_verified_labels(registry: pd.DataFrame, outcomes: pd.DataFrame) -> None
         "KK0000001": 0,
         "KK0000003": 1,
     }
+
+
+def test_calibration_line_is_identity_for_calibrated_probabilities() -> None:
+    rng = np.random.default_rng(0)
+    p = rng.uniform(0.02, 0.9, 20_000)
+    y = (rng.random(len(p)) < p).astype(int)
+    a, b = feedback.calibration_line(p, y)
+    assert abs(a) < 0.1 and abs(b - 1) < 0.07
+    a_over, _ = feedback.calibration_line(np.clip(p * 1.6, 0, 0.99), y)
+    assert a_over < -0.2  # over-predicting gives a negative intercept
+    assert np.isnan(feedback.calibration_line(p[:5], np.ones(5))[0])
+
+
+def test_hit_rate_summary(registry: pd.DataFrame, outcomes: pd.DataFrame) -> None:
+    result = feedback.ingest_outcomes(registry, outcomes)
+    summary = feedback.hit_rate_summary(result.ledger, registry.assign(p_extreme=0.5))
+    assert summary["visits"] == 4 and summary["conclusive"] == 3 and summary["finds"] == 2
+    assert summary["realised_hit_rate"] == pytest.approx(2 / 3)
+    assert summary["predicted_hit_rate"] == pytest.approx(0.5)
+    assert summary["realised_low"] < 2 / 3 < summary["realised_high"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -246,3 +248,98 @@ def test_scenarios_from_spec() -> None:
         scenarios_from_spec(bad)
     with pytest.raises(ValueError, match="duplicate"):
         scenarios_from_spec({"forecast": {"scenarios": [{"name": "a"}, {"name": "a"}]}})
+
+
+# --------------------------------------------------------------------------- issue 5 properties
+def test_more_capacity_never_lowers_p_goal_under_crn(state: CityState) -> None:
+    sc = SMALL.replace(tolerance=30)
+    probs = [
+        simulate(state, sc.replace(operators=ops), n_paths=150, seed=11).p_goal()[0]
+        for ops in (0, 1, 2, 4, 8)
+    ]
+    assert all(b >= a for a, b in itertools.pairwise(probs))
+    near = [
+        simulate(state, sc.replace(visits_per_day=v), n_paths=150, seed=11).p_near_zero()[0]
+        for v in (0.5, 1.0, 2.0, 4.0)
+    ]
+    assert all(b >= a for a, b in itertools.pairwise(near))
+
+
+def test_kelurahan_sum_to_kecamatan_and_city_every_path(result: ForecastResult) -> None:
+    kec, areas = result.level_paths("kecamatan")
+    assert np.array_equal(kec.sum(axis=2), result.city_paths())
+    for j, a in enumerate(areas):
+        assert np.array_equal(kec[:, :, j], result.unreached[:, :, result.kecamatan == a].sum(2))
+
+
+def test_capacity_needed_near_zero_and_tornado_metrics(state: CityState) -> None:
+    out = capacity_needed(state, SMALL, n_paths=100, seed=0, max_value=64, goal="near_zero")
+    assert out["goal"] == "near_zero" and out["max_value"] == 64
+    if out["value"] is not None and out["value"] > 0:
+        below = simulate(state, SMALL.replace(operators=out["value"] - 1), n_paths=100, seed=0)
+        assert below.p_near_zero()[0] < 0.8 <= out["p_goal"]
+    with pytest.raises(ValueError, match="goal"):
+        capacity_needed(state, SMALL, goal="zero")
+    tor = tornado(state, SMALL, n_paths=100, seed=0, metric="deadline_median")
+    assert (tor["metric"] == "deadline_median").all() and (tor["swing"] >= 0).all()
+    # a faster exit never leaves more households unreached at the deadline
+    ex = tor.set_index("parameter").loc["exit_rate_per_year"]
+    assert ex["value_high"] <= ex["value_low"]
+    with pytest.raises(ValueError, match="metric"):
+        tornado(state, SMALL, n_paths=10, metric="auc")
+
+
+def test_tornado_and_goal_month_charts(state: CityState, result: ForecastResult, tmp_path) -> None:
+    from targeting.forecast.stockflow import goal_month_chart, tornado_chart
+
+    tor = tornado(state, SMALL, n_paths=50, seed=0, metric="deadline_median")
+    tornado_chart(tor, path=str(tmp_path / "t.png"))
+    goal_month_chart({"a": result, "b": result}, path=str(tmp_path / "g.png"))
+    assert (tmp_path / "t.png").stat().st_size > 0 and (tmp_path / "g.png").stat().st_size > 0
+
+
+def test_calibration_recovers_a_known_exit_rate() -> None:
+    from targeting.forecast.calibrate import Target, abc_rejection
+
+    st = _state(with_enrolled=False)
+    st = CityState(
+        kecamatan=st.kecamatan,
+        kelurahan=st.kelurahan,
+        unreached_extreme=st.unreached_extreme * 20,  # a larger stock: sharper data
+        eligible=st.eligible,
+        near_poor=np.zeros(6),
+        yield_curves=st.yield_curves,
+    )
+    truth = Scenario(
+        operators=0,
+        exit_rate_per_year=(0.25, 0.25),
+        entry_rate_per_year=(0.0, 0.0),
+        start="2025-10",
+        end="2027-10",
+        deadline="2027-10",
+    )
+    observed = simulate(st, truth, n_paths=1, seed=99).city_paths()[0]
+    targets = [
+        Target(name=f"m{m}", month=str(truth.start_period + m), observed=float(observed[m]))
+        for m in (6, 12, 24)
+    ]
+    prior = truth.replace(exit_rate_per_year=(0.05, 0.45))
+    fit = abc_rejection(st, prior, targets, n_paths=4000, seed=1)
+    row = fit.table().set_index("parameter").loc["exit_rate_per_year"]
+    assert row["post_q05"] <= 0.25 <= row["post_q95"]
+    assert row["width_ratio"] < 0.5  # the data inform the rate
+    assert fit.accepted.sum() >= 100
+    cal = fit.calibrated_scenario()
+    assert prior.exit_rate_per_year[0] < cal.exit_rate_per_year[0]
+
+
+def test_serang_2023_calibration_visits_per_day() -> None:
+    from targeting.forecast.calibrate import calibrate_serang_2023, serang_2023_campaign
+
+    state, _prior, _targets = serang_2023_campaign()
+    assert int(state.eligible.sum()) == 8_799 and len(state.kelurahan) == 67
+    fit = calibrate_serang_2023(n_paths=3000, seed=0)
+    row = fit.table().set_index("parameter").loc["visits_per_day"]
+    assert 1.5 < row["post_q05"] < 8_799 / (67 * 80) < row["post_q95"] < 1.8
+    s = fit.summary()
+    assert s["accepted"] >= 100 and s["targets"][0]["observed"] == 8_799

@@ -54,3 +54,34 @@ def test_missing_and_empty_files_give_clear_errors(tmp_path: Path) -> None:
 def test_write_json_is_sorted_and_stable(tmp_path: Path) -> None:
     path = write_json({"b": 1, "a": [1, 2]}, tmp_path / "s.json")
     assert path.read_text().startswith('{\n  "a"')
+
+
+def test_utf16_csv_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    path.write_bytes("household_id,kelurahan\nKK1,Cimuncang\n".encode("utf-16"))
+    assert read_table(path).loc[0, "kelurahan"] == "Cimuncang"
+
+
+def test_excel_title_rows_and_blank_tail_are_skipped(tmp_path: Path) -> None:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.append(["REGISTER 2025"])
+    ws.merge_cells("A1:C1")
+    ws.append(["household_id", "kelurahan", "hh_size"])
+    ws.append(["KK001", "Cimuncang", 4])
+    ws.append([None, None, None])
+    book.save(tmp_path / "r.xlsx")
+    frame = read_table(tmp_path / "r.xlsx")
+    assert list(frame.columns) == ["household_id", "kelurahan", "hh_size"]
+    assert frame.to_dict("records") == [
+        {"household_id": "KK001", "kelurahan": "Cimuncang", "hh_size": "4"}
+    ]
+
+
+def test_corrupt_files_raise_input_file_error(tmp_path: Path) -> None:
+    for name in ("r.xlsx", "r.parquet"):
+        (tmp_path / name).write_bytes(b"not really")
+        with pytest.raises(InputFileError, match="could not be read"):
+            read_table(tmp_path / name)

@@ -131,3 +131,83 @@ def test_is_reached_is_pkh_or_bpnt() -> None:
         }
     )
     assert list(schema.is_reached(frame)) == [True, True, False]
+
+
+def test_rt_rw_format_and_age_groups_summing_beyond_hh_size() -> None:
+    frame = _registry().astype(object)
+    frame["rt"] = "001"
+    frame["rw"] = "2"
+    frame.loc[0, "rt"] = "RT 01"
+    frame.loc[1, "rw"] = ""  # optional: empty is fine
+    frame.loc[2, ["hh_size", "n_children_u5", "n_school_age", "n_elderly"]] = [3, 1, 1, 2]
+    result = schema.validate_registry(frame, mode="quarantine")
+    reasons = dict(zip(result.rejected["row"], result.rejected["reason"], strict=True))
+    assert sorted(reasons) == [1, 3]
+    assert "rt: expected an RT number" in reasons[1]
+    assert "age groups" in reasons[3]
+
+
+def test_missing_values_in_required_columns_are_quarantined_with_reason() -> None:
+    frame = _registry().astype(object)
+    frame.loc[0, "head_age"] = None
+    frame.loc[1, "kecamatan"] = "  "
+    frame.loc[2, "has_car"] = float("nan")
+    result = schema.validate_registry(frame, mode="quarantine")
+    reasons = dict(zip(result.rejected["row"], result.rejected["reason"], strict=True))
+    assert reasons[1].startswith("head_age: missing")
+    assert reasons[2].startswith("kecamatan: missing")
+    assert reasons[3].startswith("has_car: missing")
+    assert set(result.rejected.columns) >= {"row", "household_id", "kecamatan", "kelurahan"}
+    assert result.summary()["rejected"] == 3
+
+
+def test_duplicates_name_each_other_and_are_never_resolved() -> None:
+    frame = _registry()
+    frame.loc[[3, 7], "household_id"] = "KK-DUP"
+    result = schema.validate_registry(frame, mode="quarantine")
+    reasons = dict(zip(result.rejected["row"], result.rejected["reason"], strict=True))
+    assert "same household_id as row(s) 8" in reasons[4]
+    assert "same household_id as row(s) 4" in reasons[8]
+    assert "KK-DUP" not in set(result.valid["household_id"])
+
+
+def test_pii_values_are_masked_everywhere(tmp_path) -> None:
+    frame = _registry()
+    frame["head_name"] = [f"Nama Rahasia {i}" for i in range(len(frame))]
+    frame.loc[0, "nik_head"] = "3673011203850123"[:15]
+    frame.loc[1, "floor_material"] = "Nama Rahasia 1"  # a shifted column echoes a name
+    with pytest.raises(schema.DataValidationError) as info:
+        schema.validate_registry(frame, mode="strict")
+    path = schema.write_problems(info.value, tmp_path / "validation_errors.csv")
+    written = schema.problems_frame(info.value.problems, "registry")
+    text = str(info.value) + path.read_text()
+    assert "Rahasia" not in text and "367301120385012" not in text
+    assert "3673*********12" in str(info.value)
+    assert list(written.columns) == schema.PROBLEM_COLUMNS
+    assert str(path) in str(info.value)
+    assert schema.mask_value("phone", "+62 812") == "<redacted>"
+    assert schema.mask_value("kelurahan", "x" * 100).endswith("...")
+
+
+def test_write_problems_always_writes_a_header(tmp_path) -> None:
+    result = schema.validate_registry(_registry())
+    path = schema.write_problems(result, tmp_path / "validation_errors.csv")
+    assert path.read_text().strip() == ",".join(schema.PROBLEM_COLUMNS)
+
+
+def test_repeated_column_names_and_missing_column_are_clear() -> None:
+    frame = _registry()
+    doubled = pd.concat([frame, frame[["has_car"]]], axis=1)
+    with pytest.raises(schema.DataValidationError, match="one column named 'has_car'"):
+        schema.validate_registry(doubled)
+    with pytest.raises(schema.DataValidationError, match="column 'roof_material' is missing"):
+        schema.validate_registry(frame.drop(columns=["roof_material"]))
+
+
+def test_indonesian_thousands_are_numbers() -> None:
+    frame = _registry().astype(object)
+    frame.loc[0, "floor_area_m2"] = "1.250,5"
+    frame.loc[1, "floor_area_m2"] = "36,0"
+    valid = schema.validate_registry(frame, mode="strict").valid
+    assert valid.loc[0, "floor_area_m2"] == pytest.approx(1250.5)
+    assert valid.loc[1, "floor_area_m2"] == pytest.approx(36.0)

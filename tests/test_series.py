@@ -52,10 +52,13 @@ def test_backtest_finite(panel: pd.DataFrame) -> None:
     assert ets["MASE"] == pytest.approx(bt.set_index("method").loc["drift", "MASE"])
 
 
-def test_drift_fallback_short_series(panel: pd.DataFrame) -> None:
+def test_short_series_use_the_backtest_winner(panel: pd.DataFrame) -> None:
     banten = panel[panel["province_code"] == 36].set_index("year")["p0"]
     fc = forecast_rate(banten, horizon=3, method="auto", level=0.8)
-    assert (fc["method_used"] == "drift").all()
+    bt = backtest(panel, methods=("naive", "drift"), min_train=3)
+    winner = bt.sort_values(["MASE", "CRPS"]).iloc[0]["method"]
+    assert (fc["method_used"] == winner).all()
+    assert forecast_rate(banten, 1, method="ets")["method_used"].iloc[0] == "drift"
     assert list(fc["period"]) == [2025, 2026, 2027]
     assert ((fc["lower"] < fc["median"]) & (fc["median"] < fc["upper"])).all()
     assert (fc["lower"] > 0).all() and (fc["upper"] < 100).all()
@@ -76,3 +79,21 @@ def test_crps_gaussian() -> None:
     # CRPS of N(0,1) at 0 is (sqrt(2) - 1) / sqrt(pi)
     assert crps_gaussian(0.0, 0.0, 1.0) == pytest.approx((np.sqrt(2) - 1) / np.sqrt(np.pi))
     assert crps_gaussian(2.0, 0.5, 0.0) == pytest.approx(1.5)
+
+
+def test_forecast_series_command_json(capsys: pytest.CaptureFixture) -> None:
+    import json
+
+    from targeting.cli import main
+
+    assert main(["forecast-series", "--json", "--data", str(PANEL.parent)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    methods = {r["method"] for r in out["backtest"]}
+    assert {"naive", "drift", "ets"} <= methods
+    for r in out["backtest"]:
+        assert np.isfinite(r["MASE"]) and 0 <= r["coverage"] <= 1 and r["CRPS"] > 0
+    assert out["auto_short_series_method"] == out["backtest_winner_by_mase"]
+    assert len(out["banten"]["forecast"]) == 3
+    assert out["kota_serang"]["years_used"] == [2019, 2020, 2021, 2022, 2023, 2024]
+    f = out["kota_serang"]["forecast"][0]
+    assert f["lower"] < f["median"] < f["upper"]

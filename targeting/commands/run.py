@@ -17,28 +17,38 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from targeting.spec import load_experiment_spec
 
     spec = load_experiment_spec(args.spec)
+    tracking_uri = args.tracking_uri
+    if not args.no_tracking:
+        from targeting import tracking as tracking_module
+        from targeting.tracking.connectivity import check_reachable, offline_uri
+
+        # fail in seconds, before any work, when a tracking server is named but not there
+        tracking_uri = (
+            offline_uri()
+            if args.offline
+            else (tracking_uri or tracking_module.default_tracking_uri())
+        )
+        check_reachable(tracking_uri)
     progress = Progress(total=8 + len(spec.models), enabled=not args.quiet)
     result = run_cycle(spec, output=args.output, progress=progress, n_paths=args.n_paths)
     tracking: dict[str, Any] = {}
     if not args.no_tracking:
-        from targeting import tracking as tracking_module
-
         with progress.step("Logging to MLflow (runs, metrics, plots, champion model)"):
-            tracking = tracking_module.log_cycle(result, tracking_uri=args.tracking_uri)
-    from targeting.report import render_report, write_report
+            tracking = tracking_module.log_cycle(result, tracking_uri=tracking_uri)
+    from targeting.report import build_report_data, render_report, write_report, write_report_data
 
     with progress.step("Writing the planner's report"):
+        report_data = build_report_data(result, run_id=tracking.get("run_id"))
+        out_dir = Path(result.outputs["summary"]).parent
+        result.outputs["report_data"] = write_report_data(out_dir / "report_data.json", report_data)
         report_path = write_report(
-            Path(result.outputs["summary"]).parent / f"report_{args.lang}.html",
-            render_report(
-                result, result.registry_status, lang=args.lang, run_id=tracking.get("run_id")
-            ),
+            out_dir / f"report_{args.lang}.html", render_report(report_data, lang=args.lang)
         )
         result.outputs["report"] = report_path
         if tracking:
-            tracking_module.attach_artifact(
-                tracking["run_id"], report_path, tracking["tracking_uri"]
-            )
+            from targeting.tracking.report import log_report
+
+            log_report(tracking["run_id"], report_data, report_path, tracking["tracking_uri"])
     summary = result.summary()
     summary["mlflow"] = tracking
     if args.json:
@@ -120,6 +130,11 @@ def register(sub: Any) -> None:
         "--n-paths", type=int, help="Monte Carlo paths per scenario (default from spec)"
     )
     run.add_argument("--no-tracking", action="store_true", help="do not log to MLflow")
+    run.add_argument(
+        "--offline",
+        action="store_true",
+        help="record in the local store sqlite:///mlflow.db, never a tracking server",
+    )
     run.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     run.add_argument("--quiet", action="store_true", help="no progress lines")
     run.add_argument(

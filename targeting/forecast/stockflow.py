@@ -81,8 +81,10 @@ __all__ = [
     "ForecastResult",
     "capacity_needed",
     "fan_chart",
+    "goal_month_chart",
     "simulate",
     "tornado",
+    "tornado_chart",
 ]
 
 #: Paths simulated together; fixed so that path ``i`` always uses the same random streams.
@@ -727,6 +729,7 @@ def capacity_needed(
     max_value: float | None = None,
     resolution: float = 0.05,
     allocation: str = "yield",
+    goal: str = "goal",
 ) -> dict:
     """Smallest capacity with P(goal) >= ``target_p``, by bisection under CRN.
 
@@ -749,16 +752,22 @@ def capacity_needed(
     resolution : float
         Step of the visits-per-day search.
     allocation : {'yield', 'eligible'}
+    goal : {'goal', 'near_zero'}
+        ``'goal'``: the city stock at the deadline is at most the scenario's tolerance;
+        ``'near_zero'``: at most 5 % of the path's starting stock (also monotone in capacity).
 
     Returns
     -------
     dict
-        ``parameter``, ``value`` (None if not reachable), ``p_goal`` and ``p_goal_se`` at that
-        value (or at ``max_value``), ``target_p``, ``n_paths``, ``evaluations`` (number of
-        simulations) and ``reason`` (None when found).
+        ``parameter``, ``goal``, ``value`` (None if not reachable), ``p_goal`` and ``p_goal_se``
+        at that value (or at ``max_value``; the probability of ``goal``), ``max_value``,
+        ``target_p``, ``n_paths``, ``evaluations`` (number of simulations) and ``reason``
+        (None when found).
     """
     if parameter not in ("operators", "visits_per_day"):
         raise ValueError("parameter must be 'operators' or 'visits_per_day'")
+    if goal not in ("goal", "near_zero"):
+        raise ValueError("goal must be 'goal' or 'near_zero'")
     if parameter == "operators":
         hi = int(max_value if max_value is not None else max(20 * scenario.operators, 500))
         to_value = int
@@ -775,12 +784,18 @@ def capacity_needed(
     def prob(i: int) -> tuple[float, float]:
         if i not in cache:
             sc = scenario.replace(**{parameter: to_value(i)})
-            cache[i] = simulate(
-                state, sc, n_paths=n_paths, seed=seed, allocation=allocation
-            ).p_goal()
+            res = simulate(state, sc, n_paths=n_paths, seed=seed, allocation=allocation)
+            cache[i] = res.p_goal() if goal == "goal" else res.p_near_zero()
         return cache[i]
 
-    base = {"parameter": parameter, "target_p": target_p, "n_paths": n_paths, "seed": seed}
+    base = {
+        "parameter": parameter,
+        "goal": goal,
+        "max_value": to_value(steps),
+        "target_p": target_p,
+        "n_paths": n_paths,
+        "seed": seed,
+    }
     p_hi = prob(steps)
     if p_hi[0] < target_p:
         return {
@@ -815,14 +830,35 @@ def capacity_needed(
     }
 
 
+_TORNADO_FIELDS = (
+    "visits_per_day",
+    "enrolment_lag_months",
+    "exit_rate_per_year",
+    "entry_rate_per_year",
+    "graduation_rate_per_year",
+    "shock_size",
+)
+_TORNADO_METRICS = ("p_goal", "p_near_zero", "deadline_median")
+
+
+def _metric(result: ForecastResult, metric: str) -> float:
+    if metric == "p_goal":
+        return result.p_goal()[0]
+    if metric == "p_near_zero":
+        return result.p_near_zero()[0]
+    t = result._month_index(None)
+    return float(np.median(result.city_paths()[:, t]))
+
+
 def tornado(
     state: CityState,
     scenario: Scenario,
     n_paths: int = 1000,
     seed: int = 0,
     allocation: str = "yield",
+    metric: str = "p_goal",
 ) -> pd.DataFrame:
-    """P(goal) with each uncertain parameter fixed at its low and at its high end.
+    """A forecast metric with each uncertain parameter fixed at its low and at its high end.
 
     Parameters
     ----------
@@ -831,48 +867,51 @@ def tornado(
     n_paths, seed : int
         The same seed is used throughout (CRN), so the swings are not Monte Carlo noise.
     allocation : {'yield', 'eligible'}
+    metric : {'p_goal', 'p_near_zero', 'deadline_median'}
+        What is compared: P(goal), P(near zero: <= 5 % of the start) or the median city stock
+        at the deadline (informative even where both probabilities are 0).
 
     Returns
     -------
     pandas.DataFrame
-        One row per parameter with a range: ``parameter``, ``low``, ``high``, ``p_goal_low``,
-        ``p_goal_high``, ``p_goal_base``, ``swing`` (absolute difference), sorted by swing.
+        One row per parameter with a range: ``parameter``, ``low``, ``high``, ``metric``,
+        ``value_low``, ``value_high``, ``value_base``, ``swing`` (absolute difference), sorted
+        by swing. For ``metric='p_goal'`` the value columns are also named ``p_goal_low``,
+        ``p_goal_high`` and ``p_goal_base``.
     """
-    fields_ = [
-        "visits_per_day",
-        "enrolment_lag_months",
-        "exit_rate_per_year",
-        "entry_rate_per_year",
-        "graduation_rate_per_year",
-    ]
-    if scenario.shock_month is not None:
-        fields_.append("shock_size")
-    base_p = simulate(state, scenario, n_paths, seed, allocation).p_goal()[0]
+    if metric not in _TORNADO_METRICS:
+        raise ValueError(f"metric must be one of {_TORNADO_METRICS}, not {metric!r}")
+    fields_ = [f for f in _TORNADO_FIELDS if f != "shock_size" or scenario.shock_month]
+    base_v = _metric(simulate(state, scenario, n_paths, seed, allocation), metric)
     rows = []
     for f in fields_:
         rng_ = getattr(scenario, f)
         if not isinstance(rng_, tuple) or rng_[0] == rng_[1]:
             continue
         lo, hi = rng_
-        p_lo = simulate(
-            state, scenario.replace(**{f: (lo, lo)}), n_paths, seed, allocation
-        ).p_goal()[0]
-        p_hi = simulate(
-            state, scenario.replace(**{f: (hi, hi)}), n_paths, seed, allocation
-        ).p_goal()[0]
+        v_lo = _metric(
+            simulate(state, scenario.replace(**{f: (lo, lo)}), n_paths, seed, allocation), metric
+        )
+        v_hi = _metric(
+            simulate(state, scenario.replace(**{f: (hi, hi)}), n_paths, seed, allocation), metric
+        )
         rows.append(
             {
                 "parameter": f,
                 "low": lo,
                 "high": hi,
-                "p_goal_low": p_lo,
-                "p_goal_high": p_hi,
-                "p_goal_base": base_p,
-                "swing": abs(p_hi - p_lo),
+                "metric": metric,
+                "value_low": v_lo,
+                "value_high": v_hi,
+                "value_base": base_v,
+                "swing": abs(v_hi - v_lo),
             }
         )
-    cols = ["parameter", "low", "high", "p_goal_low", "p_goal_high", "p_goal_base", "swing"]
+    cols = ["parameter", "low", "high", "metric", "value_low", "value_high", "value_base", "swing"]
     df = pd.DataFrame(rows, columns=cols)
+    if metric == "p_goal":
+        df["p_goal_low"], df["p_goal_high"] = df["value_low"], df["value_high"]
+        df["p_goal_base"] = df["value_base"]
     return df.sort_values("swing", ascending=False, kind="stable").reset_index(drop=True)
 
 
@@ -919,6 +958,104 @@ def fan_chart(
     ax.set_title(f"Unreached extreme-poor households, {title} — {result.scenario.name}")
     ax.set_ylabel("households")
     ax.legend(loc="upper right", fontsize=8)
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path, dpi=120)
+    return fig
+
+
+_METRIC_LABELS = {
+    "p_goal": "P(goal by the deadline)",
+    "p_near_zero": "P(near zero, <= 5 % of the start, by the deadline)",
+    "deadline_median": "median unreached households at the deadline",
+}
+
+
+def tornado_chart(table: pd.DataFrame, path: str | None = None, title: str = ""):
+    """Horizontal tornado chart of a :func:`tornado` table.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        From :func:`tornado`.
+    path : str, optional
+        If given, the figure is also saved there (PNG, 120 dpi).
+    title : str
+        Extra title text (e.g. the scenario).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    t = table.iloc[::-1].reset_index(drop=True)
+    metric = str(t["metric"].iloc[0]) if len(t) else "p_goal"
+    base = float(t["value_base"].iloc[0]) if len(t) else 0.0
+    fig = Figure(figsize=(8, 0.6 * max(len(t), 1) + 1.6))
+    ax = fig.add_subplot()
+    y = np.arange(len(t))
+    for i, row in t.iterrows():
+        for value, colour, label in (
+            (row["value_low"], "C0", "parameter at its low end"),
+            (row["value_high"], "C3", "parameter at its high end"),
+        ):
+            ax.barh(
+                i, value - base, left=base, color=colour, alpha=0.8, label=label if i == 0 else None
+            )
+    ax.axvline(base, color="k", lw=1)
+    ax.set_yticks(y)
+    ax.set_yticklabels(
+        [f"{r.parameter} [{r.low:g}, {r.high:g}]" for r in t.itertuples()], fontsize=8
+    )
+    ax.set_xlabel(_METRIC_LABELS.get(metric, metric))
+    ax.set_title(f"Which uncertain parameter moves the forecast most {title}".strip())
+    if len(t):
+        ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path, dpi=120)
+    return fig
+
+
+def goal_month_chart(results: dict, path: str | None = None, tolerance: int | None = None):
+    """Distribution of the month in which the city first reaches the goal, per scenario.
+
+    Parameters
+    ----------
+    results : dict of str to ForecastResult
+    path : str, optional
+        If given, the figure is also saved there (PNG, 120 dpi).
+    tolerance : int, optional
+        Default: each scenario's own tolerance.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(9, 4.5))
+    ax = fig.add_subplot()
+    n = max(len(results), 1)
+    width = 0.8 / n
+    labels: list[str] = []
+    for j, (name, res) in enumerate(results.items()):
+        dist = res.goal_month_distribution(tolerance)
+        labels = list(dist.index)
+        x = np.arange(len(dist)) + j * width
+        ax.bar(x, dist.to_numpy(), width=width, label=name)
+    ax.set_xticks(np.arange(len(labels)) + 0.4 - width / 2)
+    ax.set_xticklabels(labels, rotation=90, fontsize=7)
+    ax.set_ylabel("share of paths")
+    ax.set_title("Month in which the unreached stock first reaches the goal")
+    ax.legend(fontsize=8)
     fig.tight_layout()
     if path is not None:
         fig.savefig(path, dpi=120)

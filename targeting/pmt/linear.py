@@ -51,7 +51,9 @@ def _weighted_quantiles(values: np.ndarray, weights: np.ndarray, probs: np.ndarr
 def _mvn_factor(cov: np.ndarray) -> np.ndarray:
     """A square root of a (possibly singular) covariance matrix, for drawing coefficients."""
     vals, vecs = np.linalg.eigh((cov + cov.T) / 2)
-    return vecs * np.sqrt(np.clip(vals, 0.0, None))
+    # the symmetric square root is unique, unlike an eigenvector basis of a singular matrix,
+    # so the draws do not depend on how many BLAS threads computed the decomposition
+    return (vecs * np.sqrt(np.clip(vals, 0.0, None))) @ vecs.T
 
 
 class _LogConsumptionBase(RegressorMixin, BaseEstimator):

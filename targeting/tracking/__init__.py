@@ -73,6 +73,9 @@ def configure(tracking_uri: str | None = None) -> str:
     import mlflow
 
     uri = tracking_uri or default_tracking_uri()
+    from targeting.tracking.connectivity import set_http_fail_fast
+
+    set_http_fail_fast(uri)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     return uri

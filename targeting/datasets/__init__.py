@@ -1,0 +1,17 @@
+"""Adapters for real survey data, each to the same :class:`HouseholdData` form.
+
+* :func:`load_costa_rica`: the IDB Costa Rican Household Poverty data, engineered to households;
+* :func:`load_data_spec`: a YAML data spec for bringing your own survey.
+"""
+
+from targeting.datasets.costa_rica import load_costa_rica, shared_data_dir
+from targeting.datasets.dataspec import DataSpec, DataSpecError, HouseholdData, load_data_spec
+
+__all__ = [
+    "DataSpec",
+    "DataSpecError",
+    "HouseholdData",
+    "load_costa_rica",
+    "load_data_spec",
+    "shared_data_dir",
+]

@@ -1,0 +1,356 @@
+"""Recalibrating a fitted PMT model on verified field outcomes (issue #4).
+
+The champion is fitted on the survey; the field then tells, household by household, who is
+really extremely poor. :class:`RecalibratedPMT` keeps the fitted model (``base``) as it is and
+learns a logistic map of its log-odds on the verified labels::
+
+    P(extreme) = expit(a + b · logit(p_base) + u[kelurahan])
+
+Prior toward the identity
+-------------------------
+Field labels are few at first and come from the top of the ranking (a narrow range of
+``p_base``), so an unpenalised fit is unstable. The parameters have a Gaussian prior centred on
+the identity map (``a = 0``, ``b = 1``, ``u = 0``): the penalised log-likelihood is
+
+    Σ w_i log-lik_i − ½ λ (a² + (b − 1)²) − ½ τ Σ_g u_g²
+
+with ``λ = prior_strength`` and ``τ = group_strength``. With no labels the map is the identity;
+as labels accumulate the data dominate. Below ``min_labels`` labels (or fewer than 10 of either
+class) the slope is not fitted at all: ``b = 1`` and only the intercept (and the optional area
+offsets) move, the recalibration-in-the-large of Steyerberg (2019, ch. 20). The fit is a
+Newton–Raphson with step halving on the (strictly concave) penalised likelihood; the inverse
+Hessian is kept as the Laplace covariance of the parameters, so intervals can include the
+recalibration's own uncertainty (:meth:`RecalibratedPMT.proba_draws`).
+
+Area offsets
+------------
+The proxies do not see everything that makes an area poor. With ``group_column`` set (e.g.
+``"kelurahan"``), each area gets an offset ``u_g`` shrunk toward 0 (a random intercept fitted by
+penalised likelihood); an area never verified keeps ``u_g = 0``. Unlike a monotone map of
+``p_base``, the offsets can change which kelurahan the plan visits first.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from scipy.special import expit, logit
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+
+from targeting.pmt.classifiers import _binary_classes
+from targeting.pmt.linear import _mvn_factor
+
+__all__ = ["RecalibratedPMT", "fit_penalised_logit"]
+
+_EPS = 1e-4
+_METHODS = ("platt", "intercept")
+
+
+def _logit(p: Any) -> np.ndarray:
+    return logit(np.clip(np.asarray(p, dtype=float), _EPS, 1 - _EPS))
+
+
+def fit_penalised_logit(
+    design: np.ndarray,
+    y: np.ndarray,
+    offset: np.ndarray,
+    prior_mean: np.ndarray,
+    prior_precision: np.ndarray,
+    sample_weight: np.ndarray | None = None,
+    max_iter: int = 100,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Maximise a Gaussian-penalised logistic likelihood by Newton steps with step halving.
+
+    Parameters
+    ----------
+    design : numpy.ndarray of shape (n, k)
+    y : numpy.ndarray of shape (n,)
+        0/1 labels.
+    offset : numpy.ndarray of shape (n,)
+        Fixed part of the linear predictor.
+    prior_mean, prior_precision : numpy.ndarray of shape (k,)
+        Independent Gaussian prior per coefficient (precision > 0 keeps the fit finite).
+    sample_weight : numpy.ndarray of shape (n,), optional
+    max_iter : int, default 100
+
+    Returns
+    -------
+    coef : numpy.ndarray of shape (k,)
+    cov : numpy.ndarray of shape (k, k)
+        Inverse of the penalised negative Hessian at the optimum (Laplace covariance).
+    """
+    w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    prec = np.asarray(prior_precision, dtype=float)
+    mean = np.asarray(prior_mean, dtype=float)
+
+    def objective(b: np.ndarray) -> float:
+        eta = offset + design @ b
+        nll = np.sum(w * (np.logaddexp(0.0, eta) - y * eta))
+        return float(nll + 0.5 * np.sum(prec * (b - mean) ** 2))
+
+    beta = mean.copy()
+    current = objective(beta)
+    for _ in range(max_iter):
+        p = expit(offset + design @ beta)
+        grad = design.T @ (w * (y - p)) - prec * (beta - mean)
+        hess = (design * (w * p * (1 - p))[:, None]).T @ design + np.diag(prec)
+        step = np.linalg.solve(hess, grad)
+        t = 1.0
+        while t > 1e-8 and objective(beta + t * step) > current:
+            t /= 2
+        beta = beta + t * step
+        new = objective(beta)
+        done = abs(current - new) < 1e-10 * max(1.0, abs(current))
+        current = new
+        if done:
+            break
+    p = expit(offset + design @ beta)
+    hess = (design * (w * p * (1 - p))[:, None]).T @ design + np.diag(prec)
+    return beta, np.linalg.inv(hess)
+
+
+class RecalibratedPMT(ClassifierMixin, BaseEstimator):
+    """A fitted PMT model whose P(extreme) is recalibrated on verified field outcomes.
+
+    Parameters
+    ----------
+    base : estimator or Pipeline
+        The model to recalibrate, with ``predict_proba`` (column 1 = P(extreme)). A fitted base
+        is used as it is and never refitted (the survey it was fitted on is not needed); an
+        unfitted base is first fitted (a clone) on the same ``X, y``, which is only useful for
+        tests and generic tooling.
+    method : {"platt", "intercept"}, default "platt"
+        ``"platt"`` fits intercept and slope on ``logit(p_base)``; ``"intercept"`` only the
+        intercept (slope 1).
+    prior_strength : float, default 10.0
+        Precision ``λ`` of the Gaussian prior of ``(a, b − 1)`` around the identity map.
+    min_labels : int, default 200
+        Below this many labels, or fewer than 10 of either class, only the intercept is fitted.
+    group_column : str or None, default None
+        Column of ``X`` (a DataFrame) naming the area of each household; each area gets an
+        offset shrunk toward 0. The column is removed before ``X`` goes to ``base``, unless
+        ``base`` was fitted with it.
+    group_strength : float, default 100.0
+        Precision ``τ`` of the area offsets' prior (standard deviation ``1/√τ`` = 0.1 on the
+        log-odds by default: strong shrinkage, so that the plan does not chase areas whose
+        offset is high by chance). On synthetic Serang (three rounds of 2,680 visits) the
+        next plan's true hit rate changed by -0.004 with τ = 4, +0.004 with τ = 25 and +0.008
+        with τ = 100, against the plan without feedback.
+
+    Attributes
+    ----------
+    base_ : estimator
+        The (fitted) base model.
+    coef_ : numpy.ndarray of shape (2,)
+        ``[a, b]``: intercept and slope of the map.
+    slope_fitted_ : bool
+        Whether ``b`` was estimated (else fixed at 1).
+    group_offsets_ : dict
+        Area → offset (empty without ``group_column``).
+    cov_ : numpy.ndarray
+        Laplace covariance of the fitted parameters (``a``, ``b`` if fitted, offsets).
+    n_labels_ : int
+        Number of labels the map was fitted on.
+    classes_ : numpy.ndarray
+    """
+
+    def __init__(
+        self,
+        base: Any,
+        method: str = "platt",
+        prior_strength: float = 10.0,
+        min_labels: int = 200,
+        group_column: str | None = None,
+        group_strength: float = 100.0,
+    ):
+        self.base = base
+        self.method = method
+        self.prior_strength = prior_strength
+        self.min_labels = min_labels
+        self.group_column = group_column
+        self.group_strength = group_strength
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    def _base_input(self, X: Any) -> Any:
+        if self.group_column is None or not hasattr(X, "columns"):
+            return X
+        names = getattr(self.base_, "feature_names_in_", None)
+        if names is not None and self.group_column in list(names):
+            return X
+        return X.drop(columns=[self.group_column], errors="ignore")
+
+    def _groups(self, X: Any) -> np.ndarray | None:
+        if self.group_column is None:
+            return None
+        if not hasattr(X, "columns") or self.group_column not in X.columns:
+            raise ValueError(
+                f"group_column={self.group_column!r} is set: X must be a DataFrame with that column"
+            )
+        return X[self.group_column].astype(str).to_numpy()
+
+    def _check_X(self, X: Any, reset: bool) -> None:
+        if hasattr(X, "iloc"):
+            validate_data(self, X, reset=reset, skip_check_array=True)
+        else:
+            validate_data(self, X, reset=reset, ensure_all_finite="allow-nan")
+
+    def base_proba(self, X: Any) -> np.ndarray:
+        """P(extreme) of the base model before recalibration, shape (n_samples,)."""
+        check_is_fitted(self)
+        self._check_X(X, reset=False)
+        return self.base_.predict_proba(self._base_input(X))[:, 1]
+
+    def _linear(self, z: np.ndarray, groups: np.ndarray | None) -> np.ndarray:
+        eta = self.coef_[0] + self.coef_[1] * z
+        if groups is not None and self.group_offsets_:
+            eta = eta + np.array([self.group_offsets_.get(g, 0.0) for g in groups])
+        return eta
+
+    # --- fit / predict ------------------------------------------------------------------------
+
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> RecalibratedPMT:
+        """Learn the map from the base model's log-odds to the verified labels.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            What the base model takes (plus ``group_column`` when set).
+        y : array-like of shape (n_samples,)
+            Verified labels; the larger class value (1, ``True``) is "extreme poor".
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        self
+        """
+        if self.method not in _METHODS:
+            raise ValueError(f"method must be one of {_METHODS}, got {self.method!r}")
+        if not self.prior_strength > 0 or not self.group_strength > 0:
+            raise ValueError("prior_strength and group_strength must be > 0")
+        self._check_X(X, reset=True)
+        y = column_or_1d(y, warn=True)
+        self.classes_, encoded = _binary_classes(y)
+        label = encoded.astype(float)
+        w = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        try:
+            check_is_fitted(self.base)
+            self.base_ = self.base
+        except NotFittedError:
+            self.base_ = clone(self.base)
+            Xb = self._base_input(X)
+            if w is None:
+                self.base_.fit(Xb, y)
+            else:
+                self.base_.fit(Xb, y, sample_weight=w)
+        groups = self._groups(X)
+        z = _logit(self.base_.predict_proba(self._base_input(X))[:, 1])
+        n_pos = int(label.sum())
+        self.n_labels_ = len(label)
+        self.slope_fitted_ = bool(
+            self.method == "platt"
+            and len(label) >= self.min_labels
+            and min(n_pos, len(label) - n_pos) >= 10
+        )
+        columns = [np.ones_like(z)]
+        mean, prec = [0.0], [float(self.prior_strength)]
+        if self.slope_fitted_:
+            columns.append(z)
+            mean.append(1.0)
+            prec.append(float(self.prior_strength))
+        levels: list[str] = []
+        if groups is not None:
+            levels = sorted(set(groups.tolist()))
+            index = {g: i for i, g in enumerate(levels)}
+            onehot = np.zeros((len(z), len(levels)))
+            onehot[np.arange(len(z)), [index[g] for g in groups]] = 1.0
+            columns.extend(onehot.T)
+            mean.extend([0.0] * len(levels))
+            prec.extend([float(self.group_strength)] * len(levels))
+        design = np.column_stack(columns)
+        offset = np.zeros_like(z) if self.slope_fitted_ else z
+        coef, cov = fit_penalised_logit(
+            design, label, offset, np.array(mean), np.array(prec), sample_weight=w
+        )
+        a = coef[0]
+        b = coef[1] if self.slope_fitted_ else 1.0
+        self.coef_ = np.array([a, b])
+        start = 2 if self.slope_fitted_ else 1
+        self.group_offsets_ = {g: float(coef[start + i]) for i, g in enumerate(levels)}
+        self.cov_ = cov
+        return self
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Recalibrated probability of each class; column 1 is P(extreme poor).
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+
+        Returns
+        -------
+        numpy.ndarray of shape (n_samples, 2)
+        """
+        z = _logit(self.base_proba(X))
+        p = expit(self._linear(z, self._groups(X)))
+        return np.column_stack([1.0 - p, p])
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Recalibrated log-odds of extreme poverty, shape (n_samples,)."""
+        return self._linear(_logit(self.base_proba(X)), self._groups(X))
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The class with the larger recalibrated probability."""
+        p = self.predict_proba(X)[:, 1]
+        return self.classes_[(p > 0.5).astype(int)]
+
+    def proba_draws(self, X: Any, n_draws: int, random_state: Any = None) -> np.ndarray:
+        """Draws of the recalibrated P(extreme): base-model draws (when the base has them)
+        mapped through draws of the recalibration parameters (Laplace approximation).
+
+        Parameters
+        ----------
+        X : array-like or DataFrame
+        n_draws : int
+        random_state : int, Generator or None
+
+        Returns
+        -------
+        numpy.ndarray of shape (n_samples, n_draws)
+        """
+        check_is_fitted(self)
+        rng = np.random.default_rng(random_state)
+        Xb = self._base_input(X)
+        final, transform = self.base_, None
+        if hasattr(self.base_, "steps"):
+            final, transform = self.base_.steps[-1][1], self.base_[:-1]
+        if hasattr(final, "proba_draws"):
+            Xt = transform.transform(Xb) if transform is not None else Xb
+            raw = final.proba_draws(Xt, n_draws, rng)
+        else:
+            raw = np.repeat(self.base_.predict_proba(Xb)[:, [1]], n_draws, axis=1)
+        z = _logit(raw)
+        draws = self.cov_.shape[0]
+        theta = _mvn_factor(self.cov_) @ rng.standard_normal((draws, n_draws))
+        a = self.coef_[0] + theta[0]
+        b = self.coef_[1] + (theta[1] if self.slope_fitted_ else np.zeros(n_draws))
+        eta = a[None, :] + b[None, :] * z
+        groups = self._groups(X)
+        if groups is not None and self.group_offsets_:
+            start = 2 if self.slope_fitted_ else 1
+            levels = list(self.group_offsets_)
+            index = {g: i for i, g in enumerate(levels)}
+            offsets = np.array([self.group_offsets_[g] for g in levels])[:, None] + theta[start:]
+            rows = np.array([index.get(g, -1) for g in groups])
+            extra = np.where(rows[:, None] >= 0, offsets[np.clip(rows, 0, None)], 0.0)
+            eta = eta + extra
+        return expit(eta)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        tags.input_tags.allow_nan = False
+        return tags

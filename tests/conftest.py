@@ -1,0 +1,73 @@
+"""Shared fixtures: one small tracked cycle per test session (report, serving, compare, privacy).
+
+``small_cycle`` runs ``targeting run --json`` once on a small synthetic city into a temporary
+SQLite MLflow store and is shared by every test that asks for it; ``tests/test_cycle.py`` keeps
+its own module fixture.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+
+SMALL_CYCLE_HOUSEHOLDS = 8_000
+"""Registry size of the shared cycle (the synthetic city is generated with the spec's seed)."""
+
+
+@pytest.fixture(scope="session")
+def small_cycle(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """One ``targeting run --json`` on a small synthetic city, tracked in a temporary store.
+
+    Returns
+    -------
+    dict
+        ``summary`` (the run's JSON), ``folder``, ``uri`` (sqlite tracking URI), ``out`` (local
+        outputs), ``run_id``, ``experiment``, ``spec`` (the raw spec dict), ``n_households``,
+        ``seed``.
+    """
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    from targeting.cli import main
+
+    folder = tmp_path_factory.mktemp("shared-cycle")
+    raw = yaml.safe_load((REPO / "experiments" / "serang-2026.yaml").read_text())
+    raw["name"] = "serang-shared"
+    raw["data"]["n_households"] = SMALL_CYCLE_HOUSEHOLDS
+    # two quick models, plus any model a forecast scenario ranks by
+    ranked_by = [s["model"] for s in raw["forecast"].get("scenarios", []) if s.get("model")]
+    raw["models"] = list(dict.fromkeys(["ols", "logit", *ranked_by]))
+    raw["evaluation"]["n_splits"] = 3
+    raw["forecast"]["n_paths"] = 200
+    (folder / "experiments").mkdir()
+    spec_path = folder / "experiments" / "shared.yaml"
+    spec_path.write_text(yaml.safe_dump(raw))
+    os.symlink(REPO / "models", folder / "models")
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    out = folder / "outputs"
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        code = main(
+            ["run", str(spec_path), "--json", "--quiet", "--output", str(out)]
+            + ["--tracking-uri", uri]
+        )
+    assert code == 0
+    summary = json.loads(buffer.getvalue())
+    return {
+        "summary": summary,
+        "folder": folder,
+        "uri": uri,
+        "out": out,
+        "run_id": summary["mlflow"]["run_id"],
+        "experiment": raw["name"],
+        "spec": raw,
+        "n_households": SMALL_CYCLE_HOUSEHOLDS,
+        "seed": int(raw["seed"]),
+    }
