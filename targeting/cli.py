@@ -35,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _known_errors() -> tuple[type[BaseException], ...]:
+    from targeting.datasets import DataSpecError
     from targeting.io import InputFileError
     from targeting.schema import DataValidationError
     from targeting.spec import SpecError
@@ -42,6 +43,7 @@ def _known_errors() -> tuple[type[BaseException], ...]:
     from targeting.tracking.report import ReportNotFoundError
 
     return (
+        DataSpecError,
         DataValidationError,
         SpecError,
         InputFileError,

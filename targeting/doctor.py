@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import os
 import shutil
 import sys
 from pathlib import Path
@@ -40,10 +39,9 @@ def _check(
 
 
 def _shared_data_folder() -> Path:
-    env = os.environ.get("TARGETING_SHARED_DATA")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2] / "shared" / "data"
+    from targeting.paths import shared_data_dir
+
+    return shared_data_dir()
 
 
 def run_checks(tracking_uri: str | None = None) -> list[dict[str, Any]]:

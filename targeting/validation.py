@@ -84,6 +84,7 @@ def grouped_cross_validate(
     calibrate: bool | None = None,
     features: Any = None,
     stratify: bool = False,
+    y_ordinal: np.ndarray | None = None,
 ) -> CVResult:
     """Cross-validate a model spec with folds grouped by area.
 
@@ -114,6 +115,9 @@ def grouped_cross_validate(
     stratify : bool, default False
         Balance the share of extremely poor across folds (``StratifiedGroupKFold``); groups are
         still never split. Useful when a group is a household and positives are rare.
+    y_ordinal : numpy.ndarray, optional
+        An ordered label (lowest class = extreme) given, on the training rows only, to models
+        that accept it (:class:`~targeting.pmt.ensemble.OrdinalEnsemblePMT`).
 
     Returns
     -------
@@ -147,6 +151,7 @@ def grouped_cross_validate(
                 sample_weight=_opt(sample_weight, train),
                 groups=groups[train],
                 line=line,
+                y_ordinal=_opt(y_ordinal, train),
             )
             p_raw, p_cal = _raw_and_calibrated(pipeline, _take(X, test))
             records.append(
@@ -199,6 +204,7 @@ def fit_final(
     groups: np.ndarray | None = None,
     features: Any = None,
     line: float = DEFAULT_LINE,
+    y_ordinal: np.ndarray | None = None,
 ) -> Pipeline:
     """Fit a spec on all the data, with the same calibration approach as the CV.
 
@@ -218,6 +224,8 @@ def fit_final(
     features : sklearn.compose.ColumnTransformer, optional
         Feature transformer used instead of the spec's feature set.
     line : float, default 400_000.0
+    y_ordinal : numpy.ndarray, optional
+        An ordered label (lowest class = extreme) for models that accept it.
 
     Returns
     -------
@@ -235,4 +243,5 @@ def fit_final(
         sample_weight=sample_weight,
         groups=groups,
         line=line,
+        y_ordinal=y_ordinal,
     )

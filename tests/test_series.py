@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,14 +12,9 @@ from targeting.forecast.series import (
     forecast_rate,
     load_provincial_panel,
 )
+from targeting.paths import shared_data_dir
 
-PANEL = (
-    Path(__file__).resolve().parents[2]
-    / "shared"
-    / "data"
-    / "indonesia-bps-poverty"
-    / "provinsi_p0_maret_2019_2024.csv"
-)
+PANEL = shared_data_dir() / "indonesia-bps-poverty" / "provinsi_p0_maret_2019_2024.csv"
 pytestmark = pytest.mark.skipif(not PANEL.exists(), reason="shared data not present")
 
 

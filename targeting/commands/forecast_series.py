@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +16,10 @@ _FOLDER = "indonesia-bps-poverty"
 
 
 def shared_data_folder() -> Path:
-    """The shared data folder: ``TARGETING_SHARED_DATA`` if set, else ``../shared/data``."""
-    env = os.environ.get("TARGETING_SHARED_DATA")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[3] / "shared" / "data"
+    """The shared data folder (see :func:`targeting.paths.shared_data_dir`)."""
+    from targeting.paths import shared_data_dir
+
+    return shared_data_dir()
 
 
 def kota_serang_series(folder: Path) -> pd.Series:

@@ -4,7 +4,11 @@
 * :func:`load_data_spec`: a YAML data spec for bringing your own survey.
 """
 
-from targeting.datasets.costa_rica import load_costa_rica, shared_data_dir
+from targeting.datasets.costa_rica import (
+    load_costa_rica,
+    load_costa_rica_raw_heads,
+    shared_data_dir,
+)
 from targeting.datasets.dataspec import DataSpec, DataSpecError, HouseholdData, load_data_spec
 
 __all__ = [
@@ -12,6 +16,7 @@ __all__ = [
     "DataSpecError",
     "HouseholdData",
     "load_costa_rica",
+    "load_costa_rica_raw_heads",
     "load_data_spec",
     "shared_data_dir",
 ]

@@ -67,6 +67,7 @@ import numpy as np
 import pandas as pd
 
 from targeting.datasets.dataspec import HouseholdData
+from targeting.paths import shared_data_dir
 
 __all__ = [
     "REGIONS",
@@ -105,19 +106,6 @@ _HH_COLUMNS = [
 
 # the label and everything derived from it, plus ids: never features
 FORBIDDEN_FEATURES = ("Target", "Id", "idhogar")
-
-
-def shared_data_dir() -> Path:
-    """Return the shared data folder (``$TARGETING_SHARED_DATA`` or ``<repo>/../shared/data``).
-
-    Returns
-    -------
-    pathlib.Path
-    """
-    env = os.environ.get("TARGETING_SHARED_DATA")
-    if env:
-        return Path(env).expanduser()
-    return (Path(__file__).resolve().parents[2] / ".." / "shared" / "data").resolve()
 
 
 def default_costa_rica_path() -> Path:
@@ -417,8 +405,9 @@ def load_costa_rica_raw_heads(path: str | os.PathLike[str] | None = None) -> Hou
     Same households, order, label, groups and group columns as :func:`load_costa_rica`, but
     ``X`` holds the household head's row of the file as is (every column but ``Id``,
     ``idhogar`` and ``Target``, as float; a non-numeric value would become NaN), without any
-    engineering or member aggregation (``benchmarks/costa_rica_search.py``'s baseline). Columns entirely missing in a training fold
-    are dropped per fold by the boosting models (DESIGN.md §9).
+    engineering or member aggregation (``benchmarks/costa_rica_search.py``'s baseline).
+    Columns entirely missing in a training fold are dropped per fold by the boosting models
+    (DESIGN.md §9).
 
     Parameters
     ----------

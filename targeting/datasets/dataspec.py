@@ -83,6 +83,11 @@ class HouseholdData:
         A richer ordinal label when available (Costa Rica: 1 extreme … 4 not vulnerable).
     notes : dict
         Counts and decisions made while loading (dropped households, ...).
+    consumption : numpy.ndarray or None
+        Consumption per capita when the label is defined by a consumption line (then the
+        consumption models of the zoo can run).
+    line : float or None
+        That line.
     """
 
     name: str
@@ -94,6 +99,8 @@ class HouseholdData:
     group_columns: pd.DataFrame = field(default_factory=pd.DataFrame)
     target4: np.ndarray | None = None
     notes: dict[str, Any] = field(default_factory=dict)
+    consumption: np.ndarray | None = None
+    line: float | None = None
 
     @property
     def hh_id(self) -> np.ndarray:
@@ -373,6 +380,10 @@ class DataSpec:
         for c in self.features["categorical"]:
             x[c] = df[c].astype("category")
         weights = df[self.weight_column].to_numpy(float) if self.weight_column else None
+        consumption, line = None, None
+        if self.label["type"] == "consumption":
+            consumption = pd.to_numeric(df[self.label["column"]], errors="coerce").to_numpy(float)
+            line = float(self.label["line"])
         return HouseholdData(
             name=self.name,
             X=x.reset_index(drop=True),
@@ -382,6 +393,8 @@ class DataSpec:
             weights=weights,
             group_columns=df[[self.group_column, *self.group_columns]].reset_index(drop=True),
             notes=notes,
+            consumption=consumption,
+            line=line,
         )
 
     def _to_households(self, df: pd.DataFrame, notes: dict[str, Any]) -> pd.DataFrame:

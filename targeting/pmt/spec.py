@@ -35,6 +35,7 @@ DEFAULT_LINE = 400_000.0
 
 
 def _estimators() -> dict[str, type]:
+    from targeting.pmt.ensemble import OrdinalEnsemblePMT
     from targeting.pmt.forest import ForestPMT
     from targeting.pmt.scorecard import ScorecardPMT
 
@@ -46,6 +47,7 @@ def _estimators() -> dict[str, type]:
         "BoostingPMT": BoostingPMT,
         "ForestPMT": ForestPMT,
         "ScorecardPMT": ScorecardPMT,
+        "OrdinalEnsemblePMT": OrdinalEnsemblePMT,
     }
 
 
@@ -217,6 +219,7 @@ def fit_model(
     sample_weight: Any = None,
     groups: Any = None,
     line: float = DEFAULT_LINE,
+    y_ordinal: Any = None,
 ) -> Pipeline:
     """Fit a pipeline (or a spec's pipeline) on the target its model needs.
 
@@ -234,6 +237,12 @@ def fit_model(
         Areas, used by the calibration hold-out.
     line : float, default 400_000.0
         Used to build a spec's pipeline and to derive the label.
+    y_ordinal : array-like, optional
+        An ordered label whose lowest class is the extreme class (Costa Rica's 4-level
+        ``Target``; on a consumption survey see
+        :func:`targeting.evaluation.ordinal_from_consumption`). Passed to models whose ``fit``
+        accepts ``y_ordinal`` (:class:`~targeting.pmt.ensemble.OrdinalEnsemblePMT`), ignored
+        by the others.
 
     Returns
     -------
@@ -250,7 +259,7 @@ def fit_model(
     else:
         pipeline = pipeline_or_spec
     model = pipeline.steps[-1][1]
-    if model.target_kind == "consumption":
+    if getattr(model, "target_kind", "label") == "consumption":
         if consumption is None:
             raise ValueError("this model is fitted on consumption: pass consumption=")
         y = np.asarray(consumption, dtype=float)
@@ -265,4 +274,6 @@ def fit_model(
         params["model__sample_weight"] = np.asarray(sample_weight, dtype=float)
     if groups is not None and isinstance(model, CalibratedPMT):
         params["model__groups"] = np.asarray(groups)
+    if y_ordinal is not None and "y_ordinal" in inspect.signature(model.fit).parameters:
+        params["model__y_ordinal"] = np.asarray(y_ordinal)
     return pipeline.fit(X, y, **params)

@@ -1,0 +1,182 @@
+"""Log a model-zoo comparison (:class:`targeting.evaluation.ZooEvaluation`) to MLflow.
+
+One experiment, one parent run (the protocol, the comparison table, the champion), and a nested
+run per model: the spec's parameters, the table's metrics, the targeting-curve and calibration
+plots (PNG) and the model's group table (CSV). The champion (by the evaluation's documented
+primary metric) is tagged on the parent (``champion``) and on its own run (``champion = true``).
+
+Only aggregates are logged: no household id, name or address reaches the store (the out-of-fold
+predictions stay in the ``--oof`` file on the analyst's machine).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from targeting.tracking import _experiment_id, _finite_metrics, _log_frame, configure
+
+if TYPE_CHECKING:
+    from targeting.evaluation import ZooEvaluation
+
+__all__ = ["log_evaluation"]
+
+
+def _spec_params(spec: Any) -> dict[str, str]:
+    out = {
+        "estimator": str(spec.estimator),
+        "feature_set": str(spec.feature_set),
+        "calibrate": str(bool(spec.calibrate)),
+    }
+    for key, value in spec.params.items():
+        text = value if isinstance(value, str) else json.dumps(value, default=str)
+        out[f"param.{key}"] = text[:500]
+    return out
+
+
+def _plot_curve(result: ZooEvaluation, model: str, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 4.5))
+    for name, curve in result.curves.groupby("model", sort=False):
+        mine = name == model
+        ax.plot(
+            curve["share_selected"],
+            curve["share_found"],
+            color="C0" if mine else "0.75",
+            lw=2 if mine else 1,
+            label=model if mine else None,
+            zorder=3 if mine else 2,
+        )
+    ax.plot([0, 1], [0, 1], ls=":", color="0.5", label="random")
+    share = result.params.get("true_share", float("nan"))
+    ax.axvline(share, ls="--", color="C3", lw=1, label=f"true share {share:.3f}")
+    ax.set_xlabel("share of households selected")
+    ax.set_ylabel("share of the extremely poor found")
+    ax.set_title(f"Targeting curve: {model} (others grey)")
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _plot_calibration(result: ZooEvaluation, model: str, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 4.5))
+    ax.plot([0, 1], [0, 1], ls=":", color="0.5", label="perfect")
+    bins = result.calibration[result.calibration["model"] == model]
+    for kind, part in bins.groupby("kind", sort=False):
+        ax.plot(part["p_mean"], part["observed"], marker="o", label=str(kind))
+    ax.set_xlabel("mean predicted P(extreme)")
+    ax.set_ylabel("observed extreme share")
+    ax.set_title(f"Reliability: {model}")
+    ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def log_evaluation(
+    result: ZooEvaluation, experiment_name: str, tracking_uri: str | None = None
+) -> dict[str, Any]:
+    """Log a zoo comparison: a parent run with a nested run per model.
+
+    Parameters
+    ----------
+    result : targeting.evaluation.ZooEvaluation
+    experiment_name : str
+        MLflow experiment (created when absent).
+    tracking_uri : str, optional
+        Default :func:`targeting.tracking.default_tracking_uri` (``sqlite:///mlflow.db`` in the
+        working folder unless ``MLFLOW_TRACKING_URI`` is set).
+
+    Returns
+    -------
+    dict
+        ``tracking_uri``, ``experiment_id``, ``run_id`` (parent), ``model_runs`` (model name to
+        nested run id), ``champion``.
+    """
+    import mlflow
+
+    uri = configure(tracking_uri)
+    experiment_id = _experiment_id(experiment_name, uri)
+    model_runs: dict[str, str] = {}
+    specs = {s.name: s for s in result.specs}
+    with mlflow.start_run(experiment_id=experiment_id, run_name=f"evaluate-{result.data_name}"):
+        parent = mlflow.active_run()
+        assert parent is not None
+        mlflow.set_tags(
+            {
+                "kind": "zoo-evaluation",
+                "data": result.data_name,
+                "champion": result.champion,
+                "primary_metric": result.primary_metric,
+            }
+        )
+        mlflow.log_params(
+            {**{k: str(v) for k, v in result.params.items()}, "models": ",".join(specs)}
+        )
+        if result.skipped:
+            mlflow.log_dict(result.skipped, "skipped_models.json")
+        mlflow.log_dict(
+            {k: v for k, v in result.notes.items() if isinstance(v, str | int | float | bool)},
+            "notes.json",
+        )
+        _log_frame(result.table, "model_comparison.csv")
+        _log_frame(result.groups, "groups.csv")
+        _log_frame(result.curves, "targeting_curves.csv")
+        _log_frame(result.calibration, "calibration.csv")
+        champion_row = result.table[result.table["model"] == result.champion].iloc[0].to_dict()
+        mlflow.log_metrics(
+            _finite_metrics({f"champion_{k}": v for k, v in champion_row.items()})
+            | _finite_metrics({k: v for k, v in result.notes.items() if k.startswith("macro_f1")})
+        )
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            for _, row in result.table.iterrows():
+                name = str(row["model"])
+                with mlflow.start_run(
+                    experiment_id=experiment_id, run_name=name, nested=True
+                ) as child:
+                    model_runs[name] = child.info.run_id
+                    is_champion = name == result.champion
+                    mlflow.set_tags(
+                        {
+                            "model": name,
+                            "data": result.data_name,
+                            "champion": str(is_champion).lower(),
+                        }
+                    )
+                    if name in specs:
+                        mlflow.log_params(_spec_params(specs[name]))
+                        if specs[name].description:
+                            mlflow.set_tag("mlflow.note.content", specs[name].description)
+                    mlflow.log_metrics(_finite_metrics(row.to_dict()))
+                    curve_png = folder / f"{name}_targeting_curve.png"
+                    _plot_curve(result, name, curve_png)
+                    mlflow.log_artifact(str(curve_png), artifact_path="plots")
+                    calib_png = folder / f"{name}_calibration.png"
+                    _plot_calibration(result, name, calib_png)
+                    mlflow.log_artifact(str(calib_png), artifact_path="plots")
+                    groups = result.groups[result.groups["model"] == name]
+                    _log_frame(groups.reset_index(drop=True), "groups.csv")
+                    folds = result.fold_metrics[result.fold_metrics["model"] == name]
+                    _log_frame(pd.DataFrame(folds).reset_index(drop=True), "fold_metrics.csv")
+    return {
+        "tracking_uri": uri,
+        "experiment_id": experiment_id,
+        "run_id": parent.info.run_id,
+        "model_runs": model_runs,
+        "champion": result.champion,
+    }
