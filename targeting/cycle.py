@@ -305,6 +305,10 @@ def run_cycle(
 ) -> CycleResult:
     """Run survey → PMT → score → plan → forecast for one experiment spec.
 
+    Model fitting uses ``evaluation.threads`` native threads (default 1): histogram boosting's
+    OpenMP threads slow down many-fold when the machine is busy, and one thread also keeps the
+    results independent of the machine's core count.
+
     Parameters
     ----------
     spec : ExperimentSpec
@@ -318,6 +322,19 @@ def run_cycle(
     -------
     CycleResult
     """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=int(spec.evaluation.get("threads", 1))):
+        return _run_cycle(spec, output, progress, n_paths)
+
+
+def _run_cycle(
+    spec: ExperimentSpec,
+    output: str | Path | None = None,
+    progress: Progress | None = None,
+    n_paths: int | None = None,
+) -> CycleResult:
+    """The body of :func:`run_cycle`, run under its thread limit."""
     from targeting import explain, ranking
     from targeting.forecast.scenarios import scenarios_from_spec
     from targeting.forecast.stockflow import simulate

@@ -43,7 +43,7 @@ _DATA_KEYS = {
     "truth",
     "header_mapping",
 }
-_EVAL_KEYS = {"n_splits", "n_repeats", "group", "primary_metric", "calibrate"}
+_EVAL_KEYS = {"n_splits", "n_repeats", "group", "primary_metric", "calibrate", "threads"}
 _PLAN_KEYS = {"operators", "visits_per_day", "workdays", "pooling", "start_date"}
 _FORECAST_KEYS = {"n_paths", "defaults", "scenarios", "capacity_search"}
 _LOWER_IS_BETTER = {"brier", "ece"}
