@@ -31,16 +31,6 @@ _STATUS_COLUMNS = [
     "receives_bpnt",
     "verification_status",
 ]
-_SUMMARY_METRICS = [
-    "auc",
-    "brier",
-    "ece",
-    "ee_at_true_share",
-    "ie_at_true_share",
-    "ee_at_10",
-    "ee_at_20",
-    "ee_at_40",
-]
 
 
 @dataclass

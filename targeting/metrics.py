@@ -21,6 +21,7 @@ import pandas as pd
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
 __all__ = [
+    "HEADLINE_METRICS",
     "evaluate_scores",
     "expected_calibration_error",
     "group_error_ratios",
@@ -28,6 +29,18 @@ __all__ = [
     "targeting_curve",
     "targeting_errors",
 ]
+
+HEADLINE_METRICS: list[str] = [
+    "auc",
+    "brier",
+    "ece",
+    "ee_at_true_share",
+    "ie_at_true_share",
+    "ee_at_10",
+    "ee_at_20",
+    "ee_at_40",
+]
+"""The metrics shown first wherever models are compared (tables, reports, MLflow views)."""
 
 DEFAULT_BUDGETS: dict[str, float] = {"10": 0.10, "20": 0.20, "40": 0.40}
 

@@ -130,20 +130,13 @@ REPO = __import__("pathlib").Path(__file__).resolve().parents[1]
 def write_spec(folder, name: str, data: dict, n_paths: int = 100):
     """Write an experiment spec (copy of serang-2026 with ``data`` replaced) under
     ``folder/experiments/`` with ``models/`` symlinked beside it; return its path."""
-    import os
+    from tests._cli import small_spec
 
-    import yaml
+    def use_data(raw: dict) -> None:
+        raw["data"] = {**raw["data"], **data}
+        raw["forecast"]["n_paths"] = n_paths
 
-    raw = yaml.safe_load((REPO / "experiments" / "serang-2026.yaml").read_text())
-    raw["name"] = name
-    raw["data"] = {**raw["data"], **data}
-    raw["forecast"]["n_paths"] = n_paths
-    (folder / "experiments").mkdir(exist_ok=True)
-    spec = folder / "experiments" / f"{name}.yaml"
-    spec.write_text(yaml.safe_dump(raw))
-    if not (folder / "models").exists():
-        os.symlink(REPO / "models", folder / "models")
-    return spec
+    return small_spec(folder, name, use_data)[0]
 
 
 def write_city_files(folder, n_households: int, seed: int):

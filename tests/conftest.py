@@ -7,15 +7,14 @@ its own module fixture.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+
+from tests._cli import run_cli, small_spec
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -35,31 +34,25 @@ def small_cycle(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         ``seed``.
     """
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    from targeting.cli import main
 
     folder = tmp_path_factory.mktemp("shared-cycle")
-    raw = yaml.safe_load((REPO / "experiments" / "serang-2026.yaml").read_text())
-    raw["name"] = "serang-shared"
-    raw["data"]["n_households"] = SMALL_CYCLE_HOUSEHOLDS
-    # two quick models, plus any model a forecast scenario ranks by
-    ranked_by = [s["model"] for s in raw["forecast"].get("scenarios", []) if s.get("model")]
-    raw["models"] = list(dict.fromkeys(["ols", "logit", *ranked_by]))
-    raw["evaluation"]["n_splits"] = 3
-    raw["forecast"]["n_paths"] = 200
-    (folder / "experiments").mkdir()
-    spec_path = folder / "experiments" / "shared.yaml"
-    spec_path.write_text(yaml.safe_dump(raw))
-    os.symlink(REPO / "models", folder / "models")
+
+    def shrink(raw: dict) -> None:
+        raw["data"]["n_households"] = SMALL_CYCLE_HOUSEHOLDS
+        # two quick models, plus any model a forecast scenario ranks by
+        ranked_by = [s["model"] for s in raw["forecast"].get("scenarios", []) if s.get("model")]
+        raw["models"] = list(dict.fromkeys(["ols", "logit", *ranked_by]))
+        raw["evaluation"]["n_splits"] = 3
+        raw["forecast"]["n_paths"] = 200
+
+    spec_path, raw = small_spec(folder, "serang-shared", shrink)
     uri = f"sqlite:///{folder / 'mlflow.db'}"
     out = folder / "outputs"
-    buffer = io.StringIO()
-    with contextlib.redirect_stdout(buffer):
-        code = main(
-            ["run", str(spec_path), "--json", "--quiet", "--output", str(out)]
-            + ["--tracking-uri", uri]
-        )
+    code, stdout, _ = run_cli(
+        ["run", str(spec_path), "--json", "--quiet", "--output", str(out), "--tracking-uri", uri]
+    )
     assert code == 0
-    summary = json.loads(buffer.getvalue())
+    summary = json.loads(stdout)
     return {
         "summary": summary,
         "folder": folder,

@@ -3,54 +3,33 @@
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 from targeting import schema
-from targeting.cli import main
-
-REPO = Path(__file__).resolve().parents[1]
+from tests._cli import run_cli, small_spec
 
 
 @pytest.fixture(scope="module")
 def small_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """One `targeting run --json` on 20,000 households, shared by the tests below."""
     folder = tmp_path_factory.mktemp("cycle")
-    raw = yaml.safe_load((REPO / "experiments" / "serang-2026.yaml").read_text())
-    raw["data"]["n_households"] = 20_000
-    raw["forecast"]["n_paths"] = 300
-    raw["name"] = "serang-small"
-    (folder / "experiments").mkdir()
-    spec_path = folder / "experiments" / "small.yaml"
-    spec_path.write_text(yaml.safe_dump(raw))
-    os.symlink(REPO / "models", folder / "models")
+
+    def shrink(raw: dict) -> None:
+        raw["data"]["n_households"] = 20_000
+        raw["forecast"]["n_paths"] = 300
+
+    spec_path, _ = small_spec(folder, "serang-small", shrink)
     uri = f"sqlite:///{folder / 'mlflow.db'}"
     out = folder / "outputs"
-    import contextlib
-    import io
-
-    buffer = io.StringIO()
-    with contextlib.redirect_stdout(buffer):
-        code = main(
-            [
-                "run",
-                str(spec_path),
-                "--json",
-                "--quiet",
-                "--output",
-                str(out),
-                "--tracking-uri",
-                uri,
-            ]
-        )
+    code, stdout, _ = run_cli(
+        ["run", str(spec_path), "--json", "--quiet", "--output", str(out), "--tracking-uri", uri]
+    )
     assert code == 0
-    return {"summary": json.loads(buffer.getvalue()), "folder": folder, "uri": uri, "out": out}
+    return {"summary": json.loads(stdout), "folder": folder, "uri": uri, "out": out}
 
 
 def test_accounting_every_household_once(small_run: dict) -> None:

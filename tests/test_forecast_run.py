@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
-import os
 import sqlite3
 from pathlib import Path
 
 import pytest
 import yaml
 
-from targeting.cli import main
+from tests._cli import run_cli, small_spec
 
 REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow  # about 30-60 s: synthetic city, fits, simulations, MLflow
@@ -21,39 +18,20 @@ pytestmark = pytest.mark.slow  # about 30-60 s: synthetic city, fits, simulation
 @pytest.fixture(scope="module")
 def small_forecast(tmp_path_factory: pytest.TempPathFactory) -> dict:
     folder = tmp_path_factory.mktemp("forecast")
-    raw = yaml.safe_load((REPO / "experiments" / "serang-2026.yaml").read_text())
-    raw["data"]["n_households"] = 20_000
-    raw["name"] = "forecast-small"
-    (folder / "experiments").mkdir()
-    spec_path = folder / "experiments" / "small.yaml"
-    spec_path.write_text(yaml.safe_dump(raw))
-    os.symlink(REPO / "models", folder / "models")
+
+    def shrink(raw: dict) -> None:
+        raw["data"]["n_households"] = 20_000
+
+    spec_path, _ = small_spec(folder, "forecast-small", shrink)
     uri = f"sqlite:///{folder / 'mlflow.db'}"
     out = folder / "outputs"
-    buffer = io.StringIO()
-    with contextlib.redirect_stdout(buffer):
-        code = main(
-            [
-                "forecast",
-                str(spec_path),
-                "--json",
-                "--quiet",
-                "--model",
-                "logit",
-                "--n-paths",
-                "200",
-                "--capacity-paths",
-                "100",
-                "--seed",
-                "5",
-                "--output",
-                str(out),
-                "--tracking-uri",
-                uri,
-            ]
-        )
+    code, stdout, _ = run_cli(
+        ["forecast", str(spec_path), "--json", "--quiet", "--model", "logit"]
+        + ["--n-paths", "200", "--capacity-paths", "100", "--seed", "5"]
+        + ["--output", str(out), "--tracking-uri", uri]
+    )
     assert code == 0
-    return {"summary": json.loads(buffer.getvalue()), "folder": folder, "out": out, "uri": uri}
+    return {"summary": json.loads(stdout), "folder": folder, "out": out, "uri": uri}
 
 
 def _scenario_names() -> list[str]:

@@ -8,15 +8,13 @@ and the validation files are searched for the planted strings.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import sqlite3
 from pathlib import Path
 
 import pytest
 
 from targeting import schema
-from targeting.cli import main
+from tests._cli import run_cli
 from tests._defects import write_city_files, write_spec
 
 pytestmark = pytest.mark.slow
@@ -55,21 +53,12 @@ def test_planted_pii_never_leaves_the_field_lists(tmp_path: Path) -> None:
         {"source": "files", "registry": str(registry_path), "survey": str(survey_path)},
     )
     out = tmp_path / "out"
-    stdout, stderr = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-        code = main(
-            [
-                "run",
-                str(spec),
-                "--json",
-                "--output",
-                str(out),
-                "--tracking-uri",
-                f"sqlite:///{tmp_path / 'mlflow.db'}",
-            ]
-        )
-    assert code == 0, stderr.getvalue()[-2000:]
-    texts = {"stdout (--json)": stdout.getvalue(), "stderr": stderr.getvalue()}
+    code, stdout_text, stderr_text = run_cli(
+        ["run", str(spec), "--json", "--output", str(out)]
+        + ["--tracking-uri", f"sqlite:///{tmp_path / 'mlflow.db'}"]
+    )
+    assert code == 0, stderr_text[-2000:]
+    texts = {"stdout (--json)": stdout_text, "stderr": stderr_text}
     with sqlite3.connect(tmp_path / "mlflow.db") as db:
         for (table,) in db.execute("select name from sqlite_master where type='table'"):
             rows = db.execute(f"select * from '{table}'").fetchall()

@@ -6,15 +6,13 @@ the right reason; every good row is planned or not ranked for its own reason.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 
 import pandas as pd
 import pytest
 
 from targeting import schema
-from targeting.cli import main
+from tests._cli import run_cli
 from tests._defects import KINDS, check_rejections, inject_defects, write_city_files, write_spec
 
 pytestmark = pytest.mark.slow
@@ -35,23 +33,14 @@ def quarantine_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
         {"source": "files", "registry": str(registry_path), "survey": str(survey_path)},
     )
     out = folder / "out"
-    stdout, stderr = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-        code = main(
-            [
-                "run",
-                str(spec),
-                "--json",
-                "--output",
-                str(out),
-                "--tracking-uri",
-                f"sqlite:///{folder / 'mlflow.db'}",
-            ]
-        )
-    assert code == 0, stderr.getvalue()[-2000:]
+    code, stdout_text, stderr_text = run_cli(
+        ["run", str(spec), "--json", "--output", str(out)]
+        + ["--tracking-uri", f"sqlite:///{folder / 'mlflow.db'}"]
+    )
+    assert code == 0, stderr_text[-2000:]
     return {
-        "summary": json.loads(stdout.getvalue()),
-        "stderr": stderr.getvalue(),
+        "summary": json.loads(stdout_text),
+        "stderr": stderr_text,
         "out": out,
         "expected": expected,
         "frame": frame,

@@ -59,27 +59,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _print_summary(result: Any, tracking: dict[str, Any]) -> None:
+    from targeting.metrics import HEADLINE_METRICS
+
     spec = result.spec
     print(f"\nExperiment {spec.name} (seed {spec.seed}, spec {spec.spec_hash})")
     print(
         f"\nPMT models, grouped {spec.evaluation.get('n_splits', 5)}-fold CV by "
         f"{spec.evaluation.get('group', 'kelurahan')} (pooled out-of-fold):"
     )
-    cols = [
-        c
-        for c in [
-            "model",
-            "auc",
-            "brier",
-            "ece",
-            "ee_at_true_share",
-            "ie_at_true_share",
-            "ee_at_10",
-            "ee_at_20",
-            "ee_at_40",
-        ]
-        if c in result.model_table
-    ]
+    cols = [c for c in ["model", *HEADLINE_METRICS] if c in result.model_table]
     print(table(result.model_table[cols]))
     print(
         f"champion by {spec.primary_metric}: {result.champion}"

@@ -22,7 +22,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from targeting.pmt.linear import _mvn_factor
+from targeting.pmt.linear import _linear_predictor_draws, _mvn_factor
 
 __all__ = ["BoostingPMT", "LogitPMT"]
 
@@ -203,10 +203,11 @@ class LogitPMT(_BinaryPMT):
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=float)
-        rng = np.random.default_rng(random_state)
-        params = np.concatenate([[self.intercept_], self.coef_])
-        draws = params[:, None] + self._cov_factor_ @ rng.standard_normal((len(params), n_draws))
-        return expit(X @ draws[1:] + draws[0])
+        return expit(
+            _linear_predictor_draws(
+                X, self.intercept_, self.coef_, self._cov_factor_, n_draws, random_state
+            )
+        )
 
     def summary(self) -> Any:
         """Return the statsmodels summary of the unpenalised binomial GLM.

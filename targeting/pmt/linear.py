@@ -56,6 +56,25 @@ def _mvn_factor(cov: np.ndarray) -> np.ndarray:
     return (vecs * np.sqrt(np.clip(vals, 0.0, None))) @ vecs.T
 
 
+def _linear_predictor_draws(
+    X: np.ndarray,
+    intercept: float,
+    coef: np.ndarray,
+    cov_factor: np.ndarray,
+    n_draws: int,
+    random_state: Any = None,
+) -> np.ndarray:
+    """Linear predictor ``X @ beta + b0`` under coefficients drawn from N(estimate, cov).
+
+    ``cov_factor`` is a square root of the covariance of ``[intercept, *coef]``
+    (:func:`_mvn_factor`). Returns an array of shape (n_samples, n_draws).
+    """
+    rng = np.random.default_rng(random_state)
+    params = np.concatenate([[intercept], coef])
+    draws = params[:, None] + cov_factor @ rng.standard_normal((len(params), n_draws))
+    return X @ draws[1:] + draws[0]
+
+
 class _LogConsumptionBase(RegressorMixin, BaseEstimator):
     """Shared behaviour: log-consumption target, consumption and probability predictions."""
 
@@ -168,10 +187,9 @@ class _LinearLogConsumption(_LogConsumptionBase):
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=float)
-        rng = np.random.default_rng(random_state)
-        params = np.concatenate([[self.intercept_], self.coef_])
-        draws = params[:, None] + self._cov_factor_ @ rng.standard_normal((len(params), n_draws))
-        linear = X @ draws[1:] + draws[0]
+        linear = _linear_predictor_draws(
+            X, self.intercept_, self.coef_, self._cov_factor_, n_draws, random_state
+        )
         return self._p_below(np.log(self.line) - linear)
 
     def summary(self) -> Any:

@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from targeting.metrics import HEADLINE_METRICS
 from targeting.tracking import configure
 from targeting.tracking.report import ReportNotFoundError, latest_cycle_run
 
@@ -19,16 +20,7 @@ __all__ = ["HIGHER_IS_BETTER", "compare_cycle", "sort_table"]
 HIGHER_IS_BETTER = frozenset({"auc", "p_goal", "p_near_zero"})
 """Metrics sorted best-first in descending order; every other metric ascends."""
 
-_MODEL_FIRST = [
-    "auc",
-    "brier",
-    "ece",
-    "ee_at_true_share",
-    "ie_at_true_share",
-    "ee_at_10",
-    "ee_at_20",
-    "ee_at_40",
-]
+_MODEL_FIRST = HEADLINE_METRICS
 _SCENARIO_FIRST = [
     "p_goal",
     "p_goal_se",
