@@ -76,7 +76,10 @@ def _print_summary(result: Any, tracking: dict[str, Any]) -> None:
     plan = result.plan.summary()
     print("\nVerification plan:")
     for key, value in plan.items():
-        print(f"  {key}: {value:,.1f}" if isinstance(value, float) else f"  {key}: {value}")
+        if isinstance(value, float):
+            print(f"  {key}: {value:,.3f}" if abs(value) < 10 else f"  {key}: {value:,.1f}")
+        else:
+            print(f"  {key}: {value}")
     if result.plan_truth_check:
         t = result.plan_truth_check
         print(
@@ -90,8 +93,33 @@ def _print_summary(result: Any, tracking: dict[str, Any]) -> None:
         f"{counts['planned']:,} planned + {counts['not_ranked']:,} not ranked "
         f"({', '.join(f'{k} {v:,}' for k, v in counts['not_ranked_by_reason'].items())})"
     )
-    print("\nForecast of unreached extreme-poor households, per scenario:")
-    print(table(result.forecast_table))
+    forecast = result.forecast_table
+    deadline = forecast["deadline"].iloc[0] if "deadline" in forecast and len(forecast) else ""
+    print(
+        f"\nForecast of unreached extreme-poor households, per scenario "
+        f"(P(goal) = P(zero by {deadline}), ± its Monte Carlo error; all columns in "
+        "forecast_summary.csv):"
+    )
+    shown = [
+        c
+        for c in [
+            "scenario",
+            "p_goal",
+            "p_goal_se",
+            "p_near_zero",
+            "median_goal_month",
+            "start_stock_median",
+            "deadline_stock_median",
+            "end_q05",
+            "end_q95",
+        ]
+        if c in forecast
+    ]
+    frame = forecast[shown].copy()
+    if "median_goal_month" in frame:
+        month = frame["median_goal_month"].astype(object)
+        frame["median_goal_month"] = month.where(month.notna(), "not by end")
+    print(table(frame))
     if tracking:
         print(f"\nMLflow run {tracking['run_id']} in {tracking['tracking_uri']}")
         print("  champion model: models:/targeting-pmt@champion")
