@@ -112,6 +112,17 @@ def test_refit_registers_new_champion(setup, capsys) -> None:
     scores = pd.read_parquet(setup["state"] / state.SCORES_FILE)
     assert list(scores.columns) == ["household_id", "p_extreme", "p_low", "p_high", "desil"]
     assert len(scores) == N
+    # the recalibrated champion (kelurahan offsets) scores a registry file like any model
+    registry_file = setup["tmp"] / "registry.parquet"
+    generate_city(N, seed=2026, survey_fraction=0.05).registry.to_parquet(registry_file)
+    scored = _run(
+        capsys,
+        ["score", str(registry_file), "--output", str(setup["tmp"] / "s.csv")]
+        + ["--tracking-uri", uri, "--json"],
+    )
+    assert scored["scored"] == N
+    again = pd.read_csv(setup["tmp"] / "s.csv")
+    assert again["p_extreme"].between(0, 1).all()
 
 
 def test_simulate_rounds_json(setup, capsys) -> None:

@@ -21,7 +21,15 @@ def _cmd_score(args: argparse.Namespace) -> int:
     raw = read_table(args.registry)
     checked = schema.validate_registry(raw, mode=args.mode)
     model = tracking_module.load_model(args.model, tracking_uri=args.tracking_uri)
-    scores = score_households(model, checked.valid[schema.PROXY_COLUMNS], seed=args.seed)
+    # a model recalibrated on field outcomes also takes the area column (kelurahan offsets)
+    columns = [str(c) for c in getattr(model, "feature_names_in_", schema.PROXY_COLUMNS)]
+    leaked = sorted(set(columns) & set(schema.PII_COLUMNS))
+    if leaked:
+        raise ValueError(f"model {args.model} takes personal-data columns {leaked}; refusing")
+    missing = [c for c in columns if c not in checked.valid]
+    if missing:
+        raise ValueError(f"model {args.model} needs column(s) {missing} that the registry lacks")
+    scores = score_households(model, checked.valid[columns], seed=args.seed)
     scores.insert(0, "household_id", checked.valid["household_id"].to_numpy())
     write_table(drop_pii(scores), args.output)
     if len(checked.rejected):
