@@ -281,7 +281,8 @@ def run_forecast(
         Paths per evaluation of the capacity search and the tornado (default
         ``forecast.capacity_search.n_paths``, else ``min(n_paths, 500)``).
     calibrate : bool
-        Also run the rejection ABC of :mod:`targeting.forecast.calibrate` (Kota Serang 2023).
+        Also run the rejection ABC of :mod:`targeting.forecast.calibrate` (Kota Serang 2023)
+        and add the first scenario with the fitted ranges as ``<name>_calibrated``.
     progress : Progress, optional
     inputs : ForecastInputs, optional
         Reuse prepared states (skips loading and fitting).
@@ -304,6 +305,19 @@ def run_forecast(
     cpaths = int(capacity_paths or search.get("n_paths", min(paths, 500)))
     target_p = float(search.get("target_p", 0.8))
     scenarios = scenarios_from_spec(spec.raw)
+    cal = None
+    if calibrate:
+        from targeting.forecast.calibrate import calibrate_serang_2023
+
+        with progress.step("Calibrating visits/day and rates to Kota Serang 2023 (ABC)"):
+            cal = calibrate_serang_2023(seed=seed)
+        # the fitted ranges are applied, not only reported: the first scenario again, with every
+        # parameter the 2023 counts inform replaced by its posterior 5-95 % range
+        first = scenarios[0]
+        scenarios = [
+            *scenarios,
+            cal.calibrated_scenario(first).replace(name=f"{first.name}_calibrated"),
+        ]
 
     def state_for(sc: Any) -> Any:
         return inputs.states.get(sc.model if sc.model != inputs.scoring_model else None)
@@ -354,12 +368,6 @@ def run_forecast(
         tor = tornado(
             state_for(scenarios[0]), scenarios[0], n_paths=cpaths, seed=seed, metric=metric
         )
-    cal = None
-    if calibrate:
-        from targeting.forecast.calibrate import calibrate_serang_2023
-
-        with progress.step("Calibrating visits/day and rates to Kota Serang 2023 (ABC)"):
-            cal = calibrate_serang_2023(seed=seed)
     return ForecastRun(
         spec=spec,
         inputs=inputs,

@@ -27,7 +27,7 @@ def small_forecast(tmp_path_factory: pytest.TempPathFactory) -> dict:
     out = folder / "outputs"
     code, stdout, _ = run_cli(
         ["forecast", str(spec_path), "--json", "--quiet", "--model", "logit"]
-        + ["--n-paths", "200", "--capacity-paths", "100", "--seed", "5"]
+        + ["--n-paths", "200", "--capacity-paths", "100", "--seed", "5", "--calibrate"]
         + ["--output", str(out), "--tracking-uri", uri]
     )
     assert code == 0
@@ -38,7 +38,8 @@ def _scenario_names() -> list[str]:
     raw = yaml.safe_load((REPO / "experiments" / "serang-2026.yaml").read_text())
     names = [s["name"] for s in raw["forecast"]["scenarios"]]
     assert {"baseline", "double_capacity", "shock_2026"} <= set(names)
-    return names
+    # --calibrate adds the first scenario again with the ranges fitted to the 2023 campaign
+    return [*names, f"{names[0]}_calibrated"]
 
 
 def test_json_keys(small_forecast: dict) -> None:
@@ -83,7 +84,9 @@ def test_outputs_written(small_forecast: dict) -> None:
         "goal_months.png",
     ):
         assert (out / name).stat().st_size > 0, name
-    assert len(list(out.glob("fan_baseline_*.png"))) == 7  # city + 6 kecamatan
+    baseline_fans = [p for p in out.glob("fan_baseline_*.png") if "calibrated" not in p.name]
+    assert len(baseline_fans) == 7  # city + 6 kecamatan
+    assert (out / "fan_baseline_calibrated_city.png").exists()
 
 
 def test_mlflow_parent_and_nested_runs(small_forecast: dict) -> None:
