@@ -17,7 +17,14 @@ import numpy as np
 import pandas as pd
 
 from targeting import schema
-from targeting.io import read_table, remove_stale_parts, write_json, write_table
+from targeting.io import (
+    json_ready,
+    json_records,
+    read_table,
+    remove_stale_parts,
+    write_json,
+    write_table,
+)
 from targeting.progress import Progress
 from targeting.spec import ExperimentSpec
 
@@ -97,28 +104,13 @@ class CycleResult:
             "champion": self.champion,
             "challenger": self.challenger,
             "primary_metric": self.spec.primary_metric,
-            "models": _records(self.model_table),
+            "models": json_records(self.model_table),
             "plan": self.plan.summary(),
             "plan_truth_check": self.plan_truth_check,
-            "forecast": _records(self.forecast_table),
+            "forecast": json_records(self.forecast_table),
             **self.counts,
             "outputs": {k: str(v) for k, v in sorted(self.outputs.items())},
         }
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    clean = frame.replace({np.nan: None})
-    return [{k: _plain(v) for k, v in row.items()} for row in clean.to_dict(orient="records")]
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating):
-        return float(value)
-    if isinstance(value, np.bool_):
-        return bool(value)
-    return value
 
 
 def data_fingerprint(*frames: pd.DataFrame) -> str:
@@ -253,7 +245,68 @@ def build_city_state(
     )
 
 
-def _output_dir(spec: ExperimentSpec, output: str | Path | None) -> Path:
+@dataclass(frozen=True)
+class SurveyArrays:
+    """What the PMT models learn from: proxies, consumption, label, weights and CV areas."""
+
+    X: pd.DataFrame
+    consumption: np.ndarray
+    label: np.ndarray
+    weight: np.ndarray
+    groups: np.ndarray
+
+    @classmethod
+    def from_survey(cls, survey: pd.DataFrame, spec: ExperimentSpec) -> SurveyArrays:
+        """Arrays of a validated survey; the label is ``consumption_pc < spec.extreme_line``."""
+        consumption = survey["consumption_pc"].to_numpy(dtype=float)
+        return cls(
+            X=survey[schema.PROXY_COLUMNS],
+            consumption=consumption,
+            label=(consumption < spec.extreme_line).astype(int),
+            weight=survey["weight"].to_numpy(dtype=float),
+            groups=survey[spec.evaluation.get("group", "kelurahan")].to_numpy(),
+        )
+
+
+def cross_validate_spec(model_spec: Any, arrays: SurveyArrays, spec: ExperimentSpec) -> Any:
+    """Grouped CV of one model spec under the experiment's evaluation protocol."""
+    from targeting.validation import grouped_cross_validate
+
+    return grouped_cross_validate(
+        model_spec,
+        arrays.X,
+        arrays.label,
+        arrays.groups,
+        consumption=arrays.consumption,
+        sample_weight=arrays.weight,
+        n_splits=int(spec.evaluation.get("n_splits", 5)),
+        n_repeats=int(spec.evaluation.get("n_repeats", 1)),
+        seed=spec.seed,
+        line=spec.extreme_line,
+        calibrate=spec.evaluation.get("calibrate"),
+    )
+
+
+def fit_spec(model_spec: Any, arrays: SurveyArrays, spec: ExperimentSpec) -> Any:
+    """Fit one model spec on the whole survey, calibrated as in the CV."""
+    from targeting.validation import fit_final
+
+    return fit_final(
+        model_spec,
+        arrays.X,
+        arrays.label,
+        consumption=arrays.consumption,
+        sample_weight=arrays.weight,
+        calibrate=spec.evaluation.get("calibrate"),
+        groups=arrays.groups,
+        seed=spec.seed,
+        line=spec.extreme_line,
+    )
+
+
+def output_dir(spec: ExperimentSpec, output: str | Path | None = None) -> Path:
+    """The local output folder: ``output``, else the spec's ``output:``, else
+    ``outputs/<name>``."""
     if output is not None:
         return Path(output)
     return Path(spec.raw.get("output") or Path("outputs") / spec.name)
@@ -330,11 +383,9 @@ def _run_cycle(
     from targeting.forecast.stockflow import simulate
     from targeting.pmt.interval import score_households
     from targeting.pmt.spec import load_specs
-    from targeting.validation import fit_final, grouped_cross_validate
 
     progress = progress or Progress(enabled=False)
-    out_dir = _output_dir(spec, output)
-    line = spec.extreme_line
+    out_dir = output_dir(spec, output)
     seed = spec.seed
 
     with progress.step("Loading and validating the survey and registry"):
@@ -350,30 +401,15 @@ def _run_cycle(
         )
     fingerprint = data_fingerprint(survey, registry)
 
-    X = survey[schema.PROXY_COLUMNS]
-    consumption = survey["consumption_pc"].to_numpy(dtype=float)
-    label = (consumption < line).astype(int)
-    weight = survey["weight"].to_numpy(dtype=float)
+    arrays = SurveyArrays.from_survey(survey, spec)
+    label, weight = arrays.label, arrays.weight
     group_col = spec.evaluation.get("group", "kelurahan")
-    groups = survey[group_col].to_numpy()
     model_specs = load_specs(_models_dir(spec), names=spec.models)
 
     rows, fold_metrics, calibration_rows, oof_by_model = [], {}, [], {}
     for model_spec in model_specs:
         with progress.step(f"Cross-validating {model_spec.name} (grouped by {group_col})"):
-            cv = grouped_cross_validate(
-                model_spec,
-                X,
-                label,
-                groups,
-                consumption=consumption,
-                sample_weight=weight,
-                n_splits=int(spec.evaluation.get("n_splits", 5)),
-                n_repeats=int(spec.evaluation.get("n_repeats", 1)),
-                seed=seed,
-                line=line,
-                calibrate=spec.evaluation.get("calibrate"),
-            )
+            cv = cross_validate_spec(model_spec, arrays, spec)
         row = {"model": model_spec.name}
         for key, value in cv.summary.items():
             row[key] = float(value)
@@ -403,17 +439,7 @@ def _run_cycle(
     with progress.step(f"Fitting {', '.join(sorted(needed))} on the whole survey"):
         for model_spec in model_specs:
             if model_spec.name in needed:
-                fitted[model_spec.name] = fit_final(
-                    model_spec,
-                    X,
-                    label,
-                    consumption=consumption,
-                    sample_weight=weight,
-                    calibrate=spec.evaluation.get("calibrate"),
-                    groups=groups,
-                    seed=seed,
-                    line=line,
-                )
+                fitted[model_spec.name] = fit_spec(model_spec, arrays, spec)
 
     with progress.step(f"Scoring {len(registry):,} registry households with {champion}"):
         scores = score_households(fitted[champion], registry[schema.PROXY_COLUMNS], seed=seed)
@@ -502,7 +528,7 @@ def _run_cycle(
             result = simulate(states[key], scenario, n_paths=paths, seed=seed)
             forecasts[scenario.name] = result
             row = {"scenario": scenario.name}
-            row.update({k: _plain(v) for k, v in result.summary().items() if k != "scenario"})
+            row.update({k: json_ready(v) for k, v in result.summary().items() if k != "scenario"})
             forecast_rows.append(row)
     forecast_table = pd.DataFrame(forecast_rows)
 

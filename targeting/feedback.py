@@ -255,7 +255,7 @@ def calibration_line(p: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     tuple of float
         ``(intercept, slope)``; NaN when ``y`` has a single class.
     """
-    from targeting.pmt.recalibrated import _logit, fit_penalised_logit
+    from targeting.pmt.calibration import _logit, fit_penalised_logit
 
     y = np.asarray(y, dtype=float)
     if len(y) == 0 or y.min() == y.max():

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from targeting import schema
+from targeting.io import json_ready, json_records
 from targeting.progress import Progress
 from targeting.spec import ExperimentSpec
 
@@ -95,7 +96,7 @@ class ForecastRun:
         for row in self.table.replace({np.nan: None}).to_dict(orient="records"):
             name = row["scenario"]
             row["capacity_needed"] = [c for c in self.capacity if c["scenario"] == name]
-            scen.append({k: _plain(v) for k, v in row.items()})
+            scen.append({k: json_ready(v) for k, v in row.items()})
         out = {
             "experiment": self.spec.name,
             "spec_hash": self.spec.spec_hash,
@@ -108,32 +109,17 @@ class ForecastRun:
             "registry_households": self.inputs.registry_households,
             "start_stock_expected": float(self.inputs.states[None].unreached_extreme.sum()),
             "scenarios": scen,
-            "goal_month_distribution": _records(self.goal_months),
+            "goal_month_distribution": json_records(self.goal_months),
             "tornado": {
                 "scenario": self.scenarios[0].name if self.scenarios else None,
                 "metric": self.tornado_metric,
-                "rows": _records(self.tornado),
+                "rows": json_records(self.tornado),
             },
             "outputs": {k: str(v) for k, v in sorted(self.outputs.items())},
         }
         if self.calibration is not None:
             out["calibration"] = self.calibration.summary()
         return out
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating):
-        return float(value)
-    if isinstance(value, np.bool_):
-        return bool(value)
-    return value
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    clean = frame.astype(object).where(frame.notna(), None)
-    return [{k: _plain(v) for k, v in r.items()} for r in clean.to_dict(orient="records")]
 
 
 def prepare_forecast(
@@ -158,25 +144,23 @@ def prepare_forecast(
     ForecastInputs
     """
     from targeting.cycle import (
+        SurveyArrays,
         _choose_champion,
         _models_dir,
         build_city_state,
+        cross_validate_spec,
         data_fingerprint,
+        fit_spec,
         load_cycle_data,
     )
     from targeting.forecast.scenarios import scenarios_from_spec
     from targeting.pmt.spec import load_specs
-    from targeting.validation import fit_final, grouped_cross_validate
 
     progress = progress or Progress(enabled=False)
     with progress.step("Loading and validating the survey and registry"):
         data = load_cycle_data(spec, progress)
     survey, registry = data.survey, data.registry
-    X = survey[schema.PROXY_COLUMNS]
-    consumption = survey["consumption_pc"].to_numpy(dtype=float)
-    label = (consumption < spec.extreme_line).astype(int)
-    weight = survey["weight"].to_numpy(dtype=float)
-    groups = survey[spec.evaluation.get("group", "kelurahan")].to_numpy()
+    arrays = SurveyArrays.from_survey(survey, spec)
     scenarios = scenarios_from_spec(spec.raw)
     ranking_models = sorted({s.model for s in scenarios if s.model})
     all_specs = {s.name: s for s in load_specs(_models_dir(spec))}
@@ -184,17 +168,7 @@ def prepare_forecast(
     def fit(name: str) -> Any:
         if name not in all_specs:
             raise ValueError(f"no model spec named {name!r} in models/; known: {sorted(all_specs)}")
-        return fit_final(
-            all_specs[name],
-            X,
-            label,
-            consumption=consumption,
-            sample_weight=weight,
-            calibrate=spec.evaluation.get("calibrate"),
-            groups=groups,
-            seed=spec.seed,
-            line=spec.extreme_line,
-        )
+        return fit_spec(all_specs[name], arrays, spec)
 
     model_table = None
     fitted: dict[str, Any] = {}
@@ -212,19 +186,7 @@ def prepare_forecast(
         rows = []
         for name in spec.models:
             with progress.step(f"Cross-validating {name} to choose the champion"):
-                cv = grouped_cross_validate(
-                    all_specs[name],
-                    X,
-                    label,
-                    groups,
-                    consumption=consumption,
-                    sample_weight=weight,
-                    n_splits=int(spec.evaluation.get("n_splits", 5)),
-                    n_repeats=int(spec.evaluation.get("n_repeats", 1)),
-                    seed=spec.seed,
-                    line=spec.extreme_line,
-                    calibrate=spec.evaluation.get("calibrate"),
-                )
+                cv = cross_validate_spec(all_specs[name], arrays, spec)
             rows.append({"model": name, **{k: float(v) for k, v in cv.summary.items()}})
         model_table = pd.DataFrame(rows)
         scoring_name, _ = _choose_champion(model_table, spec)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import json
+import math
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -22,6 +23,8 @@ import pandas as pd
 __all__ = [
     "InputFileError",
     "atomic_path",
+    "json_ready",
+    "json_records",
     "read_table",
     "remove_stale_parts",
     "write_json",
@@ -228,3 +231,32 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
             "save it as UTF-8 CSV with a header row, or as Parquet"
         ) from exc
     raise InputFileError(f"{path}: unknown file type {suffix!r}; use .csv, .parquet or .xlsx")
+
+
+def json_ready(value: Any) -> Any:
+    """A JSON-ready copy: numpy scalars to Python, NaN/inf to None, tuples to lists."""
+    if isinstance(value, dict):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_ready(v) for v in value]
+    if isinstance(value, np.bool_ | bool):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        number = float(value)
+        return number if math.isfinite(number) else None
+    if isinstance(value, pd.Timestamp | pd.Period):
+        return str(value)
+    if value is None or isinstance(value, str | int):
+        return value
+    if pd.isna(value) if np.ndim(value) == 0 else False:
+        return None
+    return str(value)
+
+
+def json_records(frame: pd.DataFrame | None) -> list[dict[str, Any]]:
+    """One JSON-ready dict per row (see :func:`json_ready`); an empty list for no frame."""
+    if frame is None or not len(frame):
+        return []
+    return [json_ready(row) for row in frame.to_dict(orient="records")]

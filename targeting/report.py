@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from targeting import schema
-from targeting.io import atomic_path
+from targeting.io import atomic_path, json_ready, json_records
 
 if TYPE_CHECKING:
     from targeting.cycle import CycleResult
@@ -238,34 +238,6 @@ th{background:#eef2f8}td.t{text-align:left}tr.total td{font-weight:700;border-to
 # --------------------------------------------------------------------------- data
 
 
-def _plain(value: Any) -> Any:
-    """A JSON-ready copy: numpy scalars to Python, NaN/inf to None, tuples to lists."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.bool_ | bool):
-        return bool(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        number = float(value)
-        return number if math.isfinite(number) else None
-    if isinstance(value, pd.Timestamp | pd.Period):
-        return str(value)
-    if value is None or isinstance(value, str | int):
-        return value
-    if pd.isna(value) if np.ndim(value) == 0 else False:
-        return None
-    return str(value)
-
-
-def _records(frame: pd.DataFrame | None) -> list[dict[str, Any]]:
-    if frame is None or not len(frame):
-        return []
-    return [_plain(row) for row in frame.to_dict(orient="records")]
-
-
 def headline_by_kecamatan(registry: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
     """Estimated unreached extreme-poor households per kecamatan, with the model interval.
 
@@ -338,8 +310,8 @@ def progress_from_ledger(ledger: pd.DataFrame, predictions: pd.DataFrame) -> dic
     cols = ["visits", "conclusive", "finds", "realised", "low", "high", "predicted", "flagged"]
     return {
         "outcomes": len(ledger),
-        "overall": _records(overall[[c for c in cols if c in overall]])[:1],
-        "by_kelurahan": _records(by_kel[["kelurahan", *[c for c in cols if c in by_kel]]])
+        "overall": json_records(overall[[c for c in cols if c in overall]])[:1],
+        "by_kelurahan": json_records(by_kel[["kelurahan", *[c for c in cols if c in by_kel]]])
         if len(by_kel)
         else [],
     }
@@ -478,14 +450,14 @@ def build_report_data(
 
     settings = _scenario_settings(result.forecasts)
     scenarios, fans = [], {}
-    for row in _records(result.forecast_table):
+    for row in json_records(result.forecast_table):
         name = str(row["scenario"])
         row["settings"] = settings.get(name, "–")
         scenarios.append(row)
     for name, forecast in result.forecasts.items():
         quantiles = forecast.quantiles(level="city")
         cols = ["month", *[c for c in ("q05", "q25", "q50", "q75", "q95") if c in quantiles]]
-        fans[name] = _records(quantiles[cols])
+        fans[name] = json_records(quantiles[cols])
     deadline = scenarios[0].get("deadline") if scenarios else None
 
     champion_row = result.model_table.set_index("model").loc[result.champion]
@@ -494,8 +466,8 @@ def build_report_data(
         budgets.append(
             {
                 "budget": key,
-                "ee": _plain(champion_row.get(f"ee_at_{key}", np.nan)),
-                "ie": _plain(champion_row.get(f"ie_at_{key}", np.nan)),
+                "ee": json_ready(champion_row.get(f"ee_at_{key}", np.nan)),
+                "ie": json_ready(champion_row.get(f"ie_at_{key}", np.nan)),
             }
         )
     model_cols = [
@@ -514,7 +486,9 @@ def build_report_data(
     ]
     calibration = None
     if result.calibration is not None and result.champion in set(result.calibration["model"]):
-        calibration = _plain(result.calibration.set_index("model").loc[result.champion].to_dict())
+        calibration = json_ready(
+            result.calibration.set_index("model").loc[result.champion].to_dict()
+        )
     oof = getattr(result, "oof", None) or {}
     group_ratios = getattr(result, "group_ratios", None)
     data = {
@@ -531,21 +505,21 @@ def build_report_data(
             "created": pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d %H:%M UTC"),
         },
         "headline": {
-            "by_kecamatan": _records(head.iloc[:-1]),
-            "total": _records(head.iloc[-1:])[0],
+            "by_kecamatan": json_records(head.iloc[:-1]),
+            "total": json_records(head.iloc[-1:])[0],
         },
         "plan": {
             "visits": len(plan),
             "operator_days": int(plan_summary.get("operator_days", 0)),
             "operators_used": int(plan_summary.get("operators_used", 0)),
-            "capacity_visits": _plain(plan_summary.get("capacity_visits")),
+            "capacity_visits": json_ready(plan_summary.get("capacity_visits")),
             "expected_finds": float(plan_summary.get("expected_finds", 0.0)),
             "expected_finds_per_visit": float(plan_summary.get("expected_finds_per_visit", 0.0)),
             "first_visit_date": plan_summary.get("first_visit_date"),
             "last_visit_date": plan_summary.get("last_visit_date"),
-            "by_kelurahan": _records(by_kel),
+            "by_kelurahan": json_records(by_kel),
         },
-        "accounting": _plain(result.counts),
+        "accounting": json_ready(result.counts),
         "progress": progress,
         "forecast": {"deadline": deadline, "scenarios": scenarios, "fan": fans},
         "model_card": {
@@ -555,10 +529,10 @@ def build_report_data(
             "n_splits": int(spec.evaluation.get("n_splits", 5)),
             "group": str(spec.evaluation.get("group", "kelurahan")),
             "budgets": budgets,
-            "models": _records(result.model_table[model_cols]),
+            "models": json_records(result.model_table[model_cols]),
             "calibration": calibration,
             "calibration_curve": _calibration_curve(oof.get(result.champion)),
-            "group_ratios": _records(group_ratios) if group_ratios is not None else None,
+            "group_ratios": json_records(group_ratios) if group_ratios is not None else None,
         },
     }
     return data
@@ -592,7 +566,7 @@ def _pct(value: Any, lang: str, digits: int = 1) -> str:
 
 def _num(element_id: str, value: Any, digits: int, lang: str, tag: str = "b", css: str = "") -> str:
     """A number with an id and its exact value in ``data-value``."""
-    exact = "" if value is None else html.escape(repr(_plain(value)))
+    exact = "" if value is None else html.escape(repr(json_ready(value)))
     cls = f" class='{css}'" if css else ""
     return (
         f"<{tag} id='{html.escape(element_id)}'{cls} data-value='{exact}'>"

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from targeting.commands.common import Formatter, print_json, table
+from targeting.io import json_records
 
 __all__ = ["register"]
 
@@ -69,8 +70,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
                 "champion": found["champion"],
                 "primary_metric": found["primary_metric"],
                 "sort": args.sort,
-                "models": _records(models),
-                "scenarios": _records(scenarios),
+                "models": json_records(models),
+                "scenarios": json_records(scenarios),
                 **({"csv": str(args.csv)} if args.csv else {}),
             }
         )
@@ -87,16 +88,6 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     if args.csv:
         print(f"\nBoth tables written to {args.csv}")
     return 0
-
-
-def _records(frame: Any) -> list[dict[str, Any]]:
-    import math
-
-    rows = frame.to_dict(orient="records")
-    return [
-        {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in r.items()}
-        for r in rows
-    ]
 
 
 def register(sub: Any) -> None:

@@ -14,6 +14,7 @@ __all__ = ["register"]
 
 
 def _cmd_forecast(args: argparse.Namespace) -> int:
+    from targeting.cycle import output_dir
     from targeting.forecast_run import run_forecast, write_outputs
     from targeting.progress import Progress
     from targeting.spec import load_experiment_spec
@@ -34,7 +35,7 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
         calibrate=args.calibrate,
         progress=progress,
     )
-    out_dir = Path(args.output or Path(spec.raw.get("output") or Path("outputs") / spec.name))
+    out_dir = output_dir(spec, args.output)
     with progress.step(f"Writing tables and charts to {out_dir}"):
         write_outputs(run, out_dir)
     tracking: dict[str, Any] = {}

@@ -15,21 +15,15 @@ def state_folder(args: argparse.Namespace) -> Path:
     """The state folder: ``--state``, else the spec's output folder (``outputs/<name>``)."""
     if getattr(args, "state", None):
         return Path(args.state)
+    from targeting.cycle import output_dir
     from targeting.spec import load_experiment_spec
 
-    spec = load_experiment_spec(args.spec)
-    return Path(spec.raw.get("output") or Path("outputs") / spec.name)
-
-
-def _records(frame: Any) -> list[dict[str, Any]]:
-    import json
-
-    return json.loads(frame.to_json(orient="records")) if len(frame) else []
+    return output_dir(load_experiment_spec(args.spec))
 
 
 def _cmd_ingest(args: argparse.Namespace) -> int:
     from targeting import feedback, schema, state
-    from targeting.io import read_table
+    from targeting.io import json_records, read_table
 
     folder = state_folder(args)
     if args.registry:
@@ -63,9 +57,9 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
         "verification_status": {str(k): int(v) for k, v in counts.items()},
         "hit_rate": summary,
         "flagged": flagged,
-        "by_kelurahan": _records(tables["kelurahan"]),
-        "by_desil": _records(tables["desil"]),
-        "by_operator": _records(tables["operator"]),
+        "by_kelurahan": json_records(tables["kelurahan"]),
+        "by_desil": json_records(tables["desil"]),
+        "by_operator": json_records(tables["operator"]),
     }
     if args.json:
         print_json(payload)

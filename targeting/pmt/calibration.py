@@ -23,13 +23,72 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 from targeting.pmt.classifiers import _binary_classes
 from targeting.pmt.linear import _mvn_factor
 
-__all__ = ["CalibratedPMT", "PlattCalibrator"]
+__all__ = ["CalibratedPMT", "PlattCalibrator", "fit_penalised_logit"]
 
 _EPS = 1e-4
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
     return logit(np.clip(np.asarray(p, dtype=float), _EPS, 1 - _EPS))
+
+
+def fit_penalised_logit(
+    design: np.ndarray,
+    y: np.ndarray,
+    offset: np.ndarray,
+    prior_mean: np.ndarray,
+    prior_precision: np.ndarray,
+    sample_weight: np.ndarray | None = None,
+    max_iter: int = 100,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Maximise a Gaussian-penalised logistic likelihood by Newton steps with step halving.
+
+    Parameters
+    ----------
+    design : numpy.ndarray of shape (n, k)
+    y : numpy.ndarray of shape (n,)
+        0/1 labels.
+    offset : numpy.ndarray of shape (n,)
+        Fixed part of the linear predictor.
+    prior_mean, prior_precision : numpy.ndarray of shape (k,)
+        Independent Gaussian prior per coefficient (precision > 0 keeps the fit finite).
+    sample_weight : numpy.ndarray of shape (n,), optional
+    max_iter : int, default 100
+
+    Returns
+    -------
+    coef : numpy.ndarray of shape (k,)
+    cov : numpy.ndarray of shape (k, k)
+        Inverse of the penalised negative Hessian at the optimum (Laplace covariance).
+    """
+    w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    prec = np.asarray(prior_precision, dtype=float)
+    mean = np.asarray(prior_mean, dtype=float)
+
+    def objective(b: np.ndarray) -> float:
+        eta = offset + design @ b
+        nll = np.sum(w * (np.logaddexp(0.0, eta) - y * eta))
+        return float(nll + 0.5 * np.sum(prec * (b - mean) ** 2))
+
+    beta = mean.copy()
+    current = objective(beta)
+    for _ in range(max_iter):
+        p = expit(offset + design @ beta)
+        grad = design.T @ (w * (y - p)) - prec * (beta - mean)
+        hess = (design * (w * p * (1 - p))[:, None]).T @ design + np.diag(prec)
+        step = np.linalg.solve(hess, grad)
+        t = 1.0
+        while t > 1e-8 and objective(beta + t * step) > current:
+            t /= 2
+        beta = beta + t * step
+        new = objective(beta)
+        done = abs(current - new) < 1e-10 * max(1.0, abs(current))
+        current = new
+        if done:
+            break
+    p = expit(offset + design @ beta)
+    hess = (design * (w * p * (1 - p))[:, None]).T @ design + np.diag(prec)
+    return beta, np.linalg.inv(hess)
 
 
 class PlattCalibrator:
@@ -45,36 +104,14 @@ class PlattCalibrator:
         z = _logit(p_raw)
         y = np.asarray(y, dtype=float)
         w = np.ones_like(z) if sample_weight is None else np.asarray(sample_weight, dtype=float)
-        w = w * (len(w) / w.sum())
-        Z = np.column_stack([np.ones_like(z), z])
-        prior = np.array([0.0, 1.0])
-        ridge = 1.0 * np.eye(2)
-
-        def objective(b: np.ndarray) -> float:
-            eta = Z @ b
-            nll = np.sum(w * (np.logaddexp(0.0, eta) - y * eta))
-            return float(nll + 0.5 * (b - prior) @ ridge @ (b - prior))
-
-        beta = prior.copy()
-        current = objective(beta)
-        for _ in range(100):  # Newton steps with step halving (monotone descent)
-            p = expit(Z @ beta)
-            grad = Z.T @ (w * (y - p)) - ridge @ (beta - prior)
-            hess = (Z * (w * p * (1 - p))[:, None]).T @ Z + ridge
-            step = np.linalg.solve(hess, grad)
-            t = 1.0
-            while t > 1e-6 and objective(beta + t * step) > current:
-                t /= 2
-            beta = beta + t * step
-            new = objective(beta)
-            if abs(current - new) < 1e-10 * max(1.0, abs(current)):
-                current = new
-                break
-            current = new
-        p = expit(Z @ beta)
-        hess = (Z * (w * p * (1 - p))[:, None]).T @ Z + ridge
-        self.coef_ = beta
-        self.cov_ = np.linalg.pinv(hess)
+        self.coef_, self.cov_ = fit_penalised_logit(
+            np.column_stack([np.ones_like(z), z]),
+            y,
+            offset=np.zeros_like(z),
+            prior_mean=np.array([0.0, 1.0]),
+            prior_precision=np.ones(2),
+            sample_weight=w * (len(w) / w.sum()),
+        )
         return self
 
     def transform(self, p_raw: Any) -> np.ndarray:

@@ -46,6 +46,26 @@ def _binary_classes(y: Any) -> tuple[np.ndarray, np.ndarray]:
     return classes, encoded.astype(float)
 
 
+def _kept_features(estimator: BaseEstimator, X: np.ndarray) -> np.ndarray:
+    """Indices of the columns to fit on: those not missing in every training row.
+
+    scikit-learn 1.9's histogram boosting crashes on an entirely missing feature (DESIGN §9);
+    such a feature is dropped for this fit, with a warning that names it.
+    """
+    all_missing = np.isnan(X).all(axis=0)
+    if all_missing.any():
+        names = getattr(estimator, "feature_names_in_", None)
+        dropped = np.flatnonzero(all_missing)
+        shown = [str(names[i]) if names is not None else f"x{i}" for i in dropped]
+        warnings.warn(
+            f"{type(estimator).__name__}: dropping {len(dropped)} feature(s) missing in every "
+            "training row: " + ", ".join(shown),
+            UserWarning,
+            stacklevel=3,
+        )
+    return np.flatnonzero(~all_missing)
+
+
 class _BinaryPMT(ClassifierMixin, BaseEstimator):
     target_kind = "label"
 
@@ -296,18 +316,7 @@ class BoostingPMT(_BinaryPMT):
         """
         X, y = validate_data(self, X, y, dtype=float, ensure_all_finite="allow-nan")
         self.classes_, t = _binary_classes(y)
-        all_missing = np.isnan(X).all(axis=0)
-        if all_missing.any():
-            names = getattr(self, "feature_names_in_", None)
-            dropped = np.flatnonzero(all_missing)
-            shown = [str(names[i]) if names is not None else f"x{i}" for i in dropped]
-            warnings.warn(
-                f"BoostingPMT: dropping {len(dropped)} feature(s) missing in every training row: "
-                + ", ".join(shown),
-                UserWarning,
-                stacklevel=2,
-            )
-        self.kept_features_ = np.flatnonzero(~all_missing)
+        self.kept_features_ = _kept_features(self, X)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=float)
         self.model_ = HistGradientBoostingClassifier(

@@ -40,12 +40,10 @@ Features that are entirely missing in a training set are dropped for that fit wi
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
-from scipy.special import expit, logit
-from sklearn.base import BaseEstimator, ClassifierMixin
+from scipy.special import expit
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
@@ -60,15 +58,17 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from targeting.pmt.calibration import _logit
+from targeting.pmt.classifiers import _BinaryPMT, _kept_features
+
 __all__ = ["MEMBERS", "OrdinalEnsemblePMT"]
 
 MEMBERS = ("boosting", "forest", "logit")
-_EPS = 1e-4
 
 
 def _fit_platt(score: np.ndarray, y: np.ndarray, sample_weight: np.ndarray) -> tuple[float, float]:
     """Fit P = expit(a + b·logit(score)) by lightly penalised maximum likelihood."""
-    z = logit(np.clip(score, _EPS, 1 - _EPS)).reshape(-1, 1)
+    z = _logit(score).reshape(-1, 1)
     if len(np.unique(y)) < 2:
         return 0.0, 1.0
     lr = LogisticRegression(C=100.0, max_iter=1000)
@@ -76,7 +76,7 @@ def _fit_platt(score: np.ndarray, y: np.ndarray, sample_weight: np.ndarray) -> t
     return float(lr.intercept_[0]), float(lr.coef_[0, 0])
 
 
-class OrdinalEnsemblePMT(ClassifierMixin, BaseEstimator):
+class OrdinalEnsemblePMT(_BinaryPMT):
     """Mean of boosting, random forest and penalised logit scores, optionally ordinal-aware.
 
     Parameters
@@ -171,7 +171,6 @@ class OrdinalEnsemblePMT(ClassifierMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_class = False
         tags.input_tags.allow_nan = True
         return tags
 
@@ -303,15 +302,7 @@ class OrdinalEnsemblePMT(ClassifierMixin, BaseEstimator):
             target = y_bin.astype(int)
             target = self.classes_[target]
 
-        empty = np.isnan(X).all(axis=0)
-        if empty.any():
-            warnings.warn(
-                f"dropping {int(empty.sum())} feature(s) entirely missing in training "
-                f"(columns {np.flatnonzero(empty).tolist()})",
-                UserWarning,
-                stacklevel=2,
-            )
-        self.kept_features_ = np.flatnonzero(~empty)
+        self.kept_features_ = _kept_features(self, X)
         Xk = X[:, self.kept_features_]
 
         self.platt_ = None
@@ -380,19 +371,5 @@ class OrdinalEnsemblePMT(ClassifierMixin, BaseEstimator):
         s = np.clip(self.score_households(X), 0.0, 1.0)
         if self.platt_ is not None:
             a, b = self.platt_
-            s = expit(a + b * logit(np.clip(s, _EPS, 1 - _EPS)))
+            s = expit(a + b * _logit(s))
         return np.column_stack([1.0 - s, s])
-
-    def predict(self, X: Any) -> np.ndarray:
-        """Predict the class (the extreme class when P(extreme) > 0.5).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        numpy.ndarray of shape (n_samples,)
-        """
-        p = self.predict_proba(X)[:, 1]
-        return self.classes_[(p > 0.5).astype(int)]

@@ -35,81 +35,18 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy.special import expit, logit
+from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from targeting.pmt.calibration import _logit, fit_penalised_logit
 from targeting.pmt.classifiers import _binary_classes
 from targeting.pmt.linear import _mvn_factor
 
-__all__ = ["RecalibratedPMT", "fit_penalised_logit"]
+__all__ = ["RecalibratedPMT"]
 
-_EPS = 1e-4
 _METHODS = ("platt", "intercept")
-
-
-def _logit(p: Any) -> np.ndarray:
-    return logit(np.clip(np.asarray(p, dtype=float), _EPS, 1 - _EPS))
-
-
-def fit_penalised_logit(
-    design: np.ndarray,
-    y: np.ndarray,
-    offset: np.ndarray,
-    prior_mean: np.ndarray,
-    prior_precision: np.ndarray,
-    sample_weight: np.ndarray | None = None,
-    max_iter: int = 100,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Maximise a Gaussian-penalised logistic likelihood by Newton steps with step halving.
-
-    Parameters
-    ----------
-    design : numpy.ndarray of shape (n, k)
-    y : numpy.ndarray of shape (n,)
-        0/1 labels.
-    offset : numpy.ndarray of shape (n,)
-        Fixed part of the linear predictor.
-    prior_mean, prior_precision : numpy.ndarray of shape (k,)
-        Independent Gaussian prior per coefficient (precision > 0 keeps the fit finite).
-    sample_weight : numpy.ndarray of shape (n,), optional
-    max_iter : int, default 100
-
-    Returns
-    -------
-    coef : numpy.ndarray of shape (k,)
-    cov : numpy.ndarray of shape (k, k)
-        Inverse of the penalised negative Hessian at the optimum (Laplace covariance).
-    """
-    w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
-    prec = np.asarray(prior_precision, dtype=float)
-    mean = np.asarray(prior_mean, dtype=float)
-
-    def objective(b: np.ndarray) -> float:
-        eta = offset + design @ b
-        nll = np.sum(w * (np.logaddexp(0.0, eta) - y * eta))
-        return float(nll + 0.5 * np.sum(prec * (b - mean) ** 2))
-
-    beta = mean.copy()
-    current = objective(beta)
-    for _ in range(max_iter):
-        p = expit(offset + design @ beta)
-        grad = design.T @ (w * (y - p)) - prec * (beta - mean)
-        hess = (design * (w * p * (1 - p))[:, None]).T @ design + np.diag(prec)
-        step = np.linalg.solve(hess, grad)
-        t = 1.0
-        while t > 1e-8 and objective(beta + t * step) > current:
-            t /= 2
-        beta = beta + t * step
-        new = objective(beta)
-        done = abs(current - new) < 1e-10 * max(1.0, abs(current))
-        current = new
-        if done:
-            break
-    p = expit(offset + design @ beta)
-    hess = (design * (w * p * (1 - p))[:, None]).T @ design + np.diag(prec)
-    return beta, np.linalg.inv(hess)
 
 
 class RecalibratedPMT(ClassifierMixin, BaseEstimator):
