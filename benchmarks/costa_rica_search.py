@@ -48,7 +48,7 @@ from sklearn.model_selection import LeaveOneGroupOut, StratifiedKFold
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from targeting.datasets.costa_rica import default_costa_rica_path, load_costa_rica
+from targeting.data.costa_rica import default_costa_rica_path, load_costa_rica
 from targeting.pmt.ensemble import OrdinalEnsemblePMT
 
 BUDGETS = (0.10, 0.20, 0.40)

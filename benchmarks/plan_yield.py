@@ -4,10 +4,10 @@ Run: ``python benchmarks/plan_yield.py [--households 206600] [--seed 2026]``.
 
 On synthetic Kota Serang (with its truth), every order below is turned into a 40-workday plan
 with the default capacity (67 operators x 2 visits/day, operators pooled per kecamatan, one
-kelurahan per operator-day; :func:`targeting.ranking.build_plan`), and the first 10, 20 and 40
+kelurahan per operator-day; :func:`targeting.plan.ranking.build_plan`), and the first 10, 20 and 40
 workdays are read off the plan. A household is *found* when it is visited, truly extremely poor
 and the visit is completed: the field simulator's ``not_found``, ``refused`` and ``moved`` visits
-(9 % of visits, :class:`targeting.synth.FieldOutcomeSimulator` defaults) find nobody. The share
+(9 % of visits, :class:`~.synthetic.FieldOutcomeSimulator` defaults) find nobody. The share
 is of the truly unreached extreme-poor households at the start (not reached, unverified).
 
 Orders:
@@ -21,7 +21,7 @@ Orders:
   ``ee_at_true_share`` in the lead's runs; chosen here without re-running the CV);
 * ``champion+2 rounds``: the champion recalibrated (:class:`targeting.pmt.recalibrated.
   RecalibratedPMT`, kelurahan offsets) on the verified outcomes of two simulated 20-workday
-  feedback rounds (:func:`targeting.loop.simulate_rounds`), then planning the *same* starting
+  feedback rounds (:func:`~.rounds.simulate_rounds`), then planning the *same* starting
   registry, so every order faces the same households;
 * ``oracle``: the truth (extreme first): the physical limit of the capacity.
 """
@@ -34,10 +34,11 @@ import time
 import numpy as np
 import pandas as pd
 
-from targeting import loop, schema
-from targeting.pmt.interval import assign_desil
-from targeting.ranking import PlanCapacity, build_plan
-from targeting.synth import FieldOutcomeSimulator, generate_city
+from targeting.data import schema
+from targeting.data.synthetic import FieldOutcomeSimulator, generate_city
+from targeting.feedback import rounds as loop
+from targeting.plan.ranking import PlanCapacity, build_plan
+from targeting.pmt.scoring import assign_desil
 
 DAYS = (10, 20, 40)
 

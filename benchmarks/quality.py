@@ -6,7 +6,7 @@ One run, side by side:
   every label model of ``models/`` (logit, boosting, scorecard), the ordinal ensemble (fitted with
   the 4-level ``Target``), ``plain`` (HGB defaults) on the engineered household features, and
   ``plain_raw``, *the plain baseline*: HGB defaults on the head rows' raw columns
-  (:func:`targeting.datasets.costa_rica.load_costa_rica_raw_heads`). Consumption models (ols,
+  (:func:`targeting.data.costa_rica.load_costa_rica_raw_heads`). Consumption models (ols,
   quantile, poverty_weighted, forest) need consumption and are skipped. Folds: stratified, over
   households (``group_by="household"``), as in ``benchmarks/costa_rica_search.py``.
 * **Synthetic Serang** (the full default city, seed 2026: a ≈ 5 % survey of ≈ 10,300 households,
@@ -15,7 +15,7 @@ One run, side by side:
   kelurahan (held-out areas, DESIGN.md §7), stratified.
 
 Both: ``--repeats`` (default 3) × 5-fold, seeds 0, 1, 2; metrics on pooled out-of-fold predictions
-(mean over repeats), ``_sd`` across the 15 folds (:func:`targeting.evaluation.evaluate_zoo`).
+(mean over repeats), ``_sd`` across the 15 folds (:func:`targeting.evaluation.zoo.evaluate_zoo`).
 Logged to MLflow (experiment ``quality-issue3``): a parent run per data set, a nested run per
 model, the champion (lowest EE at the true share) tagged.
 
@@ -41,10 +41,10 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from targeting.datasets.costa_rica import load_costa_rica, load_costa_rica_raw_heads
-from targeting.evaluation import ZooEvaluation, evaluate_zoo, synthetic_survey_data
-from targeting.pmt.spec import load_specs
-from targeting.progress import Progress
+from targeting.config.model import load_specs
+from targeting.console import Progress
+from targeting.data.costa_rica import load_costa_rica, load_costa_rica_raw_heads
+from targeting.evaluation.zoo import ZooEvaluation, evaluate_zoo, synthetic_survey_data
 
 COLUMNS = [
     "model", "auc", "auc_sd", "ee_at_true_share", "ee_at_true_share_sd", "ie_at_true_share",

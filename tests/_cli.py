@@ -37,7 +37,7 @@ def small_spec(
 
 def run_cli(argv: list[str]) -> tuple[int, str, str]:
     """Run ``targeting ARGV`` in-process; return (exit code, stdout, stderr)."""
-    from targeting.cli import main
+    from targeting.cli.main import main
 
     stdout, stderr = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):

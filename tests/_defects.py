@@ -42,7 +42,7 @@ MARKERS: dict[str, str] = {
 @lru_cache(maxsize=8)
 def city_registry(n_households: int, seed: int) -> pd.DataFrame:
     """A synthetic registry as an export would give it: every column text."""
-    from targeting.synth import generate_city
+    from targeting.data.synthetic import generate_city
 
     registry = generate_city(n_households=n_households, seed=seed).registry
     text = registry.astype(str)
@@ -142,7 +142,7 @@ def write_spec(folder, name: str, data: dict, n_paths: int = 100):
 def write_city_files(folder, n_households: int, seed: int):
     """Write a synthetic city's registry (CSV, text) and survey (Parquet); return
     ``(registry_frame, registry_path, survey_path)``."""
-    from targeting.synth import generate_city
+    from targeting.data.synthetic import generate_city
 
     city = generate_city(n_households=n_households, seed=seed)
     registry = city_registry(n_households, seed)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from targeting.schema import BOOL_PROXIES, CATEGORICAL_PROXIES, EDUCATION_LEVELS
+from targeting.data.schema import BOOL_PROXIES, CATEGORICAL_PROXIES, EDUCATION_LEVELS
 
 
 def random_survey(n: int = 1500, seed: int = 0, n_areas: int = 30) -> pd.DataFrame:
@@ -58,7 +58,7 @@ def random_survey(n: int = 1500, seed: int = 0, n_areas: int = 30) -> pd.DataFra
 def survey_frame(n: int = 4000, seed: int = 0) -> pd.DataFrame:
     """A survey from the synthetic city when available (small), else :func:`random_survey`."""
     try:
-        from targeting.synth import generate_city
+        from targeting.data.synthetic import generate_city
     except ImportError:
         return random_survey(n, seed=seed)
     try:

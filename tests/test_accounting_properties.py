@@ -12,7 +12,8 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from targeting import ranking, schema
+from targeting.data import schema
+from targeting.plan import ranking
 from tests._defects import KINDS, check_rejections, city_registry, inject_defects
 
 SETTINGS = settings(

@@ -9,10 +9,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from targeting import loop, schema, state
-from targeting.cli import main
-from targeting.ranking import PlanCapacity, build_plan
-from targeting.synth import FieldOutcomeSimulator, generate_city
+from targeting.cli.main import main
+from targeting.data import schema, state
+from targeting.data.synthetic import FieldOutcomeSimulator, generate_city
+from targeting.feedback import rounds as loop
+from targeting.plan.ranking import PlanCapacity, build_plan
 
 REPO = Path(__file__).resolve().parents[1]
 N = 3_000

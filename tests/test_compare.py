@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from targeting.cli import main
+from targeting.cli.main import main
 
 
 def _run(argv: list[str]) -> tuple[int, str, str]:

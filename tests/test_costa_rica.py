@@ -10,9 +10,9 @@ import pytest
 from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from targeting.datasets import DataSpecError, load_costa_rica, load_data_spec
-from targeting.datasets.costa_rica import FORBIDDEN_FEATURES, default_costa_rica_path
-from targeting.datasets.dataspec import DataSpec
+from targeting.config.dataset import DataSpec
+from targeting.data.adapters import DataSpecError, load_costa_rica, load_data_spec
+from targeting.data.costa_rica import FORBIDDEN_FEATURES, default_costa_rica_path
 from targeting.pmt.ensemble import OrdinalEnsemblePMT
 
 REPO = Path(__file__).resolve().parents[1]

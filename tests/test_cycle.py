@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from targeting import schema
+from targeting.data import schema
 from tests._cli import run_cli, small_spec
 
 
@@ -85,7 +85,7 @@ def test_mlflow_store_holds_runs_and_champion(small_run: dict) -> None:
     assert parent.info.run_id == small_run["summary"]["mlflow"]["run_id"]
     assert all(r.info.status == "FINISHED" for r in runs)
     model = mlflow.pyfunc.load_model("models:/targeting-pmt@champion")
-    from targeting.synth import generate_city
+    from targeting.data.synthetic import generate_city
 
     rows = generate_city(n_households=1_000, seed=99).registry[schema.PROXY_COLUMNS].head(50)
     proba = np.asarray(model.predict(rows))
@@ -94,7 +94,7 @@ def test_mlflow_store_holds_runs_and_champion(small_run: dict) -> None:
 
 
 def test_no_personal_data_in_tracking_store(small_run: dict) -> None:
-    from targeting.synth import generate_city
+    from targeting.data.synthetic import generate_city
 
     registry = generate_city(n_households=20_000, seed=2026).registry
     needles = set(registry["nik_head"].head(300)) | set(registry["address"].head(300))

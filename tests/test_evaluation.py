@@ -1,4 +1,4 @@
-"""Tests of the model-zoo comparison (targeting.evaluation, ``targeting evaluate``, MLflow)."""
+"""Tests of the model-zoo comparison (targeting.evaluation.zoo, ``targeting evaluate``, MLflow)."""
 
 from __future__ import annotations
 
@@ -9,17 +9,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from targeting.cli import main
-from targeting.datasets import load_data_spec, shared_data_dir
-from targeting.evaluation import (
+from targeting.cli.main import main
+from targeting.config.model import ESTIMATORS, load_specs
+from targeting.data.adapters import load_data_spec, shared_data_dir
+from targeting.evaluation.metrics import evaluate_scores
+from targeting.evaluation.zoo import (
     ZooEvaluation,
     data_feature_transformer,
     evaluate_zoo,
     ordinal_from_consumption,
     synthetic_survey_data,
 )
-from targeting.metrics import evaluate_scores
-from targeting.pmt.spec import ESTIMATORS, load_specs
 
 FAST = {
     "ensemble": {"n_estimators": 20, "max_iter": 30, "calibration_cv": 2},
@@ -37,7 +37,7 @@ def _specs(names: list[str]) -> list:
 
 @pytest.fixture(scope="module")
 def survey():
-    from targeting.synth import generate_city
+    from targeting.data.synthetic import generate_city
 
     return synthetic_survey_data(generate_city(n_households=30_000, seed=5))
 
@@ -190,7 +190,7 @@ def test_log_evaluation_parent_and_nested_runs(survey, tmp_path):
     reason="shared Costa Rica data absent",
 )
 def test_costa_rica_logit_and_plain_quickly():
-    from targeting.datasets import load_costa_rica
+    from targeting.data.adapters import load_costa_rica
 
     data = load_costa_rica()
     res = evaluate_zoo(data, load_specs(names=["logit", "plain"]), n_splits=2, n_repeats=1)

@@ -1,4 +1,4 @@
-"""Tests for targeting.explain (reason codes)."""
+"""Tests for targeting.pmt.reasons (reason codes)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
-from targeting.explain import PROXY_LABELS, feature_proxies, proxy_label, reason_codes
-from targeting.schema import (
+from targeting.data.schema import (
     BOOL_PROXIES,
     CATEGORICAL_PROXIES,
     COUNT_PROXIES,
@@ -21,6 +20,7 @@ from targeting.schema import (
     ORDERED_PROXIES,
     PROXY_COLUMNS,
 )
+from targeting.pmt.reasons import PROXY_LABELS, feature_proxies, proxy_label, reason_codes
 
 CATEGORIES = {**CATEGORICAL_PROXIES, **ORDERED_PROXIES}
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from targeting.io import atomic_path, remove_stale_parts, write_table
+from targeting.data.io import atomic_path, remove_stale_parts, write_table
 from targeting.tracking.connectivity import check_reachable, is_remote, offline_uri
 from tests._defects import REPO, write_spec
 
@@ -33,8 +33,8 @@ def _leftovers(folder: Path) -> list[str]:
 
 
 def test_writer_failing_mid_write_keeps_old_plan(tmp_path: Path, monkeypatch) -> None:
-    from targeting import workbook
-    from targeting.ranking import VerificationPlan
+    from targeting.plan import workbook
+    from targeting.plan.ranking import VerificationPlan
 
     old = pd.DataFrame({"household_id": ["KK1", "KK2"], "p_extreme": [0.5, 0.25]})
     write_table(old, tmp_path / "plan.csv")
@@ -94,7 +94,7 @@ def test_local_stores_are_always_reachable(tmp_path: Path) -> None:
 
 
 def _run_has_offline() -> bool:
-    from targeting.commands import run
+    from targeting.cli import run
 
     return "--offline" in Path(run.__file__).read_text()
 
@@ -109,7 +109,7 @@ def _cli(args: list[str], cwd: Path, **kwargs) -> subprocess.CompletedProcess:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MLFLOW_DISABLE_TELEMETRY": "true"}
     env.pop("MLFLOW_TRACKING_URI", None)
     return subprocess.run(
-        [sys.executable, "-m", "targeting.cli", *args],
+        [sys.executable, "-m", "targeting.cli.main", *args],
         cwd=cwd,
         env=env,
         capture_output=True,
@@ -163,7 +163,7 @@ def test_cli_unreachable_server_fails_fast_and_offline_proceeds(tiny_spec: Path)
 _KILLER = textwrap.dedent(
     """
     import os, signal, sys
-    import targeting.workbook as wb
+    import targeting.plan.workbook as wb
 
     def _save(workbook, path):
         with open(path, "wb") as handle:
@@ -172,7 +172,7 @@ _KILLER = textwrap.dedent(
         os.kill(os.getpid(), signal.SIG{sig})
 
     wb._save = _save
-    from targeting.cli import main
+    from targeting.cli.main import main
     sys.exit(main(sys.argv[1:]))
     """
 )
@@ -247,8 +247,8 @@ def test_failed_logging_marks_runs_failed(tiny_spec: Path, monkeypatch) -> None:
     import mlflow
 
     from targeting import tracking
-    from targeting.cycle import run_cycle
-    from targeting.spec import load_experiment_spec
+    from targeting.config.experiment import load_experiment_spec
+    from targeting.pipeline import run_cycle
 
     folder = tiny_spec.parent.parent
     monkeypatch.chdir(folder)

@@ -7,13 +7,13 @@ import pandas as pd
 import pytest
 from _frames import random_survey
 
-from targeting.features import (
+from targeting.data.schema import CATEGORICAL_PROXIES, PROXY_COLUMNS
+from targeting.pmt.features import (
     FEATURE_SETS,
     feature_to_proxy,
     make_feature_set,
     make_feature_transformer,
 )
-from targeting.schema import CATEGORICAL_PROXIES, PROXY_COLUMNS
 
 
 @pytest.fixture(scope="module")

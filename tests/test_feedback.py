@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from targeting import feedback
-from targeting.schema import DataValidationError
+from targeting.data.schema import DataValidationError
+from targeting.feedback import ingest as feedback
 
 
 @pytest.fixture

@@ -15,8 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from targeting import feedback, schema
-from targeting.io import InputFileError, read_table
+from targeting.data import schema
+from targeting.data.io import InputFileError, read_table
+from targeting.feedback import ingest as feedback
 from tests._defects import city_registry
 
 CLEAR = (InputFileError, schema.DataValidationError)

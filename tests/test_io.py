@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from targeting.io import InputFileError, atomic_path, read_table, write_json, write_table
+from targeting.data.io import InputFileError, atomic_path, read_table, write_json, write_table
 
 
 def test_atomic_write_leaves_old_file_on_failure(tmp_path: Path) -> None:

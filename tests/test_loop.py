@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from targeting import loop, schema, state
-from targeting.ranking import PlanCapacity
-from targeting.synth import generate_city
+from targeting.data import schema, state
+from targeting.data.synthetic import generate_city
+from targeting.feedback import rounds as loop
+from targeting.plan.ranking import PlanCapacity
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from targeting.mapping import apply_header_mapping, load_header_mapping, normalise_header
+from targeting.data.header_mapping import (
+    apply_header_mapping,
+    load_header_mapping,
+    normalise_header,
+)
 
 
 def test_normalise_header() -> None:
@@ -39,7 +43,7 @@ def test_two_headers_for_one_column_is_an_error() -> None:
 
 
 def test_every_canonical_column_has_aliases() -> None:
-    from targeting.schema import REGISTRY_COLUMNS
+    from targeting.data.schema import REGISTRY_COLUMNS
 
     mapping = load_header_mapping()
     assert set(REGISTRY_COLUMNS) <= set(mapping.columns)

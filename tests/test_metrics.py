@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from targeting.metrics import (
+from targeting.evaluation.metrics import (
     evaluate_scores,
     expected_calibration_error,
     group_error_ratios,

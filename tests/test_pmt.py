@@ -12,11 +12,11 @@ from _frames import random_survey, survey_frame
 from scipy.stats import norm
 from threadpoolctl import threadpool_limits
 
+from targeting.config.model import ESTIMATORS, ModelSpec, build_model, fit_model, load_specs
 from targeting.pmt.calibration import CalibratedPMT
 from targeting.pmt.classifiers import BoostingPMT, LogitPMT
-from targeting.pmt.interval import assign_desil, score_households
 from targeting.pmt.linear import LogConsumptionOLS
-from targeting.pmt.spec import ESTIMATORS, ModelSpec, build_model, fit_model, load_specs
+from targeting.pmt.scoring import assign_desil, score_households
 
 LINE = 400_000.0
 FAST = {"boosting": {"max_iter": 40}, "forest": {"n_estimators": 20}}

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from targeting.privacy import KEY_ENV, drop_pii, load_or_create_key, pseudonymize
+from targeting.data.privacy import KEY_ENV, drop_pii, load_or_create_key, pseudonymize
 
 
 def test_key_file_created_once_and_private(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from targeting import schema
+from targeting.data import schema
 from tests._cli import run_cli
 from tests._defects import write_city_files, write_spec
 

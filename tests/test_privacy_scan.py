@@ -12,7 +12,7 @@ import re
 import sqlite3
 from pathlib import Path
 
-from targeting.synth import generate_city
+from targeting.data.synthetic import generate_city
 
 _WORD = re.compile(r"[A-Za-z0-9']+")
 

@@ -11,7 +11,7 @@ import json
 import pandas as pd
 import pytest
 
-from targeting import schema
+from targeting.data import schema
 from tests._cli import run_cli
 from tests._defects import KINDS, check_rejections, inject_defects, write_city_files, write_spec
 

@@ -1,4 +1,4 @@
-"""Tests for targeting.ranking (ranking the unreached and the verification plan)."""
+"""Tests for targeting.plan.ranking (ranking the unreached and the verification plan)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from targeting.ranking import (
+from targeting.data.schema import KECAMATAN_KELURAHAN_COUNTS, VERIFICATION_STATUSES, is_reached
+from targeting.plan.ranking import (
     NOT_RANKED_REASONS,
     PlanCapacity,
     VerificationPlan,
@@ -16,7 +17,6 @@ from targeting.ranking import (
     rank_unreached,
     replan,
 )
-from targeting.schema import KECAMATAN_KELURAHAN_COUNTS, VERIFICATION_STATUSES, is_reached
 
 
 def random_registry(

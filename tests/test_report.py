@@ -10,8 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from targeting.cli import main
-from targeting.report import render_report
+from targeting.cli.main import main
+from targeting.report.render import render_report
 
 
 def _data(progress: dict | None = None) -> dict:

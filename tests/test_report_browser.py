@@ -28,7 +28,7 @@ from typing import Any
 
 import pytest
 
-from targeting.cli import main
+from targeting.cli.main import main
 
 HERE = Path(__file__).resolve().parent
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")

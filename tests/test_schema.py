@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from targeting import schema
+from targeting.data import schema
 
 
 def _registry(n: int = 12, seed: int = 0) -> pd.DataFrame:

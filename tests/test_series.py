@@ -6,13 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from targeting.data.paths import shared_data_dir
 from targeting.forecast.series import (
     backtest,
     crps_gaussian,
     forecast_rate,
     load_provincial_panel,
 )
-from targeting.paths import shared_data_dir
 
 PANEL = shared_data_dir() / "indonesia-bps-poverty" / "provinsi_p0_maret_2019_2024.csv"
 pytestmark = pytest.mark.skipif(not PANEL.exists(), reason="shared data not present")
@@ -77,7 +77,7 @@ def test_crps_gaussian() -> None:
 def test_forecast_series_command_json(capsys: pytest.CaptureFixture) -> None:
     import json
 
-    from targeting.cli import main
+    from targeting.cli.main import main
 
     assert main(["forecast-series", "--json", "--data", str(PANEL.parent)]) == 0
     out = json.loads(capsys.readouterr().out)

@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from targeting import schema
-from targeting.cli import main
+from targeting.cli.main import main
+from targeting.data import schema
 
 STARTUP_SECONDS = 120
 
@@ -50,7 +50,7 @@ def _wait_ready(url: str, process: subprocess.Popen, log: Path) -> None:
 
 
 def test_served_champion_matches_targeting_score(small_cycle: dict, tmp_path: Path) -> None:
-    from targeting.synth import generate_city
+    from targeting.data.synthetic import generate_city
 
     rows = generate_city(n_households=1_000, seed=123).registry.head(40)
     registry_file = tmp_path / "rows.csv"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from targeting.spec import SpecError, load_experiment_spec
+from targeting.config.experiment import SpecError, load_experiment_spec
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -1,4 +1,4 @@
-"""Tests for the synthetic Kota Serang generator (targeting.synth)."""
+"""Tests for the synthetic Kota Serang generator (targeting.data.synthetic)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GroupKFold
 
-from targeting import schema
-from targeting.synth import (
+from targeting.data import schema
+from targeting.data.synthetic import (
     FieldOutcomeSimulator,
     SyntheticCity,
     calibration_summary,

@@ -1,4 +1,4 @@
-"""Tests for targeting.workbook (Excel and CSV field lists)."""
+"""Tests for targeting.plan.workbook (Excel and CSV field lists)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,14 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from targeting.ranking import PlanCapacity, VerificationPlan, build_plan
-from targeting.schema import KECAMATAN_KELURAHAN_COUNTS, VERIFICATION_STATUSES
-from targeting.workbook import COVER_SHEET, NOT_RANKED_SHEET, write_plan_csv, write_plan_workbook
+from targeting.data.schema import KECAMATAN_KELURAHAN_COUNTS, VERIFICATION_STATUSES
+from targeting.plan.ranking import PlanCapacity, VerificationPlan, build_plan
+from targeting.plan.workbook import (
+    COVER_SHEET,
+    NOT_RANKED_SHEET,
+    write_plan_csv,
+    write_plan_workbook,
+)
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +116,7 @@ def test_workbook_is_deterministic(plan, tmp_path: Path):
 
 
 def test_failed_write_leaves_no_file(plan, tmp_path: Path, monkeypatch):
-    import targeting.workbook as wbmod
+    import targeting.plan.workbook as wbmod
 
     def boom(wb, path):
         Path(path).write_bytes(b"partial")

@@ -130,7 +130,7 @@ class OrdinalEnsemblePMT(_BinaryPMT):
 
     Examples
     --------
-    >>> from targeting.datasets import load_costa_rica  # doctest: +SKIP
+    >>> from targeting.data.adapters import load_costa_rica  # doctest: +SKIP
     >>> d = load_costa_rica()  # doctest: +SKIP
     >>> m = OrdinalEnsemblePMT(random_state=0)
     >>> m = m.fit(d.X, d.label, y_ordinal=d.target4)  # doctest: +SKIP

@@ -20,9 +20,9 @@ from scipy.special import expit
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from targeting.data.schema import ORDERED_PROXIES
 from targeting.pmt.classifiers import _binary_classes, _BinaryPMT
 from targeting.pmt.linear import _mvn_factor
-from targeting.schema import ORDERED_PROXIES
 
 __all__ = ["ScorecardPMT"]
 

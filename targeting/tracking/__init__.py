@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 import targeting
-from targeting import schema
+from targeting.data import schema
 
 if TYPE_CHECKING:
-    from targeting.cycle import CycleResult
+    from targeting.pipeline import CycleResult
 
 __all__ = [
     "MODEL_NAME",
@@ -160,7 +160,7 @@ def log_cycle(
 
     Parameters
     ----------
-    result : targeting.cycle.CycleResult
+    result : targeting.pipeline.CycleResult
     tracking_uri : str, optional
         Default: :func:`default_tracking_uri`.
     report_path : pathlib.Path, optional
@@ -349,7 +349,7 @@ def _log_fan_chart(forecast: Any) -> None:
 
 
 def _model_specs(result: CycleResult) -> list[Any]:
-    from targeting.cycle import _models_dir
-    from targeting.pmt.spec import load_specs
+    from targeting.config.model import load_specs
+    from targeting.pipeline import _models_dir
 
     return load_specs(_models_dir(result.spec), names=list(result.model_table["model"]))

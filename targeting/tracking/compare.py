@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from targeting.metrics import HEADLINE_METRICS
+from targeting.evaluation.metrics import HEADLINE_METRICS
 from targeting.tracking import configure
 from targeting.tracking.report import ReportNotFoundError, latest_cycle_run
 

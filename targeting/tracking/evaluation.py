@@ -1,4 +1,4 @@
-"""Log a model-zoo comparison (:class:`targeting.evaluation.ZooEvaluation`) to MLflow.
+"""Log a model-zoo comparison (:class:`targeting.evaluation.zoo.ZooEvaluation`) to MLflow.
 
 One experiment, one parent run (the protocol, the comparison table, the champion), and a nested
 run per model: the spec's parameters, the table's metrics, the targeting-curve and calibration
@@ -21,7 +21,7 @@ import pandas as pd
 from targeting.tracking import _experiment_id, _finite_metrics, _log_frame, configure
 
 if TYPE_CHECKING:
-    from targeting.evaluation import ZooEvaluation
+    from targeting.evaluation.zoo import ZooEvaluation
 
 __all__ = ["log_evaluation"]
 
@@ -94,7 +94,7 @@ def log_evaluation(
 
     Parameters
     ----------
-    result : targeting.evaluation.ZooEvaluation
+    result : targeting.evaluation.zoo.ZooEvaluation
     experiment_name : str
         MLflow experiment (created when absent).
     tracking_uri : str, optional

@@ -30,7 +30,7 @@ from targeting.tracking import (
 )
 
 if TYPE_CHECKING:
-    from targeting.forecast_run import ForecastRun
+    from targeting.forecast.run import ForecastRun
 
 __all__ = ["log_forecast"]
 
@@ -40,7 +40,7 @@ def log_forecast(run: ForecastRun, tracking_uri: str | None = None) -> dict[str,
 
     Parameters
     ----------
-    run : targeting.forecast_run.ForecastRun
+    run : targeting.forecast.run.ForecastRun
     tracking_uri : str, optional
         Default: :func:`targeting.tracking.default_tracking_uri`.
 

@@ -1,0 +1,5 @@
+import sys
+
+from targeting.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,93 @@
+"""The ``targeting`` command.
+
+Each sub-command prints a readable summary (tables) or, with ``--json``, the same summary as one
+JSON object on standard output; progress goes to standard error. Errors are one clear message
+with the fix; ``--debug`` shows the traceback. Sub-commands live in :mod:`targeting.cli.handlers`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+
+from targeting.cli.common import Formatter
+from targeting.cli.handlers import command_modules
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="targeting",
+        description="PMT models, verification plans and forecasts toward zero extreme poverty.",
+        formatter_class=Formatter,
+        epilog="Example:\n  targeting run experiments/serang-2026.yaml\n"
+        "Run 'targeting COMMAND --help' for a command's options.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in command_modules():
+        importlib.import_module(f"targeting.cli.{name}").register(sub)
+    return parser
+
+
+def _known_errors() -> tuple[type[BaseException], ...]:
+    from targeting.config.experiment import SpecError
+    from targeting.data.adapters import DataSpecError
+    from targeting.data.io import InputFileError
+    from targeting.data.schema import DataValidationError
+    from targeting.tracking.connectivity import TrackingUnreachableError
+    from targeting.tracking.report import ReportNotFoundError
+
+    return (
+        DataSpecError,
+        DataValidationError,
+        SpecError,
+        InputFileError,
+        TrackingUnreachableError,
+        ReportNotFoundError,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``targeting`` command; returns the exit code."""
+    parser = _parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # --debug is accepted anywhere on the line, not only before the command
+    debug = "--debug" in argv
+    args = parser.parse_args([a for a in argv if a != "--debug"])
+    args.debug = debug
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 0
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        return handler(args)
+    except KeyboardInterrupt:
+        print(
+            "targeting: interrupted; outputs already written are complete (writes are atomic)",
+            file=sys.stderr,
+        )
+        return 130
+    except _known_errors() as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"targeting {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        if args.debug:
+            traceback.print_exc()
+        else:
+            print(
+                f"targeting {args.command}: {type(exc).__name__}: {exc}\n"
+                "(run again with --debug for the traceback)",
+                file=sys.stderr,
+            )
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,164 @@
+"""``targeting run``: the whole cycle of an experiment spec."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from targeting.cli.common import DEFAULT_SPEC, Formatter, print_json, table
+
+__all__ = ["register"]
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from targeting.config.experiment import load_experiment_spec
+    from targeting.console import Progress
+    from targeting.pipeline import run_cycle
+
+    spec = load_experiment_spec(args.spec)
+    tracking_uri = args.tracking_uri
+    if not args.no_tracking:
+        from targeting import tracking as tracking_module
+        from targeting.tracking.connectivity import check_reachable, offline_uri
+
+        # fail in seconds, before any work, when a tracking server is named but not there
+        tracking_uri = (
+            offline_uri()
+            if args.offline
+            else (tracking_uri or tracking_module.default_tracking_uri())
+        )
+        check_reachable(tracking_uri)
+    progress = Progress(total=8 + len(spec.models), enabled=not args.quiet)
+    result = run_cycle(spec, output=args.output, progress=progress, n_paths=args.n_paths)
+    tracking: dict[str, Any] = {}
+    if not args.no_tracking:
+        with progress.step("Logging to MLflow (runs, metrics, plots, champion model)"):
+            tracking = tracking_module.log_cycle(result, tracking_uri=tracking_uri)
+    from targeting.report.render import (
+        build_report_data,
+        render_report,
+        write_report,
+        write_report_data,
+    )
+
+    with progress.step("Writing the planner's report"):
+        report_data = build_report_data(result, run_id=tracking.get("run_id"))
+        out_dir = Path(result.outputs["summary"]).parent
+        result.outputs["report_data"] = write_report_data(out_dir / "report_data.json", report_data)
+        report_path = write_report(
+            out_dir / f"report_{args.lang}.html", render_report(report_data, lang=args.lang)
+        )
+        result.outputs["report"] = report_path
+        if tracking:
+            from targeting.tracking.report import log_report
+
+            log_report(tracking["run_id"], report_data, report_path, tracking["tracking_uri"])
+    summary = result.summary()
+    summary["mlflow"] = tracking
+    if args.json:
+        print_json(summary)
+        return 0
+    _print_summary(result, tracking)
+    return 0
+
+
+def _print_summary(result: Any, tracking: dict[str, Any]) -> None:
+    from targeting.evaluation.metrics import HEADLINE_METRICS
+
+    spec = result.spec
+    print(f"\nExperiment {spec.name} (seed {spec.seed}, spec {spec.spec_hash})")
+    print(
+        f"\nPMT models, grouped {spec.evaluation.get('n_splits', 5)}-fold CV by "
+        f"{spec.evaluation.get('group', 'kelurahan')} (pooled out-of-fold):"
+    )
+    cols = [c for c in ["model", *HEADLINE_METRICS] if c in result.model_table]
+    print(table(result.model_table[cols]))
+    print(
+        f"champion by {spec.primary_metric}: {result.champion}"
+        + (f"; challenger: {result.challenger}" if result.challenger else "")
+    )
+    plan = result.plan.summary()
+    print("\nVerification plan:")
+    for key, value in plan.items():
+        if isinstance(value, float):
+            print(f"  {key}: {value:,.3f}" if abs(value) < 10 else f"  {key}: {value:,.1f}")
+        else:
+            print(f"  {key}: {value}")
+    if result.plan_truth_check:
+        t = result.plan_truth_check
+        print(
+            f"  synthetic truth: {t['planned_true_finds']:,} truly extreme-poor among the planned "
+            f"visits (expected {t['planned_expected_finds']:,.0f}); "
+            f"{t['true_unreached_extreme']:,} truly unreached extreme-poor in the registry"
+        )
+    counts = result.counts
+    print(
+        f"\nAccounting: {counts['households_in_registry']:,} registry households = "
+        f"{counts['planned']:,} planned + {counts['not_ranked']:,} not ranked "
+        f"({', '.join(f'{k} {v:,}' for k, v in counts['not_ranked_by_reason'].items())})"
+    )
+    forecast = result.forecast_table
+    deadline = forecast["deadline"].iloc[0] if "deadline" in forecast and len(forecast) else ""
+    print(
+        f"\nForecast of unreached extreme-poor households, per scenario "
+        f"(P(goal) = P(zero by {deadline}), ± its Monte Carlo error; all columns in "
+        "forecast_summary.csv):"
+    )
+    shown = [
+        c
+        for c in [
+            "scenario",
+            "p_goal",
+            "p_goal_se",
+            "p_near_zero",
+            "median_goal_month",
+            "start_stock_median",
+            "deadline_stock_median",
+            "end_q05",
+            "end_q95",
+        ]
+        if c in forecast
+    ]
+    frame = forecast[shown].copy()
+    if "median_goal_month" in frame:
+        month = frame["median_goal_month"].astype(object)
+        frame["median_goal_month"] = month.where(month.notna(), "not by end")
+    print(table(frame))
+    if tracking:
+        print(f"\nMLflow run {tracking['run_id']} in {tracking['tracking_uri']}")
+        print("  champion model: models:/targeting-pmt@champion")
+    print(f"\nOutputs in {Path(result.outputs['summary']).parent}/:")
+    for key, path in sorted(result.outputs.items()):
+        print(f"  {key}: {path}")
+
+
+def register(sub: Any) -> None:
+    """Add the ``run`` sub-command to the parser's sub-parsers."""
+    run = sub.add_parser(
+        "run",
+        help="run the whole cycle (survey → PMT → plan → forecast → MLflow)",
+        formatter_class=Formatter,
+        description="Run the whole cycle of an experiment spec and log it to MLflow.",
+        epilog="Example:\n  targeting run experiments/serang-2026.yaml --json",
+    )
+    run.add_argument(
+        "spec", nargs="?", default=DEFAULT_SPEC, help=f"experiment spec (default {DEFAULT_SPEC})"
+    )
+    run.add_argument("--output", help="local output folder (default outputs/<experiment name>)")
+    run.add_argument("--tracking-uri", help="MLflow tracking URI (default sqlite:///mlflow.db)")
+    run.add_argument(
+        "--n-paths", type=int, help="Monte Carlo paths per scenario (default from spec)"
+    )
+    run.add_argument("--no-tracking", action="store_true", help="do not log to MLflow")
+    run.add_argument(
+        "--offline",
+        action="store_true",
+        help="record in the local store sqlite:///mlflow.db, never a tracking server",
+    )
+    run.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    run.add_argument("--quiet", action="store_true", help="no progress lines")
+    run.add_argument(
+        "--lang", choices=["id", "en"], default="id", help="report language (default id)"
+    )
+    run.set_defaults(handler=_cmd_run)

@@ -1,0 +1,247 @@
+"""Cross-validation grouped by area (DESIGN.md §4, evaluation protocol).
+
+Folds are whole areas (kelurahan in Serang), so no area is both trained and tested on; a
+repeat reshuffles which areas fall together (``GroupKFold(shuffle=True)``, seeded). Within each
+training fold, P(extreme) is optionally recalibrated on held-out training *areas*
+(:class:`~targeting.pmt.calibration.CalibratedPMT`, Platt scaling), so calibration never sees the
+test fold. Metrics are reported per fold and on the pooled out-of-fold predictions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import GroupKFold, StratifiedGroupKFold
+from sklearn.pipeline import Pipeline
+
+from targeting.config.model import DEFAULT_LINE, ModelSpec, build_model, fit_model
+from targeting.evaluation.metrics import evaluate_scores, expected_calibration_error
+from targeting.pmt.calibration import CalibratedPMT
+
+__all__ = ["CVResult", "fit_final", "grouped_cross_validate"]
+
+
+@dataclass
+class CVResult:
+    """Result of :func:`grouped_cross_validate`.
+
+    Attributes
+    ----------
+    spec : ModelSpec
+    oof : pandas.DataFrame
+        One row per household and repeat: ``row`` (position in X), ``repeat``, ``fold``,
+        ``label``, ``p_extreme`` (calibrated when calibration is on), ``p_raw``.
+    fold_metrics : pandas.DataFrame
+        One row per repeat × fold with the :func:`~.metrics.evaluate_scores` keys.
+    summary : dict
+        Each metric on the pooled out-of-fold predictions (mean over repeats) and
+        ``<metric>_sd``, its standard deviation across folds.
+    ece_before, ece_after : float
+        ECE of the pooled raw and calibrated out-of-fold probabilities (equal when calibration
+        is off).
+    """
+
+    spec: ModelSpec
+    oof: pd.DataFrame
+    fold_metrics: pd.DataFrame
+    summary: dict[str, float] = field(default_factory=dict)
+    ece_before: float = float("nan")
+    ece_after: float = float("nan")
+
+
+def _take(X: Any, idx: np.ndarray) -> Any:
+    return X.iloc[idx] if hasattr(X, "iloc") else np.asarray(X)[idx]
+
+
+def _opt(a: Any, idx: np.ndarray) -> Any:
+    return None if a is None else np.asarray(a)[idx]
+
+
+def _raw_and_calibrated(pipeline: Pipeline, X: Any) -> tuple[np.ndarray, np.ndarray]:
+    model = pipeline.steps[-1][1]
+    if isinstance(model, CalibratedPMT):
+        Xt = pipeline[:-1].transform(X)
+        raw = model.predict_proba_raw(Xt)
+        return raw, model.calibrator_.transform(raw)
+    p = pipeline.predict_proba(X)[:, 1]
+    return p, p
+
+
+def grouped_cross_validate(
+    spec: ModelSpec,
+    X: pd.DataFrame,
+    label: np.ndarray,
+    groups: np.ndarray,
+    consumption: np.ndarray | None = None,
+    sample_weight: np.ndarray | None = None,
+    n_splits: int = 5,
+    n_repeats: int = 1,
+    seed: int = 0,
+    line: float = DEFAULT_LINE,
+    calibrate: bool | None = None,
+    features: Any = None,
+    stratify: bool = False,
+    y_ordinal: np.ndarray | None = None,
+) -> CVResult:
+    """Cross-validate a model spec with folds grouped by area.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+    X : pandas.DataFrame
+        Proxies (survey rows).
+    label : numpy.ndarray
+        0/1 extreme label (evaluation target; also the fitting target of label models).
+    groups : numpy.ndarray
+        Area of each row; an area is never in both a training and a test fold.
+    consumption : numpy.ndarray, optional
+        Consumption per capita (IDR), required by consumption models.
+    sample_weight : numpy.ndarray, optional
+        Sampling weights, used in fitting and in the metrics.
+    n_splits : int, default 5
+    n_repeats : int, default 1
+        Repeats reshuffle the area-to-fold assignment (seed + repeat).
+    seed : int, default 0
+    line : float, default 400_000.0
+    calibrate : bool, optional
+        Recalibrate on held-out training areas within each training fold; default: the spec's
+        own ``calibrate``.
+    features : sklearn.compose.ColumnTransformer, optional
+        Feature transformer for data that do not follow the Serang registry schema (another
+        survey): used instead of the spec's feature set.
+    stratify : bool, default False
+        Balance the share of extremely poor across folds (``StratifiedGroupKFold``); groups are
+        still never split. Useful when a group is a household and positives are rare.
+    y_ordinal : numpy.ndarray, optional
+        An ordered label (lowest class = extreme) given, on the training rows only, to models
+        that accept it (:class:`~targeting.pmt.ensemble.OrdinalEnsemblePMT`).
+
+    Returns
+    -------
+    CVResult
+    """
+    label = np.asarray(label).astype(int)
+    groups = np.asarray(groups)
+    n = len(label)
+    if len(X) != n or len(groups) != n:
+        raise ValueError("X, label and groups must have the same length")
+    n_groups = len(np.unique(groups))
+    if n_groups < n_splits:
+        raise ValueError(f"{n_groups} areas cannot make {n_splits} grouped folds")
+    records: list[pd.DataFrame] = []
+    fold_rows: list[dict[str, Any]] = []
+    for repeat in range(n_repeats):
+        splitter = (
+            StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed + repeat)
+            if stratify
+            else GroupKFold(n_splits=n_splits, shuffle=True, random_state=seed + repeat)
+        )
+        for fold, (train, test) in enumerate(splitter.split(np.zeros(n), label, groups)):
+            pipeline = build_model(
+                spec, line=line, features=features, calibrate=calibrate, random_state=seed + fold
+            )
+            fit_model(
+                pipeline,
+                _take(X, train),
+                consumption=_opt(consumption, train),
+                label=label[train],
+                sample_weight=_opt(sample_weight, train),
+                groups=groups[train],
+                line=line,
+                y_ordinal=_opt(y_ordinal, train),
+            )
+            p_raw, p_cal = _raw_and_calibrated(pipeline, _take(X, test))
+            records.append(
+                pd.DataFrame(
+                    {
+                        "row": test,
+                        "repeat": repeat,
+                        "fold": fold,
+                        "label": label[test],
+                        "p_extreme": p_cal,
+                        "p_raw": p_raw,
+                    }
+                )
+            )
+            metrics = evaluate_scores(label[test], p_cal, sample_weight=_opt(sample_weight, test))
+            fold_rows.append({"repeat": repeat, "fold": fold, "n_test": len(test), **metrics})
+    oof = pd.concat(records, ignore_index=True)
+    fold_metrics = pd.DataFrame(fold_rows)
+    w_all = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    pooled: list[dict[str, float]] = []
+    ece_before, ece_after = [], []
+    for _, part in oof.groupby("repeat", sort=True):
+        w = None if w_all is None else w_all[part["row"].to_numpy()]
+        pooled.append(evaluate_scores(part["label"], part["p_extreme"], sample_weight=w))
+        y_part = part["label"].to_numpy()
+        ece_before.append(expected_calibration_error(y_part, part["p_raw"], sample_weight=w))
+        ece_after.append(expected_calibration_error(y_part, part["p_extreme"], sample_weight=w))
+    summary: dict[str, float] = {}
+    for key in pooled[0]:
+        summary[key] = float(np.nanmean([m[key] for m in pooled]))
+        summary[f"{key}_sd"] = float(np.nanstd(fold_metrics[key].to_numpy(dtype=float), ddof=1))
+    return CVResult(
+        spec=spec,
+        oof=oof,
+        fold_metrics=fold_metrics,
+        summary=summary,
+        ece_before=float(np.mean(ece_before)),
+        ece_after=float(np.mean(ece_after)),
+    )
+
+
+def fit_final(
+    spec: ModelSpec,
+    X: pd.DataFrame,
+    label: np.ndarray | None = None,
+    consumption: np.ndarray | None = None,
+    sample_weight: np.ndarray | None = None,
+    calibrate: bool | None = None,
+    seed: int = 0,
+    groups: np.ndarray | None = None,
+    features: Any = None,
+    line: float = DEFAULT_LINE,
+    y_ordinal: np.ndarray | None = None,
+) -> Pipeline:
+    """Fit a spec on all the data, with the same calibration approach as the CV.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+    X : pandas.DataFrame
+    label : numpy.ndarray, optional
+        0/1 extreme label (derived from ``consumption < line`` when not given).
+    consumption : numpy.ndarray, optional
+    sample_weight : numpy.ndarray, optional
+    calibrate : bool, optional
+        Default: the spec's own ``calibrate``.
+    seed : int, default 0
+    groups : numpy.ndarray, optional
+        Areas for the calibration hold-out (households are held out when not given).
+    features : sklearn.compose.ColumnTransformer, optional
+        Feature transformer used instead of the spec's feature set.
+    line : float, default 400_000.0
+    y_ordinal : numpy.ndarray, optional
+        An ordered label (lowest class = extreme) for models that accept it.
+
+    Returns
+    -------
+    sklearn.pipeline.Pipeline
+        Fitted; ``predict_proba(X)[:, 1]`` is P(extreme).
+    """
+    pipeline = build_model(
+        spec, line=line, features=features, calibrate=calibrate, random_state=seed
+    )
+    return fit_model(
+        pipeline,
+        X,
+        consumption=consumption,
+        label=label,
+        sample_weight=sample_weight,
+        groups=groups,
+        line=line,
+        y_ordinal=y_ordinal,
+    )

@@ -1,0 +1,291 @@
+"""The feedback loop: plan → field outcomes → ingest → recalibrate → re-score → next plan.
+
+Plain Python (no MLflow). :func:`simulate_rounds` runs the loop on a synthetic city whose truth
+is known, answering each plan with :class:`~.synthetic.FieldOutcomeSimulator`, and returns
+one row per round. :func:`refit_on_labels` is the recalibration step shared with
+``targeting refit``.
+
+Definitions used in the per-round table
+---------------------------------------
+*find*
+    A planned visit that was completed (not ``not_found``, ``refused`` or ``moved``) to a
+    household that is truly extremely poor. Non-response finds nobody, even when the household
+    is extremely poor; it stays unverified and can be planned again.
+*realised hit rate*
+    Recorded ``extreme_poor`` among the completed visits: what the field office observes (it
+    includes the simulator's misclassification).
+*predicted hit rate*
+    Mean ``p_extreme`` of the same completed visits, as predicted when the plan was made.
+*true hit rate*
+    Share of the planned households that are truly extremely poor (no non-response, no
+    misclassification): the quantity the ranking controls.
+*true hit rate without feedback*
+    The same for the plan the *un-recalibrated* champion would have made on the same registry
+    state (verified households removed either way). The difference isolates what learning from
+    the field adds to the ranking; round 1 has nothing learnt yet, so both are equal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from targeting.data import schema
+from targeting.feedback import ingest as feedback
+from targeting.plan.ranking import PlanCapacity, build_plan, replan
+from targeting.pmt.recalibrated import RecalibratedPMT
+from targeting.pmt.scoring import assign_desil
+
+__all__ = [
+    "RoundsResult",
+    "fast_scores",
+    "fit_champion",
+    "model_input",
+    "refit_on_labels",
+    "simulate_rounds",
+]
+
+_NON_RESPONSE = {"not_found", "refused", "moved"}
+
+
+def fit_champion(
+    survey: pd.DataFrame, model: str = "ols", seed: int = 2026, line: float = 400_000.0
+):
+    """Fit one model spec of ``models/`` on the whole survey (no calibration override).
+
+    Parameters
+    ----------
+    survey : pandas.DataFrame
+        Validated survey (proxies, ``consumption_pc``, ``weight``, ``kelurahan``).
+    model : str, default "ols"
+        Name of the spec in ``models/``.
+    seed : int
+    line : float
+
+    Returns
+    -------
+    sklearn.pipeline.Pipeline
+    """
+    from targeting.config.model import load_specs
+    from targeting.evaluation.cv import fit_final
+
+    spec = load_specs("models", names=[model])[0]
+    consumption = survey["consumption_pc"].to_numpy(dtype=float)
+    return fit_final(
+        spec,
+        survey[schema.PROXY_COLUMNS],
+        label=(consumption < line).astype(int),
+        consumption=consumption,
+        sample_weight=survey["weight"].to_numpy(dtype=float),
+        groups=survey["kelurahan"].to_numpy(),
+        seed=seed,
+        line=line,
+    )
+
+
+def model_input(registry: pd.DataFrame, group_column: str | None = "kelurahan") -> pd.DataFrame:
+    """The columns a (recalibrated) model takes: the proxies, plus the area column."""
+    cols = list(schema.PROXY_COLUMNS)
+    if group_column is not None and group_column not in cols:
+        cols.append(group_column)
+    return registry[cols]
+
+
+def fast_scores(model: Any, registry: pd.DataFrame, group_column: str | None = "kelurahan"):
+    """Point scores for planning (no interval draws: ``p_low == p_high == p_extreme``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``household_id``; ``p_extreme, p_low, p_high, desil``.
+    """
+    X = model_input(registry, group_column if isinstance(model, RecalibratedPMT) else None)
+    p = np.empty(len(X))
+    for start in range(0, len(X), 50_000):
+        p[start : start + 50_000] = model.predict_proba(X.iloc[start : start + 50_000])[:, 1]
+    return pd.DataFrame(
+        {"p_extreme": p, "p_low": p, "p_high": p, "desil": assign_desil(p)},
+        index=pd.Index(registry["household_id"].astype(str).to_numpy(), name="household_id"),
+    )
+
+
+def refit_on_labels(
+    base: Any,
+    registry: pd.DataFrame,
+    method: str = "platt",
+    group_column: str | None = "kelurahan",
+    **params: Any,
+) -> RecalibratedPMT | None:
+    """Recalibrate ``base`` on the registry's verified households.
+
+    Parameters
+    ----------
+    base : fitted pipeline
+        The champion as fitted on the survey (always the survey model: recalibrations do not
+        stack, each refit uses every label so far).
+    registry : pandas.DataFrame
+        Proxies, ``kelurahan`` and the current ``verification_status``.
+    method : {"platt", "intercept"}
+    group_column : str or None
+        Area offsets (``None``: a single map for the whole city).
+    **params
+        Passed to :class:`~targeting.pmt.recalibrated.RecalibratedPMT`.
+
+    Returns
+    -------
+    RecalibratedPMT or None
+        None when there is no verified household of both classes yet.
+    """
+    labels = feedback.verified_labels(registry)
+    if labels["label"].nunique() < 2:
+        return None
+    X = model_input(labels, group_column)
+    model = RecalibratedPMT(base, method=method, group_column=group_column, **params)
+    return model.fit(X, labels["label"].to_numpy())
+
+
+@dataclass
+class RoundsResult:
+    """Result of :func:`simulate_rounds`.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per round (see the module docstring for the definitions).
+    registry : pandas.DataFrame
+        The registry after the last round's outcomes.
+    ledger : pandas.DataFrame
+        Every simulated outcome.
+    model : estimator
+        The model after the last refit.
+    """
+
+    table: pd.DataFrame
+    registry: pd.DataFrame
+    ledger: pd.DataFrame
+    model: Any
+    plans: list[Any] = field(default_factory=list)
+
+
+def _true_hit_rate(plan: pd.DataFrame, extreme: pd.Series) -> float:
+    if not len(plan):
+        return float("nan")
+    return float(extreme.reindex(plan["household_id"].astype(str)).fillna(False).mean())
+
+
+def simulate_rounds(
+    registry: pd.DataFrame,
+    truth: pd.DataFrame,
+    base_model: Any,
+    capacity: PlanCapacity | None = None,
+    rounds: int = 3,
+    seed: int = 0,
+    method: str = "platt",
+    group_column: str | None = "kelurahan",
+    recalibrate: bool = True,
+    simulator_params: dict[str, float] | None = None,
+) -> RoundsResult:
+    """Run ``rounds`` rounds of plan → field → ingest → refit → re-score on a synthetic city.
+
+    Parameters
+    ----------
+    registry : pandas.DataFrame
+        Validated registry (proxies, places, programme flags, ``verification_status``).
+    truth : pandas.DataFrame
+        ``household_id, extreme`` for every registry household.
+    base_model : fitted pipeline
+        The champion fitted on the survey.
+    capacity : PlanCapacity, optional
+        Capacity of each round's plan (default :class:`PlanCapacity`, 20 workdays).
+    rounds : int, default 3
+    seed : int, default 0
+        Seed of the field simulator.
+    method, group_column
+        Recalibration (see :func:`refit_on_labels`).
+    recalibrate : bool, default True
+        False keeps the survey model throughout (outcomes still update the status).
+    simulator_params : dict, optional
+        Passed to :class:`~.synthetic.FieldOutcomeSimulator`.
+
+    Returns
+    -------
+    RoundsResult
+    """
+    from targeting.data.synthetic import FieldOutcomeSimulator
+
+    if rounds < 1:
+        raise ValueError(f"rounds must be >= 1, got {rounds}")
+    capacity = capacity or PlanCapacity()
+    simulator = FieldOutcomeSimulator(truth, seed=seed, **(simulator_params or {}))
+    extreme = (
+        truth.assign(household_id=truth["household_id"].astype(str))
+        .set_index("household_id")["extreme"]
+        .astype(bool)
+    )
+    current = registry.copy()
+    ledger: pd.DataFrame | None = None
+    model: Any = base_model
+    base_scores = fast_scores(base_model, current)
+    scores = base_scores
+    eligible0 = ~schema.is_reached(current) & (current["verification_status"] == "unverified")
+    stock0 = int(extreme.reindex(current.loc[eligible0, "household_id"].astype(str)).sum())
+    rows, plans, cumulative = [], [], 0
+    previous = None
+    for r in range(1, rounds + 1):
+        plan = (
+            build_plan(current, scores, capacity)
+            if previous is None
+            else replan(previous, current, scores, capacity=None)
+        )
+        if model is base_model:
+            plan_without = plan
+        else:
+            plan_without = replan(previous, current, base_scores, capacity=None)
+        plans.append(plan)
+        eligible = ~schema.is_reached(current) & (current["verification_status"] == "unverified")
+        stock = int(extreme.reindex(current.loc[eligible, "household_id"].astype(str)).sum())
+        outcomes = simulator.respond(plan.plan)
+        ingest = feedback.ingest_outcomes(current, outcomes, ledger)
+        current, ledger = ingest.registry, ingest.ledger
+        visits = outcomes.assign(p_extreme=plan.plan["p_extreme"].to_numpy(dtype=float))
+        completed = visits[~visits["result"].isin(_NON_RESPONSE)]
+        truly = extreme.reindex(completed["household_id"].astype(str)).fillna(False).to_numpy()
+        finds = int(truly.sum())
+        cumulative += finds
+        realised = float((completed["result"] == "extreme_poor").mean()) if len(completed) else 0
+        row = {
+            "round": r,
+            "visits": len(plan.plan),
+            "completed": len(completed),
+            "unreached_extreme_at_start": stock,
+            "finds": finds,
+            "cumulative_finds": cumulative,
+            "cumulative_share_found": cumulative / stock0 if stock0 else float("nan"),
+            "realised_hit_rate": realised,
+            "predicted_hit_rate": float(completed["p_extreme"].mean()) if len(completed) else 0,
+            "true_hit_rate": _true_hit_rate(plan.plan, extreme),
+            "true_hit_rate_without_feedback": _true_hit_rate(plan_without.plan, extreme),
+            "model": "survey champion" if model is base_model else "recalibrated",
+        }
+        row["feedback_gain"] = row["true_hit_rate"] - row["true_hit_rate_without_feedback"]
+        if recalibrate:
+            refit = refit_on_labels(base_model, current, method=method, group_column=group_column)
+            if refit is not None:
+                model = refit
+                scores = fast_scores(model, current, group_column)
+                labels = feedback.verified_labels(current)
+                row.update(
+                    {
+                        "labels": len(labels),
+                        "recalibration_intercept": float(refit.coef_[0]),
+                        "recalibration_slope": float(refit.coef_[1]),
+                    }
+                )
+        rows.append(row)
+        previous = plan
+    return RoundsResult(
+        table=pd.DataFrame(rows), registry=current, ledger=ledger, model=model, plans=plans
+    )

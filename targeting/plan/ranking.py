@@ -1,0 +1,638 @@
+"""Rank the unreached and turn the ranking into a verification plan (DESIGN.md §5).
+
+The plan answers the planner's question "which households do our operators visit, on which day,
+in which kelurahan?". It is built in three steps:
+
+1. **Eligibility.** A household is eligible for ranking when it is not reached
+   (:func:`targeting.data.schema.is_reached`: PKH or BPNT) and its ``verification_status`` is
+   ``"unverified"``. Every other household is accounted for in ``not_ranked`` with its reason.
+2. **City ranking.** Eligible households are sorted by ``p_extreme`` (highest first), ties broken
+   by ``household_id`` (ascending), and numbered ``rank`` 1, 2, ... (:func:`rank_unreached`).
+3. **Operator-days.** An operator works in one kelurahan per day. Operator-days are handed out
+   greedily, day by day: each next operator-day goes to the kelurahan (within the operator's pool)
+   whose next ``visits_per_day`` unvisited households have the highest expected number of finds
+   (the sum of their ``p_extreme``); within a kelurahan the highest ``p_extreme`` is visited first.
+   Ties go to the kelurahan whose name sorts first (then its kecamatan). The greedy keeps one heap
+   per pool, so a 200k-household registry with 67 operators × 20 days plans in about a second.
+
+Re-planning after a round of visits is simply :func:`build_plan` on the updated registry:
+households whose verification outcome was ingested have ``verification_status`` other than
+``"unverified"`` and drop out ("verified"); households not found or refused stay unverified and are
+ranked again. :func:`replan` does exactly this and, by default, starts the new plan on the workday
+after the previous plan's last visit.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import re
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+
+from targeting.data.schema import PROGRAMME_COLUMNS, is_reached
+
+__all__ = [
+    "NOT_RANKED_REASONS",
+    "POOLINGS",
+    "PlanCapacity",
+    "VerificationPlan",
+    "allocate_operators",
+    "build_plan",
+    "daily_visits",
+    "rank_unreached",
+    "replan",
+]
+
+NOT_RANKED_REASONS: list[str] = ["reached", "verified", "invalid_row", "beyond_capacity"]
+"""Why a registry household is not in the plan, in order of precedence."""
+
+POOLINGS: tuple[str, ...] = ("kelurahan", "kecamatan", "city")
+
+_SCORE_COLUMNS = ["p_extreme", "p_low", "p_high", "desil"]
+_REASON_COLUMNS = ["reason_1", "reason_2", "reason_3"]
+
+
+@dataclass(frozen=True)
+class PlanCapacity:
+    """Field capacity for one plan period.
+
+    Attributes
+    ----------
+    operators : int
+        Number of field operators (default 67, one per kelurahan in Kota Serang).
+    visits_per_day : float
+        Visits per operator-day. A fractional value (e.g. 2.5) is honoured exactly over the
+        period: on workday ``d`` an operator makes ``floor(d·v) − floor((d−1)·v)`` visits
+        (2, 3, 2, 3, ... for 2.5), so ``workdays`` days give ``floor(workdays·v)`` visits.
+    workdays : int
+        Length of the plan period in workdays.
+    pooling : {"kecamatan", "kelurahan", "city"}
+        How operators are tied to places.
+
+        - ``"kelurahan"``: each operator has one home kelurahan and works only there.
+        - ``"kecamatan"``: operators are pooled within a kecamatan and go, day by day, to the
+          kelurahan of their kecamatan with the best expected yield.
+        - ``"city"``: one city-wide pool.
+
+        Operators are spread over the pools by :func:`allocate_operators`: one per pool that has
+        eligible households (largest pools first when there are fewer operators than pools),
+        then the rest in proportion to the number of eligible households (largest remainder).
+    start_date : str
+        First workday (``YYYY-MM-DD``). Workdays are Monday–Friday; a weekend start rolls
+        forward to Monday.
+    holidays : tuple of str
+        Dates (``YYYY-MM-DD``) that are not workdays (e.g. national holidays).
+    """
+
+    operators: int = 67
+    visits_per_day: float = 2.0
+    workdays: int = 20
+    pooling: str = "kecamatan"
+    start_date: str = "2025-11-03"
+    holidays: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if int(self.operators) != self.operators or self.operators < 0:
+            raise ValueError(f"operators must be a whole number >= 0, got {self.operators!r}")
+        if int(self.workdays) != self.workdays or self.workdays < 0:
+            raise ValueError(f"workdays must be a whole number >= 0, got {self.workdays!r}")
+        if not (self.visits_per_day > 0 and math.isfinite(self.visits_per_day)):
+            raise ValueError(f"visits_per_day must be > 0, got {self.visits_per_day!r}")
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {self.pooling!r}")
+        np.datetime64(self.start_date, "D")  # raises on a malformed date
+
+    @property
+    def visits_per_operator(self) -> int:
+        """Visits one operator makes over the whole period."""
+        return int(daily_visits(self.visits_per_day, self.workdays).sum())
+
+    @property
+    def total_visits(self) -> int:
+        """Capacity in visits: operators × visits per operator over the period."""
+        return int(self.operators) * self.visits_per_operator
+
+    def workday_dates(self) -> list[str]:
+        """Return the calendar date (``YYYY-MM-DD``) of each workday 1..``workdays``."""
+        if self.workdays == 0:
+            return []
+        dates = np.busday_offset(
+            np.datetime64(self.start_date, "D"),
+            np.arange(int(self.workdays)),
+            roll="forward",
+            holidays=list(self.holidays),
+        )
+        return [str(d) for d in dates]
+
+
+def daily_visits(visits_per_day: float, workdays: int) -> np.ndarray:
+    """Return the number of visits per operator on each workday 1..``workdays``.
+
+    Parameters
+    ----------
+    visits_per_day : float
+        Average visits per operator-day (may be fractional).
+    workdays : int
+
+    Returns
+    -------
+    numpy.ndarray of int
+        ``floor(d·v) − floor((d−1)·v)`` for d = 1..workdays, so the cumulative total is exact.
+    """
+    d = np.arange(int(workdays) + 1, dtype=float)
+    # a tiny tolerance so that 2.2 × 5 counts as 11, not 10.999...
+    cumulative = np.floor(d * float(visits_per_day) + 1e-9).astype(np.int64)
+    return np.diff(cumulative)
+
+
+@dataclass
+class VerificationPlan:
+    """A verification plan and everything needed to account for and forecast it.
+
+    Attributes
+    ----------
+    plan : pandas.DataFrame
+        One row per planned visit: ``household_id, kecamatan, kelurahan, [rt, rw], operator,
+        workday, visit_date, order_in_day, rank, p_extreme, p_low, p_high, desil,
+        [reason_1..reason_3]``, sorted by workday, operator and order in the day.
+    not_ranked : pandas.DataFrame
+        Every registry household (and rejected row) not in the plan: ``household_id, kecamatan,
+        kelurahan, reason, reason_detail, rank, p_extreme``; ``reason`` is one of
+        :data:`NOT_RANKED_REASONS`; ``rank`` is the city rank for "beyond_capacity" rows;
+        ``p_extreme`` is missing where the household was not scored.
+    yield_curve : pandas.DataFrame
+        One row per workday: ``workday, visit_date, visits_day, expected_finds_day, visits``
+        (cumulative) and ``expected_finds`` (cumulative sum of ``p_extreme`` in visit order).
+    kelurahan_curves : pandas.DataFrame
+        For every eligible household: ``kecamatan, kelurahan, k`` (its position when the
+        kelurahan's eligible households are sorted by ``p_extreme`` descending, 1-based),
+        ``p_extreme``, ``expected_finds`` (cumulative within the kelurahan) and ``planned``.
+        The forecast uses it to run the plan beyond its period.
+    capacity : PlanCapacity or None
+        The capacity the plan was built with.
+    """
+
+    plan: pd.DataFrame
+    not_ranked: pd.DataFrame
+    yield_curve: pd.DataFrame
+    kelurahan_curves: pd.DataFrame = field(default_factory=pd.DataFrame)
+    capacity: PlanCapacity | None = None
+
+    def summary(self) -> dict:
+        """Return headline numbers (plain Python types, aggregates only; safe to log).
+
+        Returns
+        -------
+        dict
+            ``households_planned``, ``operators_used``, ``operator_days``, ``capacity_visits``,
+            ``expected_finds``, ``expected_finds_per_visit``, ``first_visit_date``,
+            ``last_visit_date``, ``not_ranked`` (count per reason, every reason present),
+            ``households_accounted`` (plan + not_ranked).
+        """
+        plan = self.plan
+        n = len(plan)
+        finds = float(plan["p_extreme"].sum()) if n else 0.0
+        counts = self.not_ranked["reason"].value_counts() if len(self.not_ranked) else {}
+        return {
+            "households_planned": int(n),
+            "operators_used": int(plan["operator"].nunique()) if n else 0,
+            "operator_days": int(plan[["operator", "workday"]].drop_duplicates().shape[0])
+            if n
+            else 0,
+            "capacity_visits": int(self.capacity.total_visits) if self.capacity else None,
+            "expected_finds": finds,
+            "expected_finds_per_visit": finds / n if n else 0.0,
+            "first_visit_date": str(plan["visit_date"].min()) if n else None,
+            "last_visit_date": str(plan["visit_date"].max()) if n else None,
+            "not_ranked": {r: int(counts.get(r, 0)) for r in NOT_RANKED_REASONS},
+            "households_accounted": int(n + len(self.not_ranked)),
+        }
+
+    def kelurahan_curve(self, kelurahan: str) -> pd.DataFrame:
+        """Return the ranked curve (``k``, ``p_extreme``, ``expected_finds``) of one kelurahan."""
+        curves = self.kelurahan_curves
+        return curves.loc[curves["kelurahan"] == kelurahan].reset_index(drop=True)
+
+
+# --- ranking ----------------------------------------------------------------------------------
+
+
+def _scores_by_id(scores: pd.DataFrame) -> pd.DataFrame:
+    """Return ``scores`` indexed by household_id (accepts an id column), checking uniqueness."""
+    if "household_id" in scores.columns:
+        scores = scores.set_index("household_id")
+    if "p_extreme" not in scores.columns:
+        raise ValueError("scores must have a 'p_extreme' column")
+    if not scores.index.is_unique:
+        dup = scores.index[scores.index.duplicated()][:5].tolist()
+        raise ValueError(f"scores has duplicate household ids, e.g. {dup}")
+    scores = scores.copy()
+    scores.index = scores.index.astype(str)
+    return scores
+
+
+def _registry_ids(registry: pd.DataFrame) -> pd.Series:
+    ids = registry["household_id"].astype(str)
+    if not ids.is_unique:
+        dup = ids[ids.duplicated()].head(5).tolist()
+        raise ValueError(f"registry has duplicate household ids, e.g. {dup} (validate it first)")
+    return ids
+
+
+def _eligible_mask(registry: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    reached = is_reached(registry).to_numpy(dtype=bool)
+    status = registry["verification_status"].astype(str).str.strip().str.lower().to_numpy()
+    verified = status != "unverified"
+    return reached, verified & ~reached, ~reached & ~verified
+
+
+def rank_unreached(registry: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
+    """Rank the eligible (unreached, unverified) households city-wide.
+
+    Parameters
+    ----------
+    registry : pandas.DataFrame
+        A validated registry (needs ``household_id``, ``kecamatan``, ``kelurahan``,
+        ``receives_pkh``, ``receives_bpnt``, ``verification_status``).
+    scores : pandas.DataFrame
+        Indexed by ``household_id`` (or with a ``household_id`` column): ``p_extreme`` and
+        optionally ``p_low``, ``p_high``, ``desil``, ``reason_1..reason_3``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per eligible household *with a score*: ``household_id, kecamatan, kelurahan,
+        [rt, rw]``, the score columns and ``rank`` (1 = highest ``p_extreme``; ties by
+        ``household_id`` ascending), sorted by rank, with a fresh RangeIndex. Eligible households
+        without a (finite) ``p_extreme`` are left out; :func:`build_plan` reports them as
+        ``invalid_row``.
+    """
+    ids = _registry_ids(registry)
+    scores = _scores_by_id(scores)
+    _, _, eligible = _eligible_mask(registry)
+    keep = ["kecamatan", "kelurahan"] + [c for c in ("rt", "rw") if c in registry.columns]
+    out = registry.loc[eligible, keep].copy()
+    out.insert(0, "household_id", ids[eligible].to_numpy(dtype=object))
+    score_cols = [c for c in _SCORE_COLUMNS + _REASON_COLUMNS if c in scores.columns]
+    joined = scores.reindex(pd.Index(out["household_id"], dtype=object))[score_cols]
+    for c in score_cols:
+        out[c] = joined[c].to_numpy()
+    p = pd.to_numeric(out["p_extreme"], errors="coerce").to_numpy(dtype=float)
+    out["p_extreme"] = p
+    out = out.loc[np.isfinite(p)]
+    order = np.lexsort((out["household_id"].to_numpy(dtype=str), -out["p_extreme"].to_numpy()))
+    out = out.iloc[order].reset_index(drop=True)
+    out["rank"] = np.arange(1, len(out) + 1, dtype=np.int64)
+    return out
+
+
+# --- operators --------------------------------------------------------------------------------
+
+
+def allocate_operators(operators: int, weights: dict[tuple, float]) -> dict[tuple, int]:
+    """Spread ``operators`` over pools: one each first, the rest in proportion to ``weights``.
+
+    Parameters
+    ----------
+    operators : int
+    weights : dict
+        Pool key → weight (number of eligible households). Pools with weight 0 get none.
+
+    Returns
+    -------
+    dict
+        Pool key → number of operators (sums to ``operators`` when some pool has weight > 0).
+
+    Notes
+    -----
+    When there are fewer operators than pools, the pools with the largest weight get one each
+    (ties by key). Otherwise every pool gets one, and the remaining operators are shared by the
+    largest-remainder (Hamilton) method, ties by key: deterministic and exact.
+    """
+    pools = sorted((k for k, w in weights.items() if w > 0), key=lambda k: (-weights[k], k))
+    out = {k: 0 for k in weights}
+    if operators <= 0 or not pools:
+        return out
+    if operators < len(pools):
+        for k in pools[:operators]:
+            out[k] = 1
+        return out
+    for k in pools:
+        out[k] = 1
+    rest = operators - len(pools)
+    total = float(sum(weights[k] for k in pools))
+    quotas = {k: rest * weights[k] / total for k in pools}
+    for k in pools:
+        out[k] += math.floor(quotas[k])
+    left = operators - sum(out.values())
+    by_remainder = sorted(pools, key=lambda k: (-(quotas[k] - math.floor(quotas[k])), k))
+    for k in by_remainder[:left]:
+        out[k] += 1
+    return out
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^0-9A-Za-z]+", "", str(text)) or "X"
+
+
+# --- the plan ---------------------------------------------------------------------------------
+
+
+def build_plan(
+    registry: pd.DataFrame,
+    scores: pd.DataFrame,
+    capacity: PlanCapacity | None = None,
+    rejected: pd.DataFrame | None = None,
+) -> VerificationPlan:
+    """Build the verification plan for one period.
+
+    Parameters
+    ----------
+    registry : pandas.DataFrame
+        The validated registry (see :func:`rank_unreached`). PII columns are not copied into
+        the plan; join them from the registry for the field lists only.
+    scores : pandas.DataFrame
+        Scores indexed by ``household_id`` (``p_extreme``, ``p_low``, ``p_high``, ``desil``,
+        optional ``reason_1..reason_3``).
+    capacity : PlanCapacity, optional
+        Defaults to ``PlanCapacity()`` (67 operators × 2 visits × 20 workdays, kecamatan pools).
+    rejected : pandas.DataFrame, optional
+        Rows that failed validation (``household_id``, ``reason``; optional ``kecamatan``,
+        ``kelurahan``); each goes to ``not_ranked`` as ``"invalid_row"``.
+
+    Returns
+    -------
+    VerificationPlan
+
+    Notes
+    -----
+    Every registry household and every rejected row appears exactly once across ``plan`` and
+    ``not_ranked``. Precedence of reasons: reached, then verified, then invalid row (eligible but
+    not scored), then beyond capacity. An operator-day sent to a kelurahan with fewer than
+    ``visits_per_day`` households left makes only the visits that remain (the day is not split
+    between kelurahan). Operators are named ``OP-<pool>-<nn>`` (``OP-Kasemen-03``; the pool is the
+    kelurahan, kecamatan or ``Kota``), numbered within the pool.
+    """
+    capacity = capacity or PlanCapacity()
+    ids = _registry_ids(registry)
+    reached, verified, eligible = _eligible_mask(registry)
+    ranked = rank_unreached(registry, scores)
+    scores_by_id = _scores_by_id(scores)
+
+    # --- operator-days, greedy by expected finds -------------------------------------------
+    # order households by kelurahan, then p_extreme desc, then id (= rank order within kelurahan)
+    kec = ranked["kecamatan"].astype(str).to_numpy()
+    kel = ranked["kelurahan"].astype(str).to_numpy()
+    order = np.lexsort((ranked["rank"].to_numpy(), kec, kel))
+    by_kel = ranked.iloc[order].reset_index(drop=True)
+    p = by_kel["p_extreme"].to_numpy(dtype=float)
+    # boundaries of each (kelurahan, kecamatan) block
+    kel_sorted, kec_sorted = kel[order], kec[order]
+    change = (
+        np.flatnonzero((kel_sorted[1:] != kel_sorted[:-1]) | (kec_sorted[1:] != kec_sorted[:-1]))
+        + 1
+    )
+    if len(order):
+        block_start = np.concatenate([[0], change]).astype(np.int64)
+        block_end = np.append(block_start[1:], len(order)).astype(np.int64)
+    else:
+        block_start = block_end = np.zeros(0, dtype=np.int64)
+    starts = {(str(kel_sorted[s]), str(kec_sorted[s])): int(s) for s in block_start.tolist()}
+    ends = {
+        (str(kel_sorted[s]), str(kec_sorted[s])): int(e)
+        for s, e in zip(block_start.tolist(), block_end.tolist(), strict=True)
+    }
+    kel_list = sorted(starts)  # (kelurahan, kecamatan), the tie order
+
+    if capacity.pooling == "kelurahan":
+        kel_names = [k[0] for k in kel_list]
+        dup = {n for n in kel_names if kel_names.count(n) > 1}
+        pool_of = {k: k for k in kel_list}
+        pool_label = {k: (f"{k[1]}-{k[0]}" if k[0] in dup else k[0]) for k in kel_list}
+    elif capacity.pooling == "kecamatan":
+        pool_of = {k: (k[1],) for k in kel_list}
+        pool_label = {(k[1],): k[1] for k in kel_list}
+    else:
+        pool_of = {k: ("city",) for k in kel_list}
+        pool_label = {("city",): "Kota"}
+    pool_weight: dict[tuple, float] = {}
+    pool_kels: dict[tuple, list[tuple[str, str]]] = {}
+    for k in kel_list:
+        pool = pool_of[k]
+        pool_weight[pool] = pool_weight.get(pool, 0) + (ends[k] - starts[k])
+        pool_kels.setdefault(pool, []).append(k)
+    n_ops = allocate_operators(int(capacity.operators), pool_weight)
+    operators = {
+        pool: [f"OP-{_slug(pool_label[pool])}-{j:02d}" for j in range(1, n + 1)]
+        for pool, n in sorted(n_ops.items())
+        if n > 0
+    }
+
+    per_day = daily_visits(capacity.visits_per_day, capacity.workdays)
+    dates = capacity.workday_dates()
+    pointer = dict(starts)
+    rows_pos: list[np.ndarray] = []
+    rows_op: list[str] = []
+    rows_day: list[int] = []
+    heaps: dict[tuple, list] = {}
+    heap_k = -1
+
+    def gain(key: tuple[str, str], k: int) -> float:
+        s = pointer[key]
+        return float(sum(p[s : min(s + k, ends[key])].tolist()))
+
+    for day_index, k in enumerate(per_day.tolist()):
+        if k <= 0:
+            continue
+        if k != heap_k:  # (re)build the heaps when the day's visit count changes
+            heaps = {
+                pool: [(-gain(key, k), key) for key in pool_kels[pool] if pointer[key] < ends[key]]
+                for pool in operators
+            }
+            for h in heaps.values():
+                heapq.heapify(h)
+            heap_k = k
+        for pool, names in operators.items():
+            heap = heaps[pool]
+            for name in names:
+                if not heap:
+                    break
+                _, key = heapq.heappop(heap)
+                s = pointer[key]
+                e = min(s + k, ends[key])
+                rows_pos.append(np.arange(s, e))
+                rows_op.extend([name] * (e - s))
+                rows_day.extend([day_index + 1] * (e - s))
+                pointer[key] = e
+                if e < ends[key]:
+                    heapq.heappush(heap, (-gain(key, k), key))
+
+    positions = np.concatenate(rows_pos) if rows_pos else np.zeros(0, dtype=np.int64)
+    plan = by_kel.iloc[positions].reset_index(drop=True)
+    plan.insert(3, "operator", np.asarray(rows_op, dtype=object))
+    workday = np.asarray(rows_day, dtype=np.int64)
+    plan.insert(4, "workday", workday)
+    date_arr = np.asarray(dates, dtype=object)
+    plan.insert(
+        5, "visit_date", date_arr[workday - 1] if len(workday) else np.zeros(0, dtype=object)
+    )
+    plan.insert(6, "order_in_day", plan.groupby(["operator", "workday"], sort=False).cumcount() + 1)
+    first = ["household_id", "kecamatan", "kelurahan"] + [c for c in ("rt", "rw") if c in plan]
+    middle = ["operator", "workday", "visit_date", "order_in_day", "rank"]
+    rest = [c for c in _SCORE_COLUMNS + _REASON_COLUMNS if c in plan]
+    plan = plan[first + middle + rest]
+    plan = plan.sort_values(["workday", "operator", "order_in_day"], kind="stable")
+    plan = plan.reset_index(drop=True)
+
+    # --- not ranked -------------------------------------------------------------------------
+    planned = np.zeros(len(by_kel), dtype=bool)
+    planned[positions] = True
+    p_all = pd.to_numeric(
+        scores_by_id["p_extreme"].reindex(pd.Index(ids, dtype=object)), errors="coerce"
+    ).to_numpy(dtype=float)
+    unscored = eligible & ~np.isfinite(p_all)
+    status = registry["verification_status"].astype(str).to_numpy()
+    programmes = [c for c in PROGRAMME_COLUMNS[:2] if c in registry.columns]
+    reached_detail = np.full(len(registry), "", dtype=object)
+    for c in programmes:
+        on = registry[c].astype(bool).to_numpy()
+        label = c.removeprefix("receives_").upper()
+        reached_detail = np.where(
+            on, np.where(reached_detail == "", label, reached_detail + "+" + label), reached_detail
+        )
+    parts = []
+    for mask, reason, detail in [
+        (reached, "reached", reached_detail),
+        (verified, "verified", status),
+        (unscored, "invalid_row", np.full(len(registry), "no score (p_extreme missing)", object)),
+    ]:
+        parts.append(
+            pd.DataFrame(
+                {
+                    "household_id": ids.to_numpy(dtype=object)[mask],
+                    "kecamatan": registry["kecamatan"].astype(str).to_numpy(dtype=object)[mask],
+                    "kelurahan": registry["kelurahan"].astype(str).to_numpy(dtype=object)[mask],
+                    "reason": reason,
+                    "reason_detail": np.asarray(detail, dtype=object)[mask],
+                    "rank": pd.array([pd.NA] * int(mask.sum()), dtype="Int64"),
+                    "p_extreme": p_all[mask],
+                }
+            )
+        )
+    if rejected is not None and len(rejected):
+        rj = rejected.reset_index(drop=True)
+        n_rj = len(rj)
+
+        def col(name: str) -> np.ndarray:
+            if name in rj.columns:
+                return rj[name].astype("string").fillna("").to_numpy(dtype=object)
+            return np.full(n_rj, "", dtype=object)
+
+        rj_ids = col("household_id")
+        parts.append(
+            pd.DataFrame(
+                {
+                    "household_id": rj_ids,
+                    "kecamatan": col("kecamatan"),
+                    "kelurahan": col("kelurahan"),
+                    "reason": "invalid_row",
+                    "reason_detail": col("reason"),
+                    "rank": pd.array([pd.NA] * n_rj, dtype="Int64"),
+                    "p_extreme": np.full(n_rj, np.nan),
+                }
+            )
+        )
+    beyond = by_kel.loc[~planned]
+    parts.append(
+        pd.DataFrame(
+            {
+                "household_id": beyond["household_id"].to_numpy(dtype=object),
+                "kecamatan": beyond["kecamatan"].astype(str).to_numpy(dtype=object),
+                "kelurahan": beyond["kelurahan"].astype(str).to_numpy(dtype=object),
+                "reason": "beyond_capacity",
+                "reason_detail": np.full(
+                    len(beyond), "not reached by this period's capacity", object
+                ),
+                "rank": pd.array(beyond["rank"].to_numpy(), dtype="Int64"),
+                "p_extreme": beyond["p_extreme"].to_numpy(dtype=float),
+            }
+        )
+    )
+    not_ranked = pd.concat(parts, ignore_index=True)
+
+    # --- curves -----------------------------------------------------------------------------
+    yield_curve = _yield_curve(plan, per_day, dates)
+    kel_curves = by_kel[["kecamatan", "kelurahan", "p_extreme"]].copy()
+    kel_curves.insert(
+        2, "k", kel_curves.groupby(["kecamatan", "kelurahan"], sort=False).cumcount() + 1
+    )
+    kel_curves["expected_finds"] = kel_curves.groupby(["kecamatan", "kelurahan"], sort=False)[
+        "p_extreme"
+    ].cumsum()
+    kel_curves["planned"] = planned
+    kel_curves = kel_curves.sort_values(["kecamatan", "kelurahan", "k"], kind="stable")
+    kel_curves = kel_curves.reset_index(drop=True)
+
+    return VerificationPlan(
+        plan=plan,
+        not_ranked=not_ranked,
+        yield_curve=yield_curve,
+        kelurahan_curves=kel_curves,
+        capacity=capacity,
+    )
+
+
+def _yield_curve(plan: pd.DataFrame, per_day: np.ndarray, dates: list[str]) -> pd.DataFrame:
+    n_days = len(per_day)
+    day = plan["workday"].to_numpy(dtype=np.int64)
+    visits_day = np.bincount(day, minlength=n_days + 1)[1:].astype(np.int64)
+    finds_day = np.bincount(
+        day, weights=plan["p_extreme"].to_numpy(dtype=float), minlength=n_days + 1
+    )[1:]
+    return pd.DataFrame(
+        {
+            "workday": np.arange(1, n_days + 1, dtype=np.int64),
+            "visit_date": np.asarray(dates, dtype=object),
+            "visits_day": visits_day,
+            "expected_finds_day": finds_day,
+            "visits": np.cumsum(visits_day),
+            "expected_finds": np.cumsum(finds_day),
+        }
+    )
+
+
+def replan(
+    previous: VerificationPlan,
+    registry: pd.DataFrame,
+    scores: pd.DataFrame,
+    capacity: PlanCapacity | None = None,
+    rejected: pd.DataFrame | None = None,
+) -> VerificationPlan:
+    """Plan the next period after the outcomes of ``previous`` were ingested into ``registry``.
+
+    Re-planning is :func:`build_plan` on the updated registry: verified households drop out by
+    their status; households not found, refused or moved stay unverified and are ranked again.
+
+    Parameters
+    ----------
+    previous : VerificationPlan
+    registry, scores, rejected
+        As for :func:`build_plan`.
+    capacity : PlanCapacity, optional
+        Defaults to the previous plan's capacity. When its ``start_date`` is not after the
+        previous plan's last visit date, it is moved to the next workday after that date.
+
+    Returns
+    -------
+    VerificationPlan
+    """
+    capacity = capacity or previous.capacity or PlanCapacity()
+    if len(previous.plan):
+        last = np.datetime64(str(previous.plan["visit_date"].max()), "D")
+        if np.datetime64(capacity.start_date, "D") <= last:
+            nxt = np.busday_offset(last, 1, roll="forward", holidays=list(capacity.holidays))
+            capacity = replace(capacity, start_date=str(nxt))
+    return build_plan(registry, scores, capacity, rejected=rejected)
