@@ -69,6 +69,8 @@ with shared uniforms are.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -88,13 +90,16 @@ __all__ = [
 ]
 
 #: Paths simulated together; fixed so that path ``i`` always uses the same random streams.
-CHUNK = 512
-#: Grid of the tabulated inverse CDF of a household's position on its yield curve.
-_GRID = 4096
+CHUNK = 128
+#: Blocks of paths simulated at once (threads; numpy releases the GIL in its loops).
+THREADS = min(2, os.cpu_count() or 1)
 _QUANTILES = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
 
 # stream ids for SeedSequence([seed, stream, chunk])
-_S_PARAMS, _S_START, _S_ENTRY, _S_GRAD, _S_ARRIVAL = 1, 2, 3, 4, 5
+# kinds of event tallied per (path, kelurahan, month)
+_FOUND, _ENROLLED, _EXITS, _ENTRANTS, _RETURNS = range(5)
+_KINDS = 5
+_S_PARAMS, _S_START, _S_ENTRY, _S_GRAD, _S_ARRIVAL, _S_RETURN = 1, 2, 3, 4, 5, 6
 
 
 # --------------------------------------------------------------------------- state
@@ -186,7 +191,12 @@ class CityState:
 
 
 class _Prepared:
-    """Scenario-independent lookup tables built once from a :class:`CityState`."""
+    """Scenario-independent lookup tables built once from a :class:`CityState`.
+
+    The position of a starting household on its kelurahan's list is drawn with probability
+    ``p_j / sum(p)`` by Walker's alias method (exact, one uniform and two table look-ups per
+    household), and the tables give the household's rank in the visit queue directly.
+    """
 
     def __init__(self, state: CityState, allocation: str) -> None:
         if allocation not in ("yield", "eligible"):
@@ -195,49 +205,52 @@ class _Prepared:
         e = state.eligible
         self.K = len(e)
         self.E = e
-        self.offsets = np.concatenate([[0], np.cumsum(e)])
-        total = int(self.offsets[-1])
+        offsets = np.concatenate([[0], np.cumsum(e)])
+        total = int(offsets[-1])
         self.total = total
         p_all = np.zeros(total)
         order_all = np.zeros(total)
         sum_p = np.zeros(self.K)
         sum_p2 = np.zeros(self.K)
-        grid = np.linspace(0.0, 1.0, _GRID + 1)
-        # inverse CDF of the position on a grid of probabilities (continuous positions,
-        # linear within each household's interval); sampled by linear interpolation
-        self.inv_table = np.zeros((self.K, _GRID + 1))
         for k, c in enumerate(state.yield_curves):
-            n = int(e[k])
-            if n == 0:
-                continue
-            p = np.zeros(n)
-            p[: len(c)] = c
-            sum_p[k], sum_p2[k] = p.sum(), (p**2).sum()
-            w = p if sum_p[k] > 0 else np.ones(n)
-            cum = np.concatenate([[0.0], np.cumsum(w) / w.sum()])
-            cum[-1] = 1.0
-            j = np.clip(np.searchsorted(cum, grid, side="right") - 1, 0, n - 1)
-            width = cum[j + 1] - cum[j]
-            frac = np.where(width > 0, (grid - cum[j]) / np.where(width > 0, width, 1.0), 0.0)
-            self.inv_table[k] = np.minimum(j + np.clip(frac, 0.0, 1.0), n - 1e-9)
-            p_all[self.offsets[k] : self.offsets[k + 1]] = p
-            o = np.zeros(n)
-            o[: len(c)] = c if state.order_curves is None else state.order_curves[k]
-            order_all[self.offsets[k] : self.offsets[k + 1]] = o
+            a = offsets[k]
+            p_all[a : a + len(c)] = c
+            sum_p[k], sum_p2[k] = c.sum(), (c**2).sum()
+            o = c if state.order_curves is None else state.order_curves[k]
+            order_all[a : a + len(o)] = o
         # queue rank of each listed household
         if allocation == "yield":
             # the city-wide queue follows the ranking model's scores
             order = np.argsort(-order_all, kind="stable")
             rank = np.empty(total, dtype=np.float64)
             rank[order] = np.arange(total, dtype=np.float64)
-            self.rank = rank.astype(np.float32)
             self.queue = np.full(self.K, float(total))
             self.share = np.ones(self.K)
         else:
             kk = np.repeat(np.arange(self.K), e)
-            self.rank = (np.arange(total) - self.offsets[kk]).astype(np.float32)
+            rank = (np.arange(total) - offsets[kk]).astype(np.float64)
             self.queue = e.astype(float)
             self.share = e / total if total > 0 else np.zeros(self.K)
+        # alias tables, one slot more per kelurahan: float32 rounding of u * n can give n
+        self.n_slots = np.maximum(e, 1).astype(np.float32)
+        self.slot0 = (offsets[:-1] + np.arange(self.K)).astype(np.float32)
+        size = total + self.K
+        self.alias_thr = np.full(size, 2.0, dtype=np.float32)  # > any fraction: keep "lo"
+        pair = np.zeros((size, 2), dtype=np.float32)  # rank of the slot, rank of its alias
+        for k in range(self.K):
+            n = int(e[k])
+            s0 = int(offsets[k]) + k
+            if n == 0:
+                continue
+            w = p_all[offsets[k] : offsets[k + 1]]
+            thr, alias = _alias_table(w if sum_p[k] > 0 else np.ones(n))
+            r = rank[offsets[k] : offsets[k + 1]]
+            self.alias_thr[s0 : s0 + n] = thr
+            pair[s0 : s0 + n, 0] = r
+            pair[s0 : s0 + n, 1] = r[alias]
+            pair[s0 + n] = r[n - 1]
+        # one 8-byte gather fetches both ranks of a slot
+        self.alias_pair = pair.view(np.float64).ravel()
         # moment-matched binomial for the starting stock
         mu = state.unreached_extreme
         q = np.where(sum_p > 0, sum_p2 / np.where(sum_p > 0, sum_p, 1.0), 1.0)
@@ -251,6 +264,36 @@ class _Prepared:
             if state.enrolled_extreme is not None
             else np.zeros(self.K, dtype=np.int64)
         )
+
+
+def _alias_table(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Walker's alias table (Vose's construction) for weights ``w`` (non-negative, sum > 0).
+
+    Returns
+    -------
+    threshold : numpy.ndarray of float
+        Slot ``i`` is drawn as itself when the uniform's fraction is below ``threshold[i]``.
+    alias : numpy.ndarray of int
+        Otherwise as ``alias[i]``.
+    """
+    n = len(w)
+    q = w * (n / w.sum())
+    alias = np.arange(n)
+    thr = np.ones(n)
+    small = np.flatnonzero(q < 1.0).tolist()
+    large = np.flatnonzero(q >= 1.0).tolist()
+    ql = q.tolist()
+    while small and large:
+        s = small.pop()
+        g = large[-1]
+        thr[s] = ql[s]
+        alias[s] = g
+        ql[g] -= 1.0 - ql[s]
+        if ql[g] < 1.0:
+            large.pop()
+            small.append(g)
+    # what is left is 1 up to rounding
+    return thr, alias
 
 
 # --------------------------------------------------------------------------- random helpers
@@ -278,34 +321,44 @@ def _lag_probabilities(lo: int, hi: int, mode: int = 1) -> tuple[np.ndarray, np.
     return values, w / w.sum()
 
 
-def _poisson_ppf(u: np.ndarray, lam: np.ndarray) -> np.ndarray:
-    """Vectorised Poisson inverse CDF by sequential search (fast for small means).
+def _poisson_cap(lam_max: float) -> int:
+    """Largest count :func:`_poisson_ppf` returns for means up to ``lam_max``."""
+    return int(lam_max + 12 * np.sqrt(lam_max) + 40)
 
-    Returns the smallest ``k`` with ``P(X <= k) >= u``; monotone in ``u`` and ``lam``.
+
+def _poisson_ppf(u: np.ndarray, lam: np.ndarray, kmax: int | None = None) -> np.ndarray:
+    """Vectorised Poisson inverse CDF, capped at ``kmax`` (default :func:`_poisson_cap`).
+
+    Returns the smallest ``k`` with ``P(X <= k) >= u``; monotone in ``u`` and ``lam``. Small
+    means use a sequential search; means above 500 (where ``exp(-lam)`` underflows in the
+    search) use :func:`scipy.stats.poisson.ppf`.
     """
     u, lam = np.broadcast_arrays(np.asarray(u, dtype=float), np.asarray(lam, dtype=float))
     shape = u.shape
     u, lam = u.ravel(), lam.ravel()
+    if kmax is None:
+        kmax = _poisson_cap(float(np.max(lam, initial=0)))
     out = np.zeros(u.shape, dtype=np.int64)
-    pmf = np.exp(-lam)
+    big = lam > 500.0
+    if big.any():
+        from scipy.stats import poisson
+
+        out[big] = np.minimum(poisson.ppf(u[big], lam[big]), kmax).astype(np.int64)
+    small = np.flatnonzero(~big)
+    pmf = np.exp(-lam[small])
     cdf = pmf.copy()
-    idx = np.flatnonzero(u > cdf)
+    live = np.flatnonzero(u[small] > cdf)
+    idx = small[live]
+    pmf, cdf = pmf[live], cdf[live]
     k = 0
-    kmax = int(np.max(lam, initial=0) + 12 * np.sqrt(np.max(lam, initial=0)) + 40)
     while idx.size and k < kmax:
         k += 1
-        pmf_i = pmf[idx] * lam[idx] / k
-        pmf[idx] = pmf_i
-        cdf_i = cdf[idx] + pmf_i
-        cdf[idx] = cdf_i
+        pmf = pmf * lam[idx] / k
+        cdf = cdf + pmf
         out[idx] = k
-        idx = idx[u[idx] > cdf_i]
+        keep = u[idx] > cdf
+        idx, pmf, cdf = idx[keep], pmf[keep], cdf[keep]
     return out.reshape(shape)
-
-
-def _bins(n_bins: int, k: int, cap_t: np.float32, base: np.ndarray, when: np.ndarray) -> np.ndarray:
-    """Count events at month ``when`` (clipped to the overflow month ``cap_t``) per bin."""
-    return np.bincount(base + np.minimum(when, cap_t).astype(np.int64) * k, minlength=n_bins)
 
 
 def _monthly(rate_per_year: np.ndarray) -> np.ndarray:
@@ -565,9 +618,15 @@ def simulate(
     -------
     ForecastResult
     """
+    return _simulate_prepared(_Prepared(state, allocation), state, scenario, n_paths, seed)
+
+
+def _simulate_prepared(
+    prep: _Prepared, state: CityState, scenario: Scenario, n_paths: int, seed: int
+) -> ForecastResult:
+    """:func:`simulate` with the scenario-free tables already built (searches reuse them)."""
     if n_paths < 1:
         raise ValueError("n_paths must be >= 1")
-    prep = _Prepared(state, allocation)
     months = pd.period_range(scenario.start_period, scenario.end_period, freq="M")
     T = len(months) - 1
     K = prep.K
@@ -577,129 +636,36 @@ def simulate(
         shock_on = (np.arange(T + 1) >= s0) & (np.arange(T + 1) < s0 + 12)
     else:
         shock_on = np.zeros(T + 1, dtype=bool)
-
-    dtype = np.int32  # counts per kelurahan and month; int64 would double the memory
+    # entrants: one Poisson count per (path, kelurahan) over the horizon, split over the
+    # months in proportion to the monthly rate (a Poisson process, as monthly counts are)
+    weight = T + par["shock"] * int(shock_on[1:].sum())
+    lam = prep.near_poor[None, :] * (_monthly(par["entry"]) * weight)[:, None]
+    kmax = _poisson_cap(float(lam.max(initial=0.0)))
+    # every count per kelurahan and month is at most the households that can ever be there
+    bound = int((prep.n_start + prep.enrolled0).max(initial=0)) + kmax
+    dtype = np.int16 if bound < 2**14 else np.int32  # int16 halves the memory of the paths
     shape = (n_paths, T + 1, K)
     out = {
         name: np.zeros(shape, dtype=dtype)
         for name in ("unreached", "found", "enrolled", "exits", "entrants", "returns")
     }
+    blocks = [
+        (ci, slice(c0, min(c0 + CHUNK, n_paths))) for ci, c0 in enumerate(range(0, n_paths, CHUNK))
+    ]
 
-    x_m_all = _monthly(par["exit"])
-    e_m_all = _monthly(par["entry"])
-    g_m_all = _monthly(par["graduation"])
-    for c0 in range(0, n_paths, CHUNK):
-        c1 = min(c0 + CHUNK, n_paths)
-        ci = c0 // CHUNK
-        P = c1 - c0
-        sl = slice(c0, c1)
-        cap = par["capacity"][sl]
-        lag = par["lag"][sl]
-        x_m = x_m_all[sl]
-        # ---- starting stock: households with positions (scenario-free) and exit times
-        rng_a = _rng(seed, _S_START, ci)
-        n0 = rng_a.binomial(prep.n_start, prep.q_start, size=(CHUNK, K))[:P]
-        counts0 = n0.ravel()
-        m0 = int(counts0.sum())
-        u_pos = rng_a.random(m0)
-        e_exit0 = -np.log1p(-rng_a.random(m0))  # standard exponential, by inverse CDF
-        # ---- entrants: Poisson inverse CDF of fixed uniforms
-        u_e = _rng(seed, _S_ENTRY, ci).random((CHUNK, T, K))[:P]
-        lam = (
-            prep.near_poor[None, None, :]
-            * e_m_all[sl, None, None]
-            * (1.0 + shock_on[None, 1:, None] * par["shock"][sl, None, None])
-        )
-        entrants = _poisson_ppf(u_e, lam)
-        # ---- graduation returns from the stock enrolled before the start
-        returns = np.zeros((P, T, K), dtype=np.int64)
-        if prep.enrolled0.any():
-            rng_g = _rng(seed, _S_GRAD, ci)
-            e0 = np.broadcast_to(prep.enrolled0, (P, K)).copy()
-            g_m = g_m_all[sl, None]
-            for t in range(T):
-                grads = rng_g.binomial(e0, g_m)
-                left = rng_g.binomial(e0 - grads, x_m[:, None])
-                e0 -= grads + left
-                returns[:, t, :] = grads
-        arrivals = (entrants + returns).reshape(P * T, K)
-        counts_a = arrivals.ravel()
-        m_a = int(counts_a.sum())
-        rng_b = _rng(seed, _S_ARRIVAL, ci)
-        u_depth = rng_b.random(m_a)
-        e_exit_a = -np.log1p(-rng_b.random(m_a))
+    def run(block: tuple[int, slice]) -> None:
+        ci, sl = block
+        _simulate_block(prep, par, lam[sl], kmax, shock_on, T, seed, ci, sl, out)
 
-        # per (path, kelurahan) constants, expanded with np.repeat (cheaper than gathers)
-        with np.errstate(divide="ignore"):
-            inv_rate = np.where(
-                (cap[:, None] * prep.share[None, :] > 0) & prep.reachable[None, :],
-                1.0 / (cap[:, None] * prep.share[None, :]),
-                np.inf,
-            ).astype(np.float32)
-            lg = np.log1p(-x_m)
-            inv_lg = np.where(lg < 0, -1.0 / lg, np.inf).astype(np.float32)
-        inv_lg_pk = np.repeat(inv_lg, K)
-        lag_pk = np.repeat(lag, K).astype(np.float32)
-        k_pk = np.tile(np.arange(K), P)
-
-        # starting households: find month from the rank of their position in the queue
-        k0 = np.repeat(k_pk, counts0)
-        xg = u_pos * _GRID
-        cell = np.minimum(xg.astype(np.int64), _GRID - 1)
-        t0 = prep.inv_table[k0, cell]
-        pos = t0 + (xg - cell) * (prep.inv_table[k0, cell + 1] - t0)
-        g = prep.offsets[k0] + pos.astype(np.int64)
-        g = np.minimum(g, max(prep.total - 1, 0))
-        rank0 = prep.rank[g] if prep.total else np.zeros(m0, dtype=np.float32)
-        tf0 = np.ceil((rank0 + np.float32(1.0)) * np.repeat(inv_rate.ravel(), counts0))
-        tx0 = np.maximum(np.ceil(e_exit0.astype(np.float32) * np.repeat(inv_lg_pk, counts0)), 1)
-
-        # arrivals (month s = 1..T): join the remaining queue at a uniform depth
-        pa = np.repeat(np.repeat(np.arange(P), T * K), counts_a)
-        sa = np.repeat(np.tile(np.repeat(np.arange(1, T + 1), K), P), counts_a).astype(np.float32)
-        ka = np.repeat(np.tile(np.arange(K), P * T), counts_a)
-        pka = pa * K + ka
-        inv_rate_a = inv_rate.ravel()[pka]
-        queue = prep.queue[ka].astype(np.float32)
-        with np.errstate(invalid="ignore"):
-            visited = np.floor((sa - 1) / inv_rate_a)  # queue visited before the arrival month
-        visited = np.where(np.isfinite(inv_rate_a), visited, 0.0)
-        depth = np.minimum(np.floor(u_depth * queue), np.maximum(queue - visited, 0.0))
-        tfa = (sa - 1) + np.ceil((depth + 1) * inv_rate_a)
-        txa = (sa - 1) + np.maximum(np.ceil(e_exit_a.astype(np.float32) * inv_lg_pk[pka]), 1)
-
-        # count events per (path, month, kelurahan); month T + 1 collects "beyond the horizon"
-        n_bins = P * (T + 2) * K
-        base_pk = (np.arange(P)[:, None] * ((T + 2) * K) + np.arange(K)[None, :]).ravel()
-        cap_t = np.float32(T + 1)
-        found = np.zeros(n_bins, dtype=np.int64)
-        enrolled = np.zeros(n_bins, dtype=np.int64)
-        exits = np.zeros(n_bins, dtype=np.int64)
-
-        for tf, tx, base, lag_i in (
-            (tf0, tx0, np.repeat(base_pk, counts0), np.repeat(lag_pk, counts0)),
-            (tfa, txa, base_pk[pka], lag_pk[pka]),
-        ):
-            found += _bins(n_bins, K, cap_t, base, np.where(tf <= tx, tf, cap_t))
-            t_enrol = tf + lag_i
-            is_exit = tx < t_enrol
-            enrolled += _bins(n_bins, K, cap_t, base, np.where(is_exit, cap_t, t_enrol))
-            exits += _bins(n_bins, K, cap_t, base, np.where(is_exit, tx, cap_t))
-        found = found.reshape(P, T + 2, K)[:, : T + 1]
-        enrolled = enrolled.reshape(P, T + 2, K)[:, : T + 1]
-        exits = exits.reshape(P, T + 2, K)[:, : T + 1]
-        ent = np.zeros((P, T + 1, K), dtype=np.int64)
-        ent[:, 1:] = entrants
-        ret = np.zeros((P, T + 1, K), dtype=np.int64)
-        ret[:, 1:] = returns
-        delta = ent + ret - enrolled - exits
-        delta[:, 0] += n0
-        out["unreached"][sl] = np.cumsum(delta, axis=1)
-        out["found"][sl] = found
-        out["enrolled"][sl] = enrolled
-        out["exits"][sl] = exits
-        out["entrants"][sl] = ent
-        out["returns"][sl] = ret
+    workers = min(THREADS, len(blocks))
+    if workers > 1:
+        # numpy releases the GIL in its loops; each block writes only its own paths
+        with ThreadPoolExecutor(workers) as pool:
+            for _ in pool.map(run, blocks):
+                pass
+    else:
+        for b in blocks:
+            run(b)
 
     return ForecastResult(
         months=months,
@@ -716,6 +682,221 @@ def simulate(
         n_paths=n_paths,
         parameters=par,
     )
+
+
+def _simulate_block(
+    prep: _Prepared,
+    par: dict[str, np.ndarray],
+    lam: np.ndarray,
+    kmax: int,
+    shock_on: np.ndarray,
+    T: int,
+    seed: int,
+    ci: int,
+    sl: slice,
+    out: dict[str, np.ndarray],
+) -> None:
+    """Simulate the paths ``sl`` (random-stream block ``ci``) into ``out``."""
+    K = prep.K
+    P = sl.stop - sl.start
+    PK = P * K
+    W = T + 2  # months 0..T, then "beyond the horizon"
+    T1 = np.float32(T + 1)
+    cap = par["capacity"][sl]
+    x_m = _monthly(par["exit"][sl])
+    g_m = _monthly(par["graduation"][sl])
+    rate = cap[:, None] * prep.share[None, :]
+    rate = np.where(prep.reachable[None, :], rate, 0.0)
+    with np.errstate(divide="ignore"):
+        inv_rate = np.where(rate > 0, 1.0 / np.where(rate > 0, rate, 1.0), np.inf)
+        lg = np.log1p(-x_m)
+        inv_lg = np.where(lg < 0, -1.0 / np.where(lg < 0, lg, -1.0), np.inf)
+    pk = _PerArea(
+        rate=rate.astype(np.float32).ravel(),
+        inv_rate=inv_rate.astype(np.float32).ravel(),
+        inv_lg=np.repeat(inv_lg.astype(np.float32), K),
+        lag=np.repeat(par["lag"][sl].astype(np.float32), K),
+        # tally index: ((path * kinds + kind) * months + month) * K + kelurahan, so that
+        # each kind is a contiguous (months, kelurahan) block per path, as the output is
+        base=(np.arange(P, dtype=np.intp)[:, None] * (_KINDS * W * K) + np.arange(K)).ravel(),
+        K=K,
+        T1=T1,
+        W=W,
+    )
+    parts: list[np.ndarray] = []  # tally indices of the events (see pk.base)
+
+    # ---- starting households: position on the list (scenario-free), exit time
+    rng_s = _rng(seed, _S_START, ci)
+    n0 = rng_s.binomial(prep.n_start, prep.q_start, size=(CHUNK, K))[:P]
+    c0 = n0.ravel()
+    m0 = int(c0.sum())
+    u = rng_s.random(m0, dtype=np.float32)
+    ex = rng_s.standard_exponential(m0, dtype=np.float32)
+    x = u * np.repeat(np.tile(prep.n_slots, P), c0)
+    del u
+    slot = np.floor(x)
+    x -= slot  # fraction within the slot
+    slot += np.repeat(np.tile(prep.slot0, P), c0)
+    g = slot.astype(np.intp)
+    del slot
+    both = prep.alias_pair[g].view(prep.alias_thr.dtype).reshape(-1, 2)
+    rank = np.where(x < prep.alias_thr[g], both[:, 0], both[:, 1])
+    del x, g, both
+    rank += 1.0
+    rank *= np.repeat(pk.inv_rate, c0)
+    tf = np.ceil(rank, out=rank)  # visited in month ceil((rank + 1) / rate)
+    np.minimum(tf, T1, out=tf)
+    tx = _exit_month(ex, np.repeat(pk.inv_lg, c0), T1)
+    _tally(parts, tf, tx, c0, pk)
+    del tf, tx
+
+    # ---- arrivals: entrants (Poisson inverse CDF of fixed uniforms) and graduation returns
+    rng_e = _rng(seed, _S_ENTRY, ci)
+    n_ent = _poisson_ppf(rng_e.random((CHUNK, K))[:P], lam, kmax)
+    shock = par["shock"][sl]
+    c_e = n_ent.ravel()
+    s_e = _entry_month(
+        rng_e.random(int(c_e.sum())), np.repeat(np.repeat(shock, K), c_e), shock_on[1:]
+    )
+    _arrive(parts, _ENTRANTS, s_e, c_e, _rng(seed, _S_ARRIVAL, ci), prep, pk, P)
+    rng_g = _rng(seed, _S_GRAD, ci)
+    if prep.enrolled0.any():
+        # per household and month: graduate (g), else leave extreme poverty (x), else stay
+        stay = (1.0 - g_m) * (1.0 - x_m)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            p_grad = np.where(stay < 1.0, g_m * (1.0 - stay**T) / (1.0 - stay), 0.0)
+        p_block = np.zeros(CHUNK)
+        p_block[:P] = p_grad
+        n_ret = rng_g.binomial(prep.enrolled0[None, :], p_block[:, None], size=(CHUNK, K))[:P]
+        c_r = n_ret.ravel()
+        st = np.repeat(np.repeat(stay, K), c_r)
+        u_r = rng_g.random(int(c_r.sum()))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            s_r = np.ceil(np.log1p(-u_r * (1.0 - st**T)) / np.log(st))
+        s_r = np.clip(np.nan_to_num(s_r, nan=1.0), 1, T)
+        _arrive(parts, _RETURNS, s_r, c_r, _rng(seed, _S_RETURN, ci), prep, pk, P)
+
+    # ---- one tally, then (paths, months, kelurahan)
+    tally = np.bincount(np.concatenate(parts), minlength=PK * _KINDS * W)
+    del parts
+    c = tally.reshape(P, _KINDS, W, K)[:, :, : T + 1].transpose(1, 0, 2, 3)
+    delta = c[_ENTRANTS] + c[_RETURNS] - c[_ENROLLED] - c[_EXITS]
+    delta[:, 0] += n0
+    out["unreached"][sl] = np.cumsum(delta, axis=1)
+    out["found"][sl] = c[_FOUND]
+    out["enrolled"][sl] = c[_ENROLLED]
+    out["exits"][sl] = c[_EXITS]
+    out["entrants"][sl] = c[_ENTRANTS]
+    out["returns"][sl] = c[_RETURNS]
+
+
+@dataclass
+class _PerArea:
+    """Per (path, kelurahan) constants of a block, flattened path-major."""
+
+    rate: np.ndarray
+    inv_rate: np.ndarray
+    inv_lg: np.ndarray
+    lag: np.ndarray
+    base: np.ndarray
+    K: int
+    T1: np.float32
+    W: int
+
+
+def _exit_month(ex: np.ndarray, inv_lg: np.ndarray, T1: np.float32) -> np.ndarray:
+    """Geometric exit month ``max(ceil(E / -log(1 - x)), 1)`` of standard exponentials ``E``.
+
+    ``ex`` is overwritten. A zero exponential is lifted to a tiny positive value so that a
+    zero exit rate (``inv_lg`` infinite) gives no exit rather than NaN.
+    """
+    np.maximum(ex, np.float32(1e-30), out=ex)
+    ex *= inv_lg
+    np.ceil(ex, out=ex)
+    return np.clip(ex, np.float32(1.0), T1, out=ex)
+
+
+def _tally(parts: list, tf: np.ndarray, tx: np.ndarray, counts: np.ndarray, pk) -> None:
+    """Append households' found, enrolled and exit months to ``parts`` as tally indices.
+
+    ``tf`` (visit month) and ``tx`` (exit month) are capped at the overflow month ``T + 1``.
+    A household is found at ``tf`` if still extremely poor then (``tf <= tx``); it is enrolled
+    at ``tf + lag`` unless it left extreme poverty before (``tx < tf + lag``: an exit at ``tx``).
+    The tally of a block is one ``bincount`` of all its indices (its bins outnumber households).
+    """
+    T1, W = pk.T1, pk.W
+    base = np.repeat(pk.base, counts)
+    found = np.where(tf <= tx, tf, T1)
+    found *= pk.K
+    found = found.astype(np.intp)
+    found += base
+    parts.append(found)
+    te = tf + np.repeat(pk.lag, counts)
+    np.minimum(te, T1, out=te)
+    term = np.where(tx < te, tx + np.float32(_EXITS * W), te + np.float32(_ENROLLED * W))
+    term *= pk.K
+    term = term.astype(np.intp)
+    term += base
+    parts.append(term)
+
+
+def _arrive(
+    parts: list,
+    kind: int,
+    s: np.ndarray,
+    counts: np.ndarray,
+    rng: np.random.Generator,
+    prep: _Prepared,
+    pk: _PerArea,
+    P: int,
+) -> np.ndarray:
+    """Households arriving in months ``s`` (sorted by path and kelurahan, ``counts`` each).
+
+    Each joins the remaining visit queue at a uniformly drawn depth (capped by the queue still
+    ahead) and is found when the capacity since its arrival reaches it; its visits are not
+    charged to the capacity. Their arrival months are tallied as ``kind``.
+    """
+    W, T1 = pk.W, pk.T1
+    m = len(s)
+    u_depth = rng.random(m, dtype=np.float32)
+    ex = rng.standard_exponential(m, dtype=np.float32)
+    before = s.astype(np.float32) - np.float32(1.0)
+    queue = np.repeat(np.tile(prep.queue.astype(np.float32), P), counts)
+    visited = np.floor(before * np.repeat(pk.rate, counts))  # queue visited before arrival
+    depth = np.minimum(np.floor(u_depth * queue), np.maximum(queue - visited, 0.0))
+    del queue, visited, u_depth
+    depth += 1.0
+    depth *= np.repeat(pk.inv_rate, counts)
+    tf = np.ceil(depth, out=depth)
+    tf += before
+    np.minimum(tf, T1, out=tf)
+    tx = _exit_month(ex, np.repeat(pk.inv_lg, counts), T1)
+    tx += before
+    np.minimum(tx, T1, out=tx)
+    _tally(parts, tf, tx, counts, pk)
+    arrived = (s + kind * W).astype(np.intp)
+    arrived *= pk.K
+    arrived += np.repeat(pk.base, counts)
+    parts.append(arrived)
+
+
+def _entry_month(u: np.ndarray, shock: np.ndarray, on: np.ndarray) -> np.ndarray:
+    """Month (1..T) of an entrant: inverse CDF of the monthly entry weights.
+
+    The weight of month ``t`` is 1, or ``1 + shock`` in the shock's window ``on`` (contiguous).
+    """
+    T = len(on)
+    idx = np.flatnonzero(on)
+    if idx.size == 0:
+        return np.clip(np.ceil(u * T), 1, T)
+    a = idx[0]  # months 1..a before the window, then n_on months of weight 1 + shock
+    n_on = idx.size
+    h = 1.0 + shock
+    y = u * (T + shock * n_on)
+    inside = a + np.ceil((y - a) / h)
+    after = a + n_on + np.ceil(y - a - n_on * h)
+    s = np.where(y <= a, np.ceil(y), np.where(y <= a + n_on * h, inside, after))
+    return np.clip(s, 1, T)
 
 
 # --------------------------------------------------------------------------- inverse questions
