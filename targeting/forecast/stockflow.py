@@ -99,6 +99,7 @@ _QUANTILES = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
 # kinds of event tallied per (path, kelurahan, month)
 _FOUND, _ENROLLED, _EXITS, _ENTRANTS, _RETURNS = range(5)
 _KINDS = 5
+_KIND_NAMES = ("found", "enrolled", "exits", "entrants", "returns")
 _S_PARAMS, _S_START, _S_ENTRY, _S_GRAD, _S_ARRIVAL, _S_RETURN = 1, 2, 3, 4, 5, 6
 
 
@@ -723,13 +724,26 @@ def _simulate_block(
         T1=T1,
         W=W,
     )
-    parts: list[np.ndarray] = []  # tally indices of the events (see pk.base)
-
-    # ---- starting households: position on the list (scenario-free), exit time
+    # ---- counts: starting households (scenario-free), entrants (Poisson inverse CDF of
+    # fixed uniforms), graduation returns
     rng_s = _rng(seed, _S_START, ci)
     n0 = rng_s.binomial(prep.n_start, prep.q_start, size=(CHUNK, K))[:P]
     c0 = n0.ravel()
-    m0 = int(c0.sum())
+    rng_e = _rng(seed, _S_ENTRY, ci)
+    c_e = _poisson_ppf(rng_e.random((CHUNK, K))[:P], lam, kmax).ravel()
+    rng_g = _rng(seed, _S_GRAD, ci)
+    # per household and month: graduate (g), else leave extreme poverty (x), else stay
+    stay = (1.0 - g_m) * (1.0 - x_m)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p_grad = np.where(stay < 1.0, g_m * (1.0 - stay**T) / (1.0 - stay), 0.0)
+    p_block = np.zeros(CHUNK)
+    p_block[:P] = p_grad
+    c_r = rng_g.binomial(prep.enrolled0[None, :], p_block[:, None], size=(CHUNK, K))[:P].ravel()
+    m0, m_e, m_r = int(c0.sum()), int(c_e.sum()), int(c_r.sum())
+    # tally indices of every event of the block (see pk.base), counted by one bincount
+    idx = np.empty(2 * m0 + 3 * (m_e + m_r), dtype=np.intp)
+
+    # ---- starting households: position on the list (scenario-free), exit time
     u = rng_s.random(m0, dtype=np.float32)
     ex = rng_s.standard_exponential(m0, dtype=np.float32)
     x = u * np.repeat(np.tile(prep.n_slots, P), c0)
@@ -747,47 +761,45 @@ def _simulate_block(
     tf = np.ceil(rank, out=rank)  # visited in month ceil((rank + 1) / rate)
     np.minimum(tf, T1, out=tf)
     tx = _exit_month(ex, np.repeat(pk.inv_lg, c0), T1)
-    _tally(parts, tf, tx, c0, pk)
+    _tally(idx[: 2 * m0], tf, tx, c0, pk)
     del tf, tx
 
-    # ---- arrivals: entrants (Poisson inverse CDF of fixed uniforms) and graduation returns
-    rng_e = _rng(seed, _S_ENTRY, ci)
-    n_ent = _poisson_ppf(rng_e.random((CHUNK, K))[:P], lam, kmax)
-    shock = par["shock"][sl]
-    c_e = n_ent.ravel()
+    # ---- arrivals
     s_e = _entry_month(
-        rng_e.random(int(c_e.sum())), np.repeat(np.repeat(shock, K), c_e), shock_on[1:]
+        rng_e.random(m_e, dtype=np.float32),
+        np.repeat(np.repeat(par["shock"][sl].astype(np.float32), K), c_e),
+        shock_on[1:],
     )
-    _arrive(parts, _ENTRANTS, s_e, c_e, _rng(seed, _S_ARRIVAL, ci), prep, pk, P)
-    rng_g = _rng(seed, _S_GRAD, ci)
-    if prep.enrolled0.any():
-        # per household and month: graduate (g), else leave extreme poverty (x), else stay
-        stay = (1.0 - g_m) * (1.0 - x_m)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            p_grad = np.where(stay < 1.0, g_m * (1.0 - stay**T) / (1.0 - stay), 0.0)
-        p_block = np.zeros(CHUNK)
-        p_block[:P] = p_grad
-        n_ret = rng_g.binomial(prep.enrolled0[None, :], p_block[:, None], size=(CHUNK, K))[:P]
-        c_r = n_ret.ravel()
-        st = np.repeat(np.repeat(stay, K), c_r)
-        u_r = rng_g.random(int(c_r.sum()))
+    i0 = 2 * m0
+    _arrive(idx[i0 : i0 + 3 * m_e], _ENTRANTS, s_e, c_e, _rng(seed, _S_ARRIVAL, ci), prep, pk, P)
+    del s_e
+    if m_r:
+        st = np.repeat(np.repeat(stay.astype(np.float32), K), c_r)
+        u_r = rng_g.random(m_r, dtype=np.float32)
+        # truncated geometric month: P(t) proportional to stay**(t - 1), t = 1..T
+        u_r *= np.float32(1.0) - st**T
         with np.errstate(divide="ignore", invalid="ignore"):
-            s_r = np.ceil(np.log1p(-u_r * (1.0 - st**T)) / np.log(st))
+            s_r = np.ceil(np.log1p(-u_r) / np.log(st))
         s_r = np.clip(np.nan_to_num(s_r, nan=1.0), 1, T)
-        _arrive(parts, _RETURNS, s_r, c_r, _rng(seed, _S_RETURN, ci), prep, pk, P)
+        i0 += 3 * m_e
+        _arrive(idx[i0:], _RETURNS, s_r, c_r, _rng(seed, _S_RETURN, ci), prep, pk, P)
 
     # ---- one tally, then (paths, months, kelurahan)
-    tally = np.bincount(np.concatenate(parts), minlength=PK * _KINDS * W)
-    del parts
-    c = tally.reshape(P, _KINDS, W, K)[:, :, : T + 1].transpose(1, 0, 2, 3)
-    delta = c[_ENTRANTS] + c[_RETURNS] - c[_ENROLLED] - c[_EXITS]
-    delta[:, 0] += n0
-    out["unreached"][sl] = np.cumsum(delta, axis=1)
-    out["found"][sl] = c[_FOUND]
-    out["enrolled"][sl] = c[_ENROLLED]
-    out["exits"][sl] = c[_EXITS]
-    out["entrants"][sl] = c[_ENTRANTS]
-    out["returns"][sl] = c[_RETURNS]
+    tally = np.bincount(idx, minlength=PK * _KINDS * W)
+    del idx
+    c = tally.reshape(P, _KINDS, W, K)[:, :, : T + 1]
+    o = {name: out[name][sl] for name in _KIND_NAMES}
+    for kind, name in enumerate(_KIND_NAMES):
+        o[name][...] = c[:, kind]
+    # counts fit the output's integer type (see _simulate_prepared), so do the flows' sums
+    d = o["entrants"] + o["returns"]
+    d -= o["enrolled"]
+    d -= o["exits"]
+    d[:, 0] += n0.astype(d.dtype)
+    u = out["unreached"][sl]
+    u[:, 0] = d[:, 0]
+    for t in range(1, T + 1):  # faster than cumsum along the middle axis
+        np.add(u[:, t - 1], d[:, t], out=u[:, t])
 
 
 @dataclass
@@ -816,32 +828,39 @@ def _exit_month(ex: np.ndarray, inv_lg: np.ndarray, T1: np.float32) -> np.ndarra
     return np.clip(ex, np.float32(1.0), T1, out=ex)
 
 
-def _tally(parts: list, tf: np.ndarray, tx: np.ndarray, counts: np.ndarray, pk) -> None:
-    """Append households' found, enrolled and exit months to ``parts`` as tally indices.
+def _tally(idx: np.ndarray, tf: np.ndarray, tx: np.ndarray, counts: np.ndarray, pk) -> None:
+    """Write households' found and enrolled-or-exit tally indices into ``idx`` (2 per household).
 
-    ``tf`` (visit month) and ``tx`` (exit month) are capped at the overflow month ``T + 1``.
-    A household is found at ``tf`` if still extremely poor then (``tf <= tx``); it is enrolled
-    at ``tf + lag`` unless it left extreme poverty before (``tx < tf + lag``: an exit at ``tx``).
-    The tally of a block is one ``bincount`` of all its indices (its bins outnumber households).
+    ``tf`` (visit month) and ``tx`` (exit month) are capped at the overflow month ``T + 1``
+    and are overwritten. A household is found at ``tf`` if still extremely poor then
+    (``tf <= tx``); it is enrolled at ``tf + lag`` unless it left extreme poverty before
+    (``tx < tf + lag``: an exit at ``tx``). The tally of a block is one ``bincount`` of all
+    its indices (its bins are about as many as its households).
     """
-    T1, W = pk.T1, pk.W
+    T1, W, K = pk.T1, pk.W, pk.K
+    m = len(tf)
     base = np.repeat(pk.base, counts)
     found = np.where(tf <= tx, tf, T1)
-    found *= pk.K
-    found = found.astype(np.intp)
-    found += base
-    parts.append(found)
-    te = tf + np.repeat(pk.lag, counts)
+    found *= K
+    out = idx[:m]
+    np.copyto(out, found, casting="unsafe")
+    out += base
+    del found
+    te = tf
+    te += np.repeat(pk.lag, counts)
     np.minimum(te, T1, out=te)
-    term = np.where(tx < te, tx + np.float32(_EXITS * W), te + np.float32(_ENROLLED * W))
-    term *= pk.K
-    term = term.astype(np.intp)
-    term += base
-    parts.append(term)
+    left = tx < te
+    te += np.float32(_ENROLLED * W)
+    tx += np.float32(_EXITS * W)
+    np.copyto(te, tx, where=left)
+    te *= K
+    out = idx[m:]
+    np.copyto(out, te, casting="unsafe")
+    out += base
 
 
 def _arrive(
-    parts: list,
+    idx: np.ndarray,
     kind: int,
     s: np.ndarray,
     counts: np.ndarray,
@@ -854,7 +873,8 @@ def _arrive(
 
     Each joins the remaining visit queue at a uniformly drawn depth (capped by the queue still
     ahead) and is found when the capacity since its arrival reaches it; its visits are not
-    charged to the capacity. Their arrival months are tallied as ``kind``.
+    charged to the capacity. Their tally indices go to ``idx`` (3 per household: found,
+    enrolled or exit, arrival as ``kind``).
     """
     W, T1 = pk.W, pk.T1
     m = len(s)
@@ -873,11 +893,10 @@ def _arrive(
     tx = _exit_month(ex, np.repeat(pk.inv_lg, counts), T1)
     tx += before
     np.minimum(tx, T1, out=tx)
-    _tally(parts, tf, tx, counts, pk)
-    arrived = (s + kind * W).astype(np.intp)
-    arrived *= pk.K
+    _tally(idx[: 2 * m], tf, tx, counts, pk)
+    arrived = idx[2 * m :]
+    np.copyto(arrived, (s + np.float32(kind * W)) * np.float32(pk.K), casting="unsafe")
     arrived += np.repeat(pk.base, counts)
-    parts.append(arrived)
 
 
 def _entry_month(u: np.ndarray, shock: np.ndarray, on: np.ndarray) -> np.ndarray:
@@ -886,11 +905,11 @@ def _entry_month(u: np.ndarray, shock: np.ndarray, on: np.ndarray) -> np.ndarray
     The weight of month ``t`` is 1, or ``1 + shock`` in the shock's window ``on`` (contiguous).
     """
     T = len(on)
-    idx = np.flatnonzero(on)
-    if idx.size == 0:
-        return np.clip(np.ceil(u * T), 1, T)
-    a = idx[0]  # months 1..a before the window, then n_on months of weight 1 + shock
-    n_on = idx.size
+    window = np.flatnonzero(on)
+    if window.size == 0:
+        return np.clip(np.ceil(u * np.float32(T)), 1, T)
+    a = window[0]  # months 1..a before the window, then n_on months of weight 1 + shock
+    n_on = window.size
     h = 1.0 + shock
     y = u * (T + shock * n_on)
     inside = a + np.ceil((y - a) / h)
