@@ -18,7 +18,8 @@ common random numbers (CRN) make the forecast exactly monotone in capacity, path
   ``n* = round(mu**2 / sum(p**2))``, ``q = mu / n*`` with ``mu = unreached_extreme[k]``.
 * **Where they are in the plan.** Each starting household gets a position on its kelurahan's
   yield curve, drawn with probability ``p_j / sum(p)`` (so the expected number found after ``v``
-  visits is ``cumsum(p)[v]``, the plan's yield curve, scaled to the stock actually drawn).
+  visits is ``cumsum(p)[v]``, the plan's yield curve, scaled to the stock actually drawn); the
+  draw is exact, by Walker's alias method (one uniform, two table look-ups).
 * **Visits.** Capacity per month is ``operators * visits_per_day * workdays_per_month``.
   With ``allocation="yield"`` (default) the capacity walks down the *city-wide* list of eligible
   households merged by ``p_extreme`` (the greedy plan of DESIGN §5: the next operator-day goes
@@ -32,11 +33,17 @@ common random numbers (CRN) make the forecast exactly monotone in capacity, path
 * **Exits.** Every unreached household leaves extreme poverty after a geometric time with
   monthly probability ``1 - (1 - exit_rate)**(1/12)`` (its own uniform draw).
 * **Entrants.** Poisson(``near_poor * monthly entry probability * (1 + shock)``) per kelurahan
-  and month, ``shock`` applying to the 12 months from ``shock_month``.
+  and month, ``shock`` applying to the 12 months from ``shock_month``. Drawn as a Poisson
+  process: one Poisson count per kelurahan over the horizon (the sum of the monthly means),
+  each entrant's month from the monthly means by inverse CDF (same distribution as monthly
+  counts, a few times fewer draws).
 * **Graduation.** Households enrolled *before the start* (``CityState.enrolled_extreme``, the
   expected extreme poor among the reached) graduate with the monthly graduation probability;
   since that stock counts extremely poor households only, every graduate returns to the
-  unreached stock (share still extreme = 1); the enrolled stock also shrinks by exits.
+  unreached stock (share still extreme = 1); the enrolled stock also shrinks by exits. Each
+  such household, month by month, graduates (``g``), else exits (``x``), else stays, so the
+  graduates within the horizon are ``Binomial(enrolled, g (1 - s**T) / (1 - s))`` with
+  ``s = (1 - g)(1 - x)`` and each graduate's month is a geometric truncated at ``T``.
   Households enrolled during the horizon are not graduated within it (programmes such as PKH
   keep a household for years); this also keeps the forecast monotone in capacity.
 * **Entrants and returns** are found too: each joins the remaining visit queue at a uniformly
@@ -65,6 +72,14 @@ Why households and not a binomial per month: a per-month binomial of the stock w
 curve, a scenario further down the list has a lower monthly hit rate on what is left), and a
 graduation loop from newly enrolled households is not monotone either. Household-level events
 with shared uniforms are.
+How it is computed
+------------------
+Paths are simulated in blocks of :data:`CHUNK` (one random stream per block, so path ``i``
+always gets the same uniforms), blocks on :data:`THREADS` threads. Every household event becomes
+one index into a per-block tally laid out like the output, (path, kind, month, kelurahan), and
+one ``bincount`` per block counts them all; no Python runs per household or per month. Counts
+are stored as int16 when a bound on every count per kelurahan and month (starting stock +
+enrolled stock + the largest possible entrant count) fits, int32 otherwise.
 """
 
 from __future__ import annotations
@@ -245,7 +260,7 @@ class _Prepared:
                 continue
             w = p_all[offsets[k] : offsets[k + 1]]
             thr, alias = _alias_table(w if sum_p[k] > 0 else np.ones(n))
-            r = rank[offsets[k] : offsets[k + 1]]
+            r = rank[offsets[k] : offsets[k + 1]] + 1.0  # rank + 1: visits needed
             self.alias_thr[s0 : s0 + n] = thr
             pair[s0 : s0 + n, 0] = r
             pair[s0 : s0 + n, 1] = r[alias]
@@ -719,7 +734,10 @@ def _simulate_block(
         lag=np.repeat(par["lag"][sl].astype(np.float32), K),
         # tally index: ((path * kinds + kind) * months + month) * K + kelurahan, so that
         # each kind is a contiguous (months, kelurahan) block per path, as the output is
-        base=(np.arange(P, dtype=np.intp)[:, None] * (_KINDS * W * K) + np.arange(K)).ravel(),
+        # (float32 while exact: adding in float32 is cheaper than in int64)
+        base=(np.arange(P)[:, None] * (_KINDS * W * K) + np.arange(K))
+        .ravel()
+        .astype(np.float32 if PK * _KINDS * W < 2**24 else np.float64),
         K=K,
         T1=T1,
         W=W,
@@ -756,8 +774,7 @@ def _simulate_block(
     both = prep.alias_pair[g].view(prep.alias_thr.dtype).reshape(-1, 2)
     rank = np.where(x < prep.alias_thr[g], both[:, 0], both[:, 1])
     del x, g, both
-    rank += 1.0
-    rank *= np.repeat(pk.inv_rate, c0)
+    rank *= np.repeat(pk.inv_rate, c0)  # the table holds rank + 1
     tf = np.ceil(rank, out=rank)  # visited in month ceil((rank + 1) / rate)
     np.minimum(tf, T1, out=tf)
     tx = _exit_month(ex, np.repeat(pk.inv_lg, c0), T1)
@@ -787,7 +804,7 @@ def _simulate_block(
     # ---- one tally, then (paths, months, kelurahan)
     tally = np.bincount(idx, minlength=PK * _KINDS * W)
     del idx
-    c = tally.reshape(P, _KINDS, W, K)[:, :, : T + 1]
+    c = tally.astype(out["found"].dtype).reshape(P, _KINDS, W, K)[:, :, : T + 1]
     o = {name: out[name][sl] for name in _KIND_NAMES}
     for kind, name in enumerate(_KIND_NAMES):
         o[name][...] = c[:, kind]
@@ -840,11 +857,12 @@ def _tally(idx: np.ndarray, tf: np.ndarray, tx: np.ndarray, counts: np.ndarray, 
     T1, W, K = pk.T1, pk.W, pk.K
     m = len(tf)
     base = np.repeat(pk.base, counts)
+    # indices are computed in the base's type (float32 only while exact)
+    tf, tx = tf.astype(base.dtype, copy=False), tx.astype(base.dtype, copy=False)
     found = np.where(tf <= tx, tf, T1)
     found *= K
-    out = idx[:m]
-    np.copyto(out, found, casting="unsafe")
-    out += base
+    found += base
+    np.copyto(idx[:m], found, casting="unsafe")
     del found
     te = tf
     te += np.repeat(pk.lag, counts)
@@ -854,9 +872,8 @@ def _tally(idx: np.ndarray, tf: np.ndarray, tx: np.ndarray, counts: np.ndarray, 
     tx += np.float32(_EXITS * W)
     np.copyto(te, tx, where=left)
     te *= K
-    out = idx[m:]
-    np.copyto(out, te, casting="unsafe")
-    out += base
+    te += base
+    np.copyto(idx[m:], te, casting="unsafe")
 
 
 def _arrive(
@@ -895,8 +912,9 @@ def _arrive(
     np.minimum(tx, T1, out=tx)
     _tally(idx[: 2 * m], tf, tx, counts, pk)
     arrived = idx[2 * m :]
-    np.copyto(arrived, (s + np.float32(kind * W)) * np.float32(pk.K), casting="unsafe")
-    arrived += np.repeat(pk.base, counts)
+    a = (s.astype(pk.base.dtype) + kind * W) * pk.K
+    a += np.repeat(pk.base, counts)
+    np.copyto(arrived, a, casting="unsafe")
 
 
 def _entry_month(u: np.ndarray, shock: np.ndarray, on: np.ndarray) -> np.ndarray:
