@@ -763,7 +763,7 @@ def _simulate_block(
 
     # ---- starting households: position on the list (scenario-free), exit time
     u = rng_s.random(m0, dtype=np.float32)
-    ex = rng_s.standard_exponential(m0, dtype=np.float32)
+    ex = rng_s.random(m0, dtype=np.float32)  # exit uniform
     x = u * np.repeat(np.tile(prep.n_slots, P), c0)
     del u
     slot = np.floor(x)
@@ -771,8 +771,14 @@ def _simulate_block(
     slot += np.repeat(np.tile(prep.slot0, P), c0)
     g = slot.astype(np.intp)
     del slot
-    both = prep.alias_pair[g].view(prep.alias_thr.dtype).reshape(-1, 2)
-    rank = np.where(x < prep.alias_thr[g], both[:, 0], both[:, 1])
+    # np.take is faster than fancy indexing, and arithmetic with a 0/1 mask than np.where
+    # (the masks are random, so selecting branches mispredicts)
+    both = np.take(prep.alias_pair, g).view(prep.alias_thr.dtype).reshape(-1, 2)
+    keep = x < np.take(prep.alias_thr, g)
+    rank = np.subtract(both[:, 0], both[:, 1])
+    rank *= keep
+    rank += both[:, 1]
+    del keep
     del x, g, both
     rank *= np.repeat(pk.inv_rate, c0)  # the table holds rank + 1
     tf = np.ceil(rank, out=rank)  # visited in month ceil((rank + 1) / rate)
@@ -833,16 +839,20 @@ class _PerArea:
     W: int
 
 
-def _exit_month(ex: np.ndarray, inv_lg: np.ndarray, T1: np.float32) -> np.ndarray:
-    """Geometric exit month ``max(ceil(E / -log(1 - x)), 1)`` of standard exponentials ``E``.
+def _exit_month(u: np.ndarray, inv_lg: np.ndarray, T1: np.float32) -> np.ndarray:
+    """Geometric exit month ``max(ceil(log(1 - u) / log(1 - x)), 1)`` of uniforms ``u`` in [0, 1).
 
-    ``ex`` is overwritten. A zero exponential is lifted to a tiny positive value so that a
-    zero exit rate (``inv_lg`` infinite) gives no exit rather than NaN.
+    ``u`` is overwritten. ``E = -log(1 - u)`` is a standard exponential; a zero is lifted to a
+    tiny positive value so that a zero exit rate (``inv_lg = -1 / log(1 - x)`` infinite) gives
+    no exit rather than NaN.
     """
-    np.maximum(ex, np.float32(1e-30), out=ex)
-    ex *= inv_lg
-    np.ceil(ex, out=ex)
-    return np.clip(ex, np.float32(1.0), T1, out=ex)
+    np.subtract(np.float32(1.0), u, out=u)
+    np.log(u, out=u)
+    np.minimum(u, np.float32(-1e-30), out=u)
+    u *= inv_lg
+    np.negative(u, out=u)
+    np.ceil(u, out=u)
+    return np.clip(u, np.float32(1.0), T1, out=u)
 
 
 def _tally(idx: np.ndarray, tf: np.ndarray, tx: np.ndarray, counts: np.ndarray, pk) -> None:
@@ -859,7 +869,8 @@ def _tally(idx: np.ndarray, tf: np.ndarray, tx: np.ndarray, counts: np.ndarray, 
     base = np.repeat(pk.base, counts)
     # indices are computed in the base's type (float32 only while exact)
     tf, tx = tf.astype(base.dtype, copy=False), tx.astype(base.dtype, copy=False)
-    found = np.where(tf <= tx, tf, T1)
+    found = np.multiply(tx < tf, T1, dtype=tf.dtype)  # left before the visit: overflow
+    np.maximum(found, tf, out=found)
     found *= K
     found += base
     np.copyto(idx[:m], found, casting="unsafe")
@@ -868,9 +879,12 @@ def _tally(idx: np.ndarray, tf: np.ndarray, tx: np.ndarray, counts: np.ndarray, 
     te += np.repeat(pk.lag, counts)
     np.minimum(te, T1, out=te)
     left = tx < te
+    # enrolled at te (slot W + te), or an exit at tx (slot 2W + tx), without a branch
+    tx += np.float32((_EXITS - _ENROLLED) * W)
+    tx -= te
+    tx *= left
     te += np.float32(_ENROLLED * W)
-    tx += np.float32(_EXITS * W)
-    np.copyto(te, tx, where=left)
+    te += tx
     te *= K
     te += base
     np.copyto(idx[m:], te, casting="unsafe")
@@ -896,7 +910,7 @@ def _arrive(
     W, T1 = pk.W, pk.T1
     m = len(s)
     u_depth = rng.random(m, dtype=np.float32)
-    ex = rng.standard_exponential(m, dtype=np.float32)
+    ex = rng.random(m, dtype=np.float32)  # exit uniform
     before = s.astype(np.float32) - np.float32(1.0)
     queue = np.repeat(np.tile(prep.queue.astype(np.float32), P), counts)
     visited = np.floor(before * np.repeat(pk.rate, counts))  # queue visited before arrival
@@ -998,11 +1012,12 @@ def capacity_needed(
             return round(i * resolution, 10)
 
     cache: dict[int, tuple[float, float]] = {}
+    prep = _Prepared(state, allocation)  # scenario-free: built once for the whole search
 
     def prob(i: int) -> tuple[float, float]:
         if i not in cache:
             sc = scenario.replace(**{parameter: to_value(i)})
-            res = simulate(state, sc, n_paths=n_paths, seed=seed, allocation=allocation)
+            res = _simulate_prepared(prep, state, sc, n_paths, seed)
             cache[i] = res.p_goal() if goal == "goal" else res.p_near_zero()
         return cache[i]
 
@@ -1100,19 +1115,20 @@ def tornado(
     if metric not in _TORNADO_METRICS:
         raise ValueError(f"metric must be one of {_TORNADO_METRICS}, not {metric!r}")
     fields_ = [f for f in _TORNADO_FIELDS if f != "shock_size" or scenario.shock_month]
-    base_v = _metric(simulate(state, scenario, n_paths, seed, allocation), metric)
+    prep = _Prepared(state, allocation)
+
+    def run(sc: Scenario) -> float:
+        return _metric(_simulate_prepared(prep, state, sc, n_paths, seed), metric)
+
+    base_v = run(scenario)
     rows = []
     for f in fields_:
         rng_ = getattr(scenario, f)
         if not isinstance(rng_, tuple) or rng_[0] == rng_[1]:
             continue
         lo, hi = rng_
-        v_lo = _metric(
-            simulate(state, scenario.replace(**{f: (lo, lo)}), n_paths, seed, allocation), metric
-        )
-        v_hi = _metric(
-            simulate(state, scenario.replace(**{f: (hi, hi)}), n_paths, seed, allocation), metric
-        )
+        v_lo = run(scenario.replace(**{f: (lo, lo)}))
+        v_hi = run(scenario.replace(**{f: (hi, hi)}))
         rows.append(
             {
                 "parameter": f,
