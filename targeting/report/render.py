@@ -16,6 +16,7 @@ import functools
 import io
 import math
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ __all__ = [
     "TEMPLATE",
     "languages",
     "load_text",
+    "read_texts",
     "render_report",
     "write_report",
 ]
@@ -38,36 +40,15 @@ __all__ = [
 TEMPLATE = "report.html.j2"
 """The page's template, in the package's ``report/templates`` folder."""
 
-_TEXT_FOLDER = "text"
 
-
-def languages() -> list[str]:
-    """The report's languages: one per ``text/<lang>.yaml`` file in the package.
-
-    Returns
-    -------
-    list of str
-        Sorted language codes, e.g. ``["en", "id"]``.
-    """
-    folder = resources.files("targeting.report") / _TEXT_FOLDER
-    return sorted(
-        entry.name.removesuffix(".yaml")
-        for entry in folder.iterdir()
-        if entry.name.endswith(".yaml")
-    )
-
-
-@functools.cache
-def _read_text_file(lang: str) -> dict[str, str]:
-    name = f"{_TEXT_FOLDER}/{lang}.yaml"
-    source = (resources.files("targeting.report") / name).read_text(encoding="utf-8")
+def _read_text_file(path: Traversable, name: str) -> dict[str, str]:
     try:
-        texts = yaml.safe_load(source)
+        texts = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise ValueError(
-            f"report text file {name} is not valid YAML{where}; each line must read "
+            f"report text file {name} is not valid YAML{where}; each text is one line "
             "'key: text' (see the file's header)"
         ) from exc
     if not isinstance(texts, dict):
@@ -81,8 +62,66 @@ def _read_text_file(lang: str) -> dict[str, str]:
     return {str(key): value for key, value in texts.items()}
 
 
+def read_texts(folder: Traversable | str | Path | None = None) -> dict[str, dict[str, str]]:
+    """The report's texts in every language: one ``<lang>.yaml`` file each, with the same keys.
+
+    Parameters
+    ----------
+    folder : path-like or importlib.resources.abc.Traversable, optional
+        Folder of ``<lang>.yaml`` files; default the package's ``report/text``.
+
+    Returns
+    -------
+    dict
+        ``{lang: {key: text}}``, languages sorted.
+
+    Raises
+    ------
+    ValueError
+        For a file that is not ``key: text`` YAML, a text that is not plain text (``yes`` or
+        ``no`` unquoted), a folder without text files, or two files whose keys differ.
+    """
+    if folder is None:
+        return _packaged_texts()
+    root = Path(folder) if isinstance(folder, str | Path) else folder
+    files = sorted(
+        (entry for entry in root.iterdir() if entry.name.endswith(".yaml")),
+        key=lambda entry: entry.name,
+    )
+    if not files:
+        raise ValueError(f"no report text file (<lang>.yaml) in {root}; add id.yaml and en.yaml")
+    texts = {
+        entry.name.removesuffix(".yaml"): _read_text_file(entry, entry.name) for entry in files
+    }
+    for lang, own in texts.items():
+        for other, theirs in texts.items():
+            missing = sorted(set(theirs) - set(own))
+            if missing:
+                raise ValueError(
+                    f"report text file {lang}.yaml lacks the key(s) {', '.join(missing)} that "
+                    f"{other}.yaml has; add them (or remove them from {other}.yaml)"
+                )
+    return texts
+
+
+@functools.cache
+def _packaged_texts() -> dict[str, dict[str, str]]:
+    return read_texts(resources.files("targeting.report") / "text")
+
+
+def languages() -> list[str]:
+    """The report's languages: one per ``text/<lang>.yaml`` file of the package.
+
+    Returns
+    -------
+    list of str
+        Sorted language codes, e.g. ``["en", "id"]``.
+    """
+    return list(_packaged_texts())
+
+
 def load_text(lang: str) -> dict[str, str]:
-    """The report's texts in one language, checked against the other languages' keys.
+    """The report's texts in one language.
 
     Parameters
     ----------
@@ -97,21 +136,12 @@ def load_text(lang: str) -> dict[str, str]:
     Raises
     ------
     ValueError
-        For an unknown language, a text file that is not ``key: text`` YAML, or one whose keys
-        differ from another language's.
+        For an unknown language, or a faulty text file (see :func:`read_texts`).
     """
-    known = languages()
-    if lang not in known:
-        raise ValueError(f"lang must be one of {known}, got {lang!r}")
-    texts = _read_text_file(lang)
-    for other in known:
-        missing = sorted(set(_read_text_file(other)) - set(texts))
-        if missing:
-            raise ValueError(
-                f"report text file {_TEXT_FOLDER}/{lang}.yaml lacks the key(s) "
-                f"{', '.join(missing)} that {_TEXT_FOLDER}/{other}.yaml has; add them"
-            )
-    return texts
+    texts = _packaged_texts()
+    if lang not in texts:
+        raise ValueError(f"lang must be one of {sorted(texts)}, got {lang!r}")
+    return texts[lang]
 
 
 # --------------------------------------------------------------------------- number formats
