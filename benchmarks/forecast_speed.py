@@ -18,7 +18,8 @@ tolerance near the median deadline stock (a probability away from 0 and 1, so th
 power), P(near zero), and quantiles of the city stock at the deadline and at the end. A
 quantile is compared through the share of the new paths at or below the baseline's value
 (mid-rank for ties), whose Monte Carlo error is ``sqrt(2 p (1 - p) / n)``; ``z`` is the
-difference over its Monte Carlo error.
+difference over its Monte Carlo error (the "MC error" of a quantile is shown in households: the
+probability error times the slope of the baseline's quantile function).
 """
 
 from __future__ import annotations
@@ -161,13 +162,15 @@ def equivalence(base: dict, new: dict) -> pd.DataFrame:
             vn = float(np.quantile(new[when], q))
             f = mid_cdf(new[when], vb)  # share of the new paths at or below the old quantile
             se = np.sqrt(q * (1 - q) / n_b + q * (1 - q) / n_n)
+            # in households: the probability error times the quantile function's slope
+            slope = np.diff(np.quantile(base[when], [q - 0.02, q + 0.02]))[0] / 0.04
             rows.append(
                 {
                     "statistic": f"q{round(q * 100):02d} city stock, {when}",
                     "baseline": round(vb, 1),
                     "current": round(vn, 1),
                     "difference": round(vn - vb, 1),
-                    "MC error": round(se, 4),
+                    "MC error": round(se * slope, 1),
                     "z": round((q - f) / se, 2),
                 }
             )
