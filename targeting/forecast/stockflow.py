@@ -248,11 +248,13 @@ class _Prepared:
             self.queue = e.astype(float)
             self.share = e / total if total > 0 else np.zeros(self.K)
         # alias tables, one slot more per kelurahan: float32 rounding of u * n can give n
-        self.n_slots = np.maximum(e, 1).astype(np.float32)
-        self.slot0 = (offsets[:-1] + np.arange(self.K)).astype(np.float32)
         size = total + self.K
+        # float32 while slots and ranks are exact in it (below 2**24), float64 beyond
+        self.rank_dtype = np.dtype(np.float32 if size < 2**24 else np.float64)
+        self.n_slots = np.maximum(e, 1).astype(self.rank_dtype)
+        self.slot0 = (offsets[:-1] + np.arange(self.K)).astype(self.rank_dtype)
         self.alias_thr = np.full(size, 2.0, dtype=np.float32)  # > any fraction: keep "lo"
-        pair = np.zeros((size, 2), dtype=np.float32)  # rank of the slot, rank of its alias
+        pair = np.zeros((size, 2), dtype=self.rank_dtype)  # rank of the slot, of its alias
         for k in range(self.K):
             n = int(e[k])
             s0 = int(offsets[k]) + k
@@ -266,7 +268,7 @@ class _Prepared:
             pair[s0 : s0 + n, 1] = r[alias]
             pair[s0 + n] = r[n - 1]
         # one 8-byte gather fetches both ranks of a slot
-        self.alias_pair = pair.view(np.float64).ravel()
+        self.alias_pair = pair.view(np.float64 if size < 2**24 else np.complex128).ravel()
         # moment-matched binomial for the starting stock
         mu = state.unreached_extreme
         q = np.where(sum_p > 0, sum_p2 / np.where(sum_p > 0, sum_p, 1.0), 1.0)
@@ -773,7 +775,7 @@ def _simulate_block(
     del slot
     # np.take is faster than fancy indexing, and arithmetic with a 0/1 mask than np.where
     # (the masks are random, so selecting branches mispredicts)
-    both = np.take(prep.alias_pair, g).view(prep.alias_thr.dtype).reshape(-1, 2)
+    both = np.take(prep.alias_pair, g).view(prep.rank_dtype).reshape(-1, 2)
     keep = x < np.take(prep.alias_thr, g)
     rank = np.subtract(both[:, 0], both[:, 1])
     rank *= keep
