@@ -25,7 +25,13 @@ import pandas as pd
 
 from targeting.evaluation.metrics import evaluate_scores
 
-__all__ = ["PAIRED_METRICS", "bootstrap_auc", "bootstrap_ee_at_share", "paired_bootstrap"]
+__all__ = [
+    "PAIRED_METRICS",
+    "bootstrap_auc",
+    "bootstrap_ee_at_share",
+    "paired_bootstrap",
+    "resampling_units",
+]
 
 PAIRED_METRICS: tuple[str, ...] = ("auc", "ee_at_true_share")
 """The metrics whose paired differences are bootstrapped."""
@@ -197,3 +203,26 @@ def paired_bootstrap(
             }
         )
     return pd.DataFrame(rows)
+
+
+def resampling_units(ids: Any, data_ids: Any, data_groups: Any, group_by: str) -> np.ndarray:
+    """The bootstrap unit of each out-of-fold row: its area, or the household itself.
+
+    Parameters
+    ----------
+    ids : array-like
+        Household id of each out-of-fold row (``ZooEvaluation.oof["id"]``).
+    data_ids, data_groups : array-like
+        The data's household ids and areas (``HouseholdData.ids``, ``HouseholdData.groups``).
+    group_by : {"area", "household"}
+        The fold grouping: areas are resampled when folds are grouped by area.
+
+    Returns
+    -------
+    numpy.ndarray
+    """
+    ids = np.asarray(ids, dtype=object)
+    if group_by != "area" or data_groups is None:
+        return ids
+    area = dict(zip(np.asarray(data_ids, dtype=object), np.asarray(data_groups), strict=True))
+    return np.asarray([area[i] for i in ids], dtype=object)

@@ -1,0 +1,81 @@
+"""Which model settings were chosen by looking at cross-validation results, and on what.
+
+A setting tuned on some folds and then reported on the same folds is optimistic (issue 13: the
+ensemble's ``near_weight`` 0.35 was chosen on Costa Rica's household folds, seeds 0–2, and the
+EE across ``near_weight`` 0–1 is flat within one household). The honest protocol reports models
+on fold seeds disjoint from the ones their settings were tuned on (or tunes inside an inner loop);
+:func:`tuning_notes` says, for an evaluation, which settings were tuned, on what, and whether the
+reported folds overlap the tuning folds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+__all__ = ["REPORT_SEED", "TUNED_SETTINGS", "tuning_notes"]
+
+REPORT_SEED: int = 100
+"""First fold seed of reported comparisons: disjoint from every tuning seed below (0–22)."""
+
+TUNED_SETTINGS: dict[str, dict[str, Any]] = {
+    "ensemble": {
+        "settings": (
+            "near_weight 0.35 and the members' hyper-parameters (learning_rate, max_iter, "
+            "max_leaf_nodes, min_samples_leaf, n_estimators, forest_min_samples_leaf, "
+            "forest_max_features, C)"
+        ),
+        "data": "costa-rica-ipm",
+        "group_by": "household",
+        "seeds": (0, 1, 2, 10, 11, 12, 20, 21, 22),
+        "source": "benchmarks/costa_rica_search.py and benchmarks/quality.py (issue 3)",
+    },
+}
+"""Model name to the settings chosen on CV results: data set, fold grouping and fold seeds."""
+
+
+def tuning_notes(
+    data_name: str, models: Iterable[str], seeds: Sequence[int], group_by: str
+) -> dict[str, dict[str, Any]]:
+    """The tuned settings of each evaluated model and whether the reported folds reuse them.
+
+    Parameters
+    ----------
+    data_name : str
+        The evaluated data set (``HouseholdData.name``).
+    models : iterable of str
+        The evaluated models.
+    seeds : sequence of int
+        Fold seeds of the reported repeats.
+    group_by : str
+        Fold grouping of the reported repeats.
+
+    Returns
+    -------
+    dict
+        Model name to ``settings``, ``tuned_on`` (a sentence), ``overlap`` (True when the
+        reported folds are the tuning folds: same data, grouping and at least one seed) and
+        ``verdict`` (``optimistic`` or ``disjoint folds`` or ``other data``).
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for name in models:
+        info = TUNED_SETTINGS.get(name)
+        if info is None:
+            continue
+        same_data = info["data"] == data_name
+        overlap = (
+            same_data and info["group_by"] == group_by and bool(set(seeds) & set(info["seeds"]))
+        )
+        seeds_text = ", ".join(str(s) for s in info["seeds"])
+        out[name] = {
+            "settings": info["settings"],
+            "tuned_on": (
+                f"{info['data']}, folds over {info['group_by']}s, seeds {seeds_text} "
+                f"({info['source']})"
+            ),
+            "overlap": bool(overlap),
+            "verdict": "optimistic"
+            if overlap
+            else ("disjoint folds" if same_data else "other data"),
+        }
+    return out
