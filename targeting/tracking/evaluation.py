@@ -87,8 +87,22 @@ def _plot_calibration(result: ZooEvaluation, model: str, path: Path) -> None:
     plt.close(fig)
 
 
+def _paired_metrics(paired: pd.DataFrame, model: str) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for _, r in paired[paired["model"] == model].iterrows():
+        key = f"d_{r['metric']}_vs_{r['reference']}"
+        out[key] = float(r["difference"])
+        out[f"{key}_low"] = float(r["low"])
+        out[f"{key}_high"] = float(r["high"])
+    return out
+
+
 def log_evaluation(
-    result: ZooEvaluation, experiment_name: str, tracking_uri: str | None = None
+    result: ZooEvaluation,
+    experiment_name: str,
+    tracking_uri: str | None = None,
+    paired: pd.DataFrame | None = None,
+    tuning: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Log a zoo comparison: a parent run with a nested run per model.
 
@@ -106,6 +120,16 @@ def log_evaluation(
     dict
         ``tracking_uri``, ``experiment_id``, ``run_id`` (parent), ``model_runs`` (model name to
         nested run id), ``champion``.
+
+    Other Parameters
+    ----------------
+    paired : pandas.DataFrame, optional
+        :func:`targeting.evaluation.paired.paired_bootstrap` output: logged as
+        ``paired_differences.csv`` on the parent and as ``d_<metric>_vs_<reference>`` (with
+        ``_low``/``_high``) metrics on each model's run.
+    tuning : dict, optional
+        :func:`targeting.evaluation.provenance.tuning_notes` output: which settings were tuned
+        on what; logged as ``tuning.json`` and as ``tuned_on``/``tuning_verdict`` tags.
     """
     import mlflow
 
@@ -134,6 +158,13 @@ def log_evaluation(
             "notes.json",
         )
         _log_frame(result.table, "model_comparison.csv")
+        if paired is not None:
+            _log_frame(paired, "paired_differences.csv")
+        mlflow.log_dict(tuning or {}, "tuning.json")
+        mlflow.set_tag(
+            "tuned_settings",
+            "; ".join(f"{m}: {t['verdict']}" for m, t in (tuning or {}).items()) or "none",
+        )
         _log_frame(result.groups, "groups.csv")
         _log_frame(result.curves, "targeting_curves.csv")
         _log_frame(result.calibration, "calibration.csv")
@@ -163,6 +194,16 @@ def log_evaluation(
                         if specs[name].description:
                             mlflow.set_tag("mlflow.note.content", specs[name].description)
                     mlflow.log_metrics(_finite_metrics(row.to_dict()))
+                    if paired is not None:
+                        mlflow.log_metrics(_finite_metrics(_paired_metrics(paired, name)))
+                    if tuning and name in tuning:
+                        mlflow.set_tags(
+                            {
+                                "tuned_settings": tuning[name]["settings"][:500],
+                                "tuned_on": tuning[name]["tuned_on"][:500],
+                                "tuning_verdict": tuning[name]["verdict"],
+                            }
+                        )
                     curve_png = folder / f"{name}_targeting_curve.png"
                     _plot_curve(result, name, curve_png)
                     mlflow.log_artifact(str(curve_png), artifact_path="plots")
