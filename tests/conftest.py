@@ -1,8 +1,8 @@
 """Shared fixtures: one small tracked cycle per test session (report, serving, compare, privacy).
 
 ``small_cycle`` runs ``targeting run --json`` once on a small synthetic city into a temporary
-SQLite MLflow store and is shared by every test that asks for it; ``tests/test_cycle.py`` keeps
-its own module fixture.
+SQLite MLflow store and is shared by every test that asks for it (the cycle's own checks, report,
+serving, compare, privacy): the suite runs this cycle once.
 """
 
 from __future__ import annotations
