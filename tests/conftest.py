@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests._cli import run_cli, small_spec
-
-REPO = Path(__file__).resolve().parents[1]
+from tests.helpers.cli import run_cli, small_spec
 
 SMALL_CYCLE_HOUSEHOLDS = 8_000
 """Registry size of the shared cycle (the synthetic city is generated with the spec's seed)."""

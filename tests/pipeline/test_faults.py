@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -15,7 +16,8 @@ import pytest
 
 from targeting.data.io import atomic_path, remove_stale_parts, write_table
 from targeting.tracking.connectivity import check_reachable, is_remote, offline_uri
-from tests._defects import REPO, write_spec
+from tests.helpers import REPO
+from tests.helpers.defects import write_spec
 
 
 def _closed_port() -> int:
@@ -191,14 +193,26 @@ def _cells(path: Path) -> dict[str, list[list[object]]]:
     return {ws.title: [[c.value for c in row] for row in ws.iter_rows()] for ws in book}
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("sig", ["KILL", "INT"])
-def test_killed_run_leaves_complete_outputs_and_rerun_matches(tiny_spec: Path, sig: str) -> None:
+@pytest.fixture(scope="module")
+def complete_run(tiny_spec: Path) -> Path:
+    """The outputs of one complete untracked run, shared by the killed-run tests."""
     folder = tiny_spec.parent.parent
-    out = folder / f"killed-{sig}"
+    out = folder / "complete"
     args = ["run", str(tiny_spec), "--quiet", "--no-tracking", "--output", str(out)]
     first = _cli(args, folder, timeout=600)
     assert first.returncode == 0, first.stderr[-2000:]
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", ["KILL", "INT"])
+def test_killed_run_leaves_complete_outputs_and_rerun_matches(
+    tiny_spec: Path, complete_run: Path, sig: str
+) -> None:
+    folder = tiny_spec.parent.parent
+    out = folder / f"killed-{sig}"
+    shutil.copytree(complete_run, out)  # the outputs of an earlier complete run
+    args = ["run", str(tiny_spec), "--quiet", "--no-tracking", "--output", str(out)]
     reference, workbook_bytes = _snapshot(out), (out / "verification_plan.xlsx").read_bytes()
 
     killer = folder / f"killer_{sig}.py"

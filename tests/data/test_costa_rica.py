@@ -17,8 +17,8 @@ from targeting.data.adapters import DataSpecError, load_costa_rica, load_data_sp
 from targeting.data.costa_rica import FORBIDDEN_FEATURES, default_costa_rica_path
 from targeting.evaluation.zoo import evaluate_zoo
 from targeting.pmt.ensemble import OrdinalEnsemblePMT
+from tests.helpers import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 DATA = default_costa_rica_path()
 needs_data = pytest.mark.skipif(
     not DATA.is_file(),
