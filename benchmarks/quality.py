@@ -41,7 +41,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from targeting.config.model import load_specs
+from targeting.pmt.build import load_specs
 from targeting.console import Progress
 from targeting.data.costa_rica import load_costa_rica, load_costa_rica_raw_heads
 from targeting.evaluation.zoo import ZooEvaluation, evaluate_zoo, synthetic_survey_data

@@ -12,7 +12,7 @@ from _frames import random_survey, survey_frame
 from scipy.stats import norm
 from threadpoolctl import threadpool_limits
 
-from targeting.config.model import ESTIMATORS, ModelSpec, build_model, fit_model, load_specs
+from targeting.pmt.build import ESTIMATORS, ModelSpec, build_model, fit_model, load_specs
 from targeting.pmt.calibration import CalibratedPMT
 from targeting.pmt.classifiers import BoostingPMT, LogitPMT
 from targeting.pmt.linear import LogConsumptionOLS

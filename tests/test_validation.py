@@ -8,7 +8,7 @@ import pytest
 from _frames import survey_frame
 from threadpoolctl import threadpool_limits
 
-from targeting.config.model import ModelSpec, load_specs
+from targeting.pmt.build import ModelSpec, load_specs
 from targeting.evaluation.cv import CVResult, fit_final, grouped_cross_validate
 
 LINE = 400_000.0

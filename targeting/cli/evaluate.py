@@ -34,16 +34,16 @@ def _load_data(args: argparse.Namespace) -> Any:
         from targeting.evaluation.zoo import synthetic_survey_data
 
         return synthetic_survey_data(n_households=args.n_households, seed=args.city_seed)
-    from targeting.data.adapters import DataSpecError, load_data_spec
+    from targeting.data.adapters import DataSpecError, load_data_spec, load_dataset
 
     try:
-        return load_data_spec(args.data_spec).load()
+        return load_dataset(load_data_spec(args.data_spec))
     except (DataSpecError, FileNotFoundError) as exc:
         raise _UsageError(str(exc)) from exc
 
 
 def _specs(args: argparse.Namespace) -> list[Any]:
-    from targeting.config.model import load_specs
+    from targeting.pmt.build import load_specs
 
     names = [n.strip() for n in args.models.split(",") if n.strip()] if args.models else None
     try:

@@ -69,7 +69,7 @@ def fit_champion(
     -------
     sklearn.pipeline.Pipeline
     """
-    from targeting.config.model import load_specs
+    from targeting.pmt.build import load_specs
     from targeting.evaluation.cv import fit_final
 
     spec = load_specs("models", names=[model])[0]
