@@ -131,6 +131,26 @@ class Features(Section):
         return [*self.numeric, *self.boolean, *self.categorical]
 
 
+_NEEDED_WITHOUT_ADAPTER = {
+    "id_column": "name the household id column, e.g. id_column: household_id",
+    "group_column": "name the area column used to group folds, e.g. group_column: district",
+    "label": "define it, e.g. label: {type: class, column: Target, extreme_value: 1}",
+    "features": "list the proxies, e.g. features: {numeric: [hh_size], boolean: [has_fridge]} "
+    "(or use adapter: costa_rica)",
+}
+
+
+def _missing_without_adapter(raw: dict[str, Any]) -> list[str]:
+    """The keys a spec without an adapter must give, one sentence each."""
+    if raw.get("adapter") is not None:
+        return []
+    return [
+        f"{key} is required without an adapter; {hint}"
+        for key, hint in _NEEDED_WITHOUT_ADAPTER.items()
+        if raw.get(key) in (None, "")
+    ]
+
+
 def _lower(value: Any) -> Any:
     return value.lower() if isinstance(value, str) else value
 
@@ -175,17 +195,7 @@ class DataSpec(Section):
     def _complete(self) -> DataSpec:
         if self.adapter is not None:
             return self
-        problems = []
-        hints = {
-            "id_column": "name the household id column, e.g. id_column: household_id",
-            "group_column": "name the area column used to group folds, e.g. group_column: district",
-            "label": "define it, e.g. label: {type: class, column: Target, extreme_value: 1}",
-            "features": "list the proxies, e.g. features: {numeric: [hh_size], boolean: "
-            "[has_fridge]} (or use adapter: costa_rica)",
-        }
-        for key, hint in hints.items():
-            if getattr(self, key) in (None, ""):
-                problems.append(f"{key} is required without an adapter; {hint}")
+        problems = _missing_without_adapter(self.model_dump())
         if self.aggregate is not None and self.household_column is None:
             problems.append(
                 "aggregate needs household_column (the column grouping individuals into households)"
@@ -237,6 +247,8 @@ class DataSpec(Section):
             spec = cls.model_validate(raw)
         except ValidationError as exc:
             problems = problems_from_validation(exc, cls)
+            # the rule across keys runs only on sound values: add its part about missing keys
+            problems += [p for p in _missing_without_adapter(raw) if p not in problems]
             raise DataSpecError.from_problems(source, problems) from None
         spec._base = base or Path.cwd()
         spec._source = source

@@ -56,6 +56,7 @@ __all__ = [
     "SpecError",
     "experiment_json_schema",
     "load_experiment_spec",
+    "write_experiment_schema",
 ]
 
 DEFAULT_SPEC_NAME = "experiments/serang-2026.yaml"
@@ -373,8 +374,20 @@ def load_experiment_spec(path: str | Path) -> ExperimentSpec:
 
 
 def experiment_json_schema() -> dict[str, Any]:
-    """The JSON Schema of an experiment spec (``experiments/experiment.schema.json``)."""
+    """The JSON Schema of an experiment spec (``experiments/experiment.schema.json``).
+
+    Editors that read a ``# yaml-language-server: $schema=...`` line complete and check the
+    keys of an experiment YAML with it.
+    """
     schema = ExperimentSpec.model_json_schema(mode="validation")
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "targeting experiment spec"
     return schema
+
+
+def write_experiment_schema(path: str | Path) -> Path:
+    """Write :func:`experiment_json_schema` as indented, key-sorted JSON to ``path``."""
+    path = Path(path)
+    text = json.dumps(experiment_json_schema(), indent=2, sort_keys=True, ensure_ascii=False)
+    path.write_text(text + "\n", encoding="utf-8")
+    return path
