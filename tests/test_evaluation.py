@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 
 from targeting.cli.main import main
-from targeting.pmt.build import ESTIMATORS, load_specs
 from targeting.data.adapters import load_data_spec, load_dataset, shared_data_dir
 from targeting.evaluation.metrics import evaluate_scores
 from targeting.evaluation.zoo import (
@@ -20,6 +19,7 @@ from targeting.evaluation.zoo import (
     ordinal_from_consumption,
     synthetic_survey_data,
 )
+from targeting.pmt.build import ESTIMATORS, load_specs
 
 FAST = {
     "ensemble": {"n_estimators": 20, "max_iter": 30, "calibration_cv": 2},

@@ -135,7 +135,7 @@ def test_model_param_typo_fails_at_load_with_suggestion(tmp_path: Path, no_data:
 
 
 def test_unknown_model_name_is_suggested(tmp_path: Path) -> None:
-    with pytest.raises(SpecError, match="no model spec named 'bosting'.*did you mean 'boosting'"):
+    with pytest.raises(SpecError, match=r"no model spec named 'bosting'.*did you mean 'boosting'"):
         load_specs(REPO / "models", names=["ols", "bosting"])
 
 
@@ -169,7 +169,7 @@ def test_overrides_keep_the_file_hash_and_check_types() -> None:
     assert other.forecast.n_paths == 300 and spec.forecast.n_paths == 2000
     assert other.seed == spec.seed and other.spec_hash == spec.spec_hash
     assert other.path == spec.path
-    with pytest.raises(SpecError, match="plan.pooling"):
+    with pytest.raises(SpecError, match=r"plan\.pooling"):
         spec.with_overrides({"plan.pooling": "district"})
 
 

@@ -8,8 +8,8 @@ import pytest
 from _frames import survey_frame
 from threadpoolctl import threadpool_limits
 
-from targeting.pmt.build import ModelSpec, load_specs
 from targeting.evaluation.cv import CVResult, fit_final, grouped_cross_validate
+from targeting.pmt.build import ModelSpec, load_specs
 
 LINE = 400_000.0
 KEYS = [

@@ -18,6 +18,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     from targeting.data.synthetic import generate_city
     from targeting.feedback import rounds as loop
     from targeting.plan.ranking import PlanCapacity
+    from targeting.pmt.build import load_specs
 
     # command-line numbers are checked by the spec's own types, before any work
     spec = load_experiment_spec(args.spec).with_overrides(
@@ -26,6 +27,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     )
     if args.rounds < 1:
         raise SpecError(f"--rounds must be a whole number >= 1 (got {args.rounds})")
+    load_specs("models", names=[args.model])  # a bad model spec fails before the city is built
     progress = Progress(total=3, enabled=not args.quiet)
     seed = spec.seed
     households = spec.data.n_households

@@ -57,9 +57,8 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
-from targeting.data.household import HouseholdData
-from targeting.pmt.build import DEFAULT_LINE, ESTIMATORS, ModelSpec
 from targeting.data import schema
+from targeting.data.household import HouseholdData
 from targeting.evaluation.cv import grouped_cross_validate
 from targeting.evaluation.metrics import (
     evaluate_scores,
@@ -67,6 +66,7 @@ from targeting.evaluation.metrics import (
     group_error_ratios,
     targeting_curve,
 )
+from targeting.pmt.build import DEFAULT_LINE, ESTIMATORS, ModelSpec
 from targeting.pmt.features import FEATURE_SETS, _to_float, _to_text, make_feature_transformer
 
 __all__ = [
