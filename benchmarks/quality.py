@@ -41,12 +41,12 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from targeting.config.model import load_specs
 from targeting.console import Progress
 from targeting.data.costa_rica import load_costa_rica, load_costa_rica_raw_heads
 from targeting.evaluation.paired import paired_bootstrap, resampling_units
 from targeting.evaluation.provenance import REPORT_SEED, tuning_notes
 from targeting.evaluation.zoo import ZooEvaluation, evaluate_zoo, synthetic_survey_data
+from targeting.pmt.build import load_specs
 
 COLUMNS = [
     "model", "auc", "auc_sd", "ee_at_true_share", "ee_at_true_share_sd", "ie_at_true_share",

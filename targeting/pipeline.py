@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from targeting.config.experiment import ExperimentSpec
+from targeting.config.experiment import ExperimentSpec, SpecError
 from targeting.console import Progress
 from targeting.data import schema
 from targeting.data.io import (
@@ -28,7 +28,14 @@ from targeting.data.io import (
     write_table,
 )
 
-__all__ = ["CycleResult", "build_city_state", "data_fingerprint", "load_cycle_data", "run_cycle"]
+__all__ = [
+    "CycleResult",
+    "build_city_state",
+    "check_experiment",
+    "data_fingerprint",
+    "load_cycle_data",
+    "run_cycle",
+]
 
 _STATUS_COLUMNS = [
     "household_id",
@@ -131,22 +138,23 @@ def load_cycle_data(spec: ExperimentSpec, progress: Progress | None = None) -> C
     progress = progress or Progress(enabled=False)
     data = spec.data
     truth = None
-    if data.get("source", "synthetic") == "synthetic":
+    if data.source == "synthetic":
         from targeting.data.synthetic import generate_city
 
         city = generate_city(
-            n_households=int(data.get("n_households", 206_600)),
+            n_households=data.n_households,
             seed=spec.seed,
-            survey_fraction=float(data.get("survey_fraction", 0.05)),
+            survey_fraction=data.survey_fraction,
             extreme_line=spec.extreme_line,
         )
         raw_registry, raw_survey, truth = city.registry, city.survey, city.truth
     else:
         from targeting.data.header_mapping import apply_header_mapping, load_header_mapping
 
-        raw_registry = read_table(spec.resolve(data["registry"]))
-        raw_survey = read_table(spec.resolve(data["survey"]))
-        mapping_path = data.get("header_mapping", "default")
+        # the spec's check guarantees both paths when the source is files
+        raw_registry = read_table(spec.resolve(str(data.registry)))
+        raw_survey = read_table(spec.resolve(str(data.survey)))
+        mapping_path = data.header_mapping
         if mapping_path not in (None, "none"):
             mapping = load_header_mapping(
                 None if mapping_path == "default" else spec.resolve(mapping_path)
@@ -160,8 +168,8 @@ def load_cycle_data(spec: ExperimentSpec, progress: Progress | None = None) -> C
                     f"header mapping ({mapping.source}): {n_headers} header(s) renamed, "
                     f"{n_values} value code(s) recoded"
                 )
-        if data.get("truth"):
-            truth = read_table(spec.resolve(data["truth"]))
+        if data.truth:
+            truth = read_table(spec.resolve(data.truth))
     registry_check = schema.validate_registry(raw_registry, mode="quarantine")
     survey_check = schema.validate_survey(raw_survey, mode="strict")
     if len(registry_check.rejected):
@@ -264,7 +272,7 @@ class SurveyArrays:
             consumption=consumption,
             label=(consumption < spec.extreme_line).astype(int),
             weight=survey["weight"].to_numpy(dtype=float),
-            groups=survey[spec.evaluation.get("group", "kelurahan")].to_numpy(),
+            groups=survey[spec.evaluation.group].to_numpy(),
         )
 
 
@@ -279,11 +287,11 @@ def cross_validate_spec(model_spec: Any, arrays: SurveyArrays, spec: ExperimentS
         arrays.groups,
         consumption=arrays.consumption,
         sample_weight=arrays.weight,
-        n_splits=int(spec.evaluation.get("n_splits", 5)),
-        n_repeats=int(spec.evaluation.get("n_repeats", 1)),
+        n_splits=spec.evaluation.n_splits,
+        n_repeats=spec.evaluation.n_repeats,
         seed=spec.seed,
         line=spec.extreme_line,
-        calibrate=spec.evaluation.get("calibrate"),
+        calibrate=spec.evaluation.calibrate,
     )
 
 
@@ -297,7 +305,7 @@ def fit_spec(model_spec: Any, arrays: SurveyArrays, spec: ExperimentSpec) -> Any
         arrays.label,
         consumption=arrays.consumption,
         sample_weight=arrays.weight,
-        calibrate=spec.evaluation.get("calibrate"),
+        calibrate=spec.evaluation.calibrate,
         groups=arrays.groups,
         seed=spec.seed,
         line=spec.extreme_line,
@@ -309,7 +317,7 @@ def output_dir(spec: ExperimentSpec, output: str | Path | None = None) -> Path:
     ``outputs/<name>``."""
     if output is not None:
         return Path(output)
-    return Path(spec.raw.get("output") or Path("outputs") / spec.name)
+    return Path(spec.output or Path("outputs") / spec.name)
 
 
 def _models_dir(spec: ExperimentSpec) -> Path:
@@ -325,6 +333,47 @@ def _models_dir(spec: ExperimentSpec) -> Path:
         "no models/ folder with model specs found beside the experiment spec or in the "
         "working folder; run from the repository root"
     )
+
+
+def check_experiment(spec: ExperimentSpec) -> tuple[list[Any], list[Any]]:
+    """Check what the typed spec cannot check alone, before any data is read.
+
+    The model specs named in ``models:`` are loaded and checked against their estimators (an
+    unknown parameter such as ``n_estimaters`` fails here), and the forecast scenarios are
+    built (rates, ranges and months checked by :class:`~targeting.forecast.scenarios.Scenario`).
+
+    Parameters
+    ----------
+    spec : ExperimentSpec
+
+    Returns
+    -------
+    model_specs : list of ModelSpec
+        In the order of ``models:``.
+    scenarios : list of Scenario
+
+    Raises
+    ------
+    SpecError
+        Every problem at once.
+    """
+    from targeting.forecast.scenarios import scenarios_from_spec
+    from targeting.pmt.build import load_specs
+
+    problems: list[str] = []
+    model_specs: list[Any] = []
+    scenarios: list[Any] = []
+    try:
+        model_specs = load_specs(_models_dir(spec), names=spec.models)
+    except SpecError as exc:
+        problems.extend(exc.problems)
+    try:
+        scenarios = scenarios_from_spec(spec.forecast)
+    except ValueError as exc:
+        problems.append(f"forecast: {exc}")
+    if problems:
+        raise SpecError.from_problems(str(spec.path or spec.name), problems)
+    return model_specs, scenarios
 
 
 def _choose_champion(table: pd.DataFrame, spec: ExperimentSpec) -> tuple[str, str | None]:
@@ -367,7 +416,7 @@ def run_cycle(
     """
     from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(limits=int(spec.evaluation.get("threads", 1))):
+    with threadpool_limits(limits=spec.evaluation.threads):
         return _run_cycle(spec, output, progress, n_paths)
 
 
@@ -378,8 +427,6 @@ def _run_cycle(
     n_paths: int | None = None,
 ) -> CycleResult:
     """The body of :func:`run_cycle`, run under its thread limit."""
-    from targeting.config.model import load_specs
-    from targeting.forecast.scenarios import scenarios_from_spec
     from targeting.forecast.stockflow import simulate
     from targeting.plan import ranking
     from targeting.pmt import reasons as explain
@@ -388,6 +435,8 @@ def _run_cycle(
     progress = progress or Progress(enabled=False)
     out_dir = output_dir(spec, output)
     seed = spec.seed
+    # every problem of the spec and its model specs fails here, before any data is read
+    model_specs, scenarios = check_experiment(spec)
 
     with progress.step("Loading and validating the survey and registry"):
         try:
@@ -404,8 +453,7 @@ def _run_cycle(
 
     arrays = SurveyArrays.from_survey(survey, spec)
     label, weight = arrays.label, arrays.weight
-    group_col = spec.evaluation.get("group", "kelurahan")
-    model_specs = load_specs(_models_dir(spec), names=spec.models)
+    group_col = spec.evaluation.group
 
     rows, fold_metrics, calibration_rows, oof_by_model = [], {}, [], {}
     for model_spec in model_specs:
@@ -426,9 +474,7 @@ def _run_cycle(
     group_ratios = _group_ratios(survey, label, weight, oof_by_model[champion])
 
     fitted: dict[str, Any] = {}
-    needed = {champion} | {
-        s.get("model") for s in spec.forecast.get("scenarios", []) if s.get("model")
-    }
+    needed = {champion} | spec.forecast.ranking_models()
     if challenger:
         needed.add(challenger)
     unknown = sorted(m for m in needed if m not in {s.name for s in model_specs})
@@ -454,13 +500,7 @@ def _run_cycle(
             if name != champion
         }
 
-    capacity = ranking.PlanCapacity(
-        operators=int(spec.plan.get("operators", 67)),
-        visits_per_day=float(spec.plan.get("visits_per_day", 2.0)),
-        workdays=int(spec.plan.get("workdays", 20)),
-        pooling=str(spec.plan.get("pooling", "kecamatan")),
-        start_date=str(spec.plan.get("start_date", "2025-11-03")),
-    )
+    capacity = ranking.PlanCapacity.from_spec(spec.plan)
     with progress.step(
         f"Planning {capacity.total_visits:,} visits ({capacity.operators} operators x "
         f"{capacity.visits_per_day:g} visits/day x {capacity.workdays} workdays)"
@@ -514,8 +554,7 @@ def _run_cycle(
             "realised_hit_rate": float(hits.mean()) if len(hits) else float("nan"),
         }
 
-    scenarios = scenarios_from_spec(spec.raw)
-    paths = int(n_paths or spec.forecast.get("n_paths", 2000))
+    paths = int(n_paths or spec.forecast.n_paths)
     forecasts: dict[str, Any] = {}
     forecast_rows = []
     states: dict[str | None, Any] = {}

@@ -37,11 +37,11 @@ def _load_data(args: argparse.Namespace) -> tuple[Any, bool]:
 
         data = synthetic_survey_data(n_households=args.n_households, seed=args.city_seed)
         return data, True
-    from targeting.data.adapters import DataSpecError, load_data_spec
+    from targeting.data.adapters import DataSpecError, load_data_spec, load_dataset
 
     try:
         spec = load_data_spec(args.data_spec)
-        data = spec.load()
+        data = load_dataset(spec)
     except (DataSpecError, FileNotFoundError) as exc:
         raise _UsageError(str(exc)) from exc
     # an engineered adapter (Costa Rica) has regions, not a declared sampling area
@@ -49,7 +49,7 @@ def _load_data(args: argparse.Namespace) -> tuple[Any, bool]:
 
 
 def _specs(args: argparse.Namespace) -> list[Any]:
-    from targeting.config.model import load_specs
+    from targeting.pmt.build import load_specs
 
     names = [n.strip() for n in args.models.split(",") if n.strip()] if args.models else None
     try:

@@ -19,19 +19,28 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
     from targeting.forecast.run import run_forecast, write_outputs
     from targeting.pipeline import output_dir
 
-    spec = load_experiment_spec(args.spec)
-    n_scen = len(spec.forecast.get("scenarios") or [1])
-    ranking = {sc.get("model") for sc in spec.forecast.get("scenarios") or [] if sc.get("model")}
+    # command-line numbers are checked by the spec's own types, before any work
+    spec = load_experiment_spec(args.spec).with_overrides(
+        {
+            "forecast.n_paths": args.n_paths,
+            "seed": args.seed,
+            "forecast.capacity_search.n_paths": args.capacity_paths,
+        },
+        {
+            "forecast.n_paths": "--n-paths",
+            "seed": "--seed",
+            "forecast.capacity_search.n_paths": "--capacity-paths",
+        },
+    )
+    n_scen = len(spec.forecast.scenarios or [1])
+    ranking = {sc.model for sc in spec.forecast.scenarios if sc.model}
     steps = 5 + len(spec.models) * (args.model is None) + 2 * n_scen + len(ranking)
     steps += int(args.calibrate) + int(not args.no_tracking)
     progress = Progress(total=steps, enabled=not args.quiet)
     run = run_forecast(
         spec,
-        n_paths=args.n_paths,
-        seed=args.seed,
         model=args.model,
         tracking_uri=args.tracking_uri,
-        capacity_paths=args.capacity_paths,
         calibrate=args.calibrate,
         progress=progress,
     )

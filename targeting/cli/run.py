@@ -14,9 +14,13 @@ __all__ = ["register"]
 def _cmd_run(args: argparse.Namespace) -> int:
     from targeting.config.experiment import load_experiment_spec
     from targeting.console import Progress
-    from targeting.pipeline import run_cycle
+    from targeting.pipeline import check_experiment, run_cycle
 
-    spec = load_experiment_spec(args.spec)
+    # command-line numbers are checked by the spec's own types, before any work
+    spec = load_experiment_spec(args.spec).with_overrides(
+        {"forecast.n_paths": args.n_paths}, {"forecast.n_paths": "--n-paths"}
+    )
+    check_experiment(spec)
     tracking_uri = args.tracking_uri
     if not args.no_tracking:
         from targeting import tracking as tracking_module
@@ -30,7 +34,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         )
         check_reachable(tracking_uri)
     progress = Progress(total=8 + len(spec.models), enabled=not args.quiet)
-    result = run_cycle(spec, output=args.output, progress=progress, n_paths=args.n_paths)
+    result = run_cycle(spec, output=args.output, progress=progress)
     tracking: dict[str, Any] = {}
     if not args.no_tracking:
         with progress.step("Logging to MLflow (runs, metrics, plots, champion model)"):
@@ -65,8 +69,8 @@ def _print_summary(result: Any, tracking: dict[str, Any]) -> None:
     spec = result.spec
     print(f"\nExperiment {spec.name} (seed {spec.seed}, spec {spec.spec_hash})")
     print(
-        f"\nPMT models, grouped {spec.evaluation.get('n_splits', 5)}-fold CV by "
-        f"{spec.evaluation.get('group', 'kelurahan')} (pooled out-of-fold):"
+        f"\nPMT models, grouped {spec.evaluation.n_splits}-fold CV by "
+        f"{spec.evaluation.group} (pooled out-of-fold):"
     )
     cols = [c for c in ["model", *HEADLINE_METRICS] if c in result.model_table]
     print(table(result.model_table[cols]))

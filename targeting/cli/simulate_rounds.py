@@ -12,31 +12,32 @@ __all__ = ["register"]
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
-    from targeting.config.experiment import load_experiment_spec
+    from targeting.config.experiment import SpecError, load_experiment_spec
     from targeting.console import Progress
     from targeting.data import schema
     from targeting.data.synthetic import generate_city
     from targeting.feedback import rounds as loop
     from targeting.plan.ranking import PlanCapacity
+    from targeting.pmt.build import load_specs
 
-    spec = load_experiment_spec(args.spec)
+    # command-line numbers are checked by the spec's own types, before any work
+    spec = load_experiment_spec(args.spec).with_overrides(
+        {"seed": args.seed, "data.n_households": args.households},
+        {"seed": "--seed", "data.n_households": "--households"},
+    )
+    if args.rounds < 1:
+        raise SpecError(f"--rounds must be a whole number >= 1 (got {args.rounds})")
+    load_specs("models", names=[args.model])  # a bad model spec fails before the city is built
     progress = Progress(total=3, enabled=not args.quiet)
-    seed = spec.seed if args.seed is None else args.seed
-    with progress.step(f"Generating synthetic Serang ({args.households:,} households)"):
-        city = generate_city(
-            n_households=args.households, seed=seed, extreme_line=spec.extreme_line
-        )
+    seed = spec.seed
+    households = spec.data.n_households
+    with progress.step(f"Generating synthetic Serang ({households:,} households)"):
+        city = generate_city(n_households=households, seed=seed, extreme_line=spec.extreme_line)
         registry = schema.validate_registry(city.registry, mode="quarantine").valid
         survey = schema.validate_survey(city.survey, mode="strict").valid
     with progress.step(f"Fitting {args.model} on the survey"):
         base = loop.fit_champion(survey, args.model, seed=seed, line=spec.extreme_line)
-    capacity = PlanCapacity(
-        operators=int(spec.plan.get("operators", 67)),
-        visits_per_day=float(spec.plan.get("visits_per_day", 2.0)),
-        workdays=int(spec.plan.get("workdays", 20)),
-        pooling=str(spec.plan.get("pooling", "kecamatan")),
-        start_date=str(spec.plan.get("start_date", "2025-11-03")),
-    )
+    capacity = PlanCapacity.from_spec(spec.plan)
     with progress.step(f"Simulating {args.rounds} round(s) of {capacity.total_visits:,} visits"):
         result = loop.simulate_rounds(
             registry,
@@ -58,7 +59,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         "not_worse": bool(last["feedback_gain"] >= -0.005),
     }
     payload = {
-        "households": args.households,
+        "households": households,
         "seed": seed,
         "model": args.model,
         "capacity_visits_per_round": capacity.total_visits,
@@ -81,7 +82,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         "feedback_gain",
     ]
     print(
-        f"\nFeedback loop on synthetic Serang ({args.households:,} households, seed {seed}, "
+        f"\nFeedback loop on synthetic Serang ({households:,} households, seed {seed}, "
         f"{args.model}, {capacity.total_visits:,} visits per round):"
     )
     print(table(frame[cols]))
@@ -122,7 +123,7 @@ def register(sub: Any) -> None:
     )
     sim.add_argument("--rounds", type=int, default=3, help="number of rounds (default 3)")
     sim.add_argument(
-        "--households", type=int, default=206_600, help="synthetic households (default 206600)"
+        "--households", type=int, help="synthetic households (default the spec's n_households)"
     )
     sim.add_argument("--seed", type=int, help="seed (default the spec's)")
     sim.add_argument("--model", default="ols", help="model spec to start from (default ols)")

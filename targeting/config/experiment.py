@@ -1,113 +1,347 @@
-"""Experiment specifications (``experiments/*.yaml``): loading and checking.
+"""Experiment specs (``experiments/*.yaml``): typed, checked in full, each default declared once.
 
-A spec is read once, checked in full (every unknown or ill-typed key reported together), and
-turned into plain dataclasses that the rest of the toolkit uses.
+Every section is a pydantic model whose fields carry the one default of each setting; the rest
+of the toolkit reads ``spec.plan.operators``, never ``spec.plan.get("operators", 67)``. A spec
+is read once and checked in full: unknown keys (with a "did you mean"), ill-typed values, bad
+dates and out-of-range numbers are all reported together in one :class:`SpecError`, one sentence
+each, before any data is read. Command-line numbers go through the same types
+(:meth:`ExperimentSpec.with_overrides`). :func:`experiment_json_schema` gives the JSON Schema
+that ``experiments/experiment.schema.json`` holds for editor completion.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
+from pydantic import (
+    Field,
+    NonNegativeInt,
+    PositiveFloat,
+    PrivateAttr,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
-__all__ = ["ExperimentSpec", "SpecError", "load_experiment_spec"]
+from targeting.config.errors import SpecError, problems_from_validation
+from targeting.config.model import DEFAULT_LINE
+from targeting.config.types import (
+    Count,
+    IsoDate,
+    IsoDateOrMonth,
+    IsoMonth,
+    LagRange,
+    Range,
+    Section,
+    Share,
+)
+
+__all__ = [
+    "DEFAULT_SPEC_NAME",
+    "LOWER_IS_BETTER",
+    "POOLINGS",
+    "PRIMARY_METRICS",
+    "CapacitySearch",
+    "DataSection",
+    "EvaluationSection",
+    "ExperimentSpec",
+    "ForecastSection",
+    "PlanSection",
+    "ScenarioSpec",
+    "SpecError",
+    "experiment_json_schema",
+    "load_experiment_spec",
+    "write_experiment_schema",
+]
+
+DEFAULT_SPEC_NAME = "experiments/serang-2026.yaml"
+
+#: How operators are tied to places (see :class:`targeting.plan.ranking.PlanCapacity`).
+Pooling = Literal["kelurahan", "kecamatan", "city"]
+POOLINGS: tuple[str, ...] = ("kelurahan", "kecamatan", "city")
+
+#: The metrics the cross-validation reports for each model, any of which may choose the champion.
+PrimaryMetric = Literal[
+    "ee_at_true_share",
+    "ie_at_true_share",
+    "ee_at_10",
+    "ie_at_10",
+    "ee_at_20",
+    "ie_at_20",
+    "ee_at_40",
+    "ie_at_40",
+    "auc",
+    "brier",
+    "ece",
+]
+PRIMARY_METRICS: tuple[str, ...] = PrimaryMetric.__args__  # type: ignore[attr-defined]
+#: Of those, the ones where lower is better (all but AUC).
+LOWER_IS_BETTER: frozenset[str] = frozenset(m for m in PRIMARY_METRICS if m != "auc")
 
 
-class SpecError(ValueError):
-    """Raised when a specification file is malformed; the message names the key and the fix."""
+class DataSection(Section):
+    """``data:``: where the survey and registry come from."""
+
+    source: Literal["synthetic", "files"] = Field(
+        "synthetic", description="'synthetic' (the embedded city) or 'files' (registry+survey)"
+    )
+    n_households: Count = Field(206_600, description="synthetic registry size")
+    survey_fraction: Share = Field(0.05, description="synthetic survey share of the registry")
+    extreme_line: PositiveFloat = Field(
+        DEFAULT_LINE, description="extreme-poverty line, IDR per person per month"
+    )
+    vintage: str | None = Field(None, description="data vintage shown in reports, e.g. '2025-10'")
+    registry: str | None = Field(None, description="registry file (source: files)")
+    survey: str | None = Field(None, description="survey file (source: files)")
+    truth: str | None = Field(None, description="optional truth file (synthetic checks)")
+    header_mapping: str | None = Field(
+        "default", description="'default', 'none' or a header-mapping YAML path"
+    )
+
+    @model_validator(mode="after")
+    def _files_need_paths(self) -> DataSection:
+        if self.source == "files":
+            missing = [k for k in ("registry", "survey") if getattr(self, k) is None]
+            if missing:
+                names = " and ".join(f"data.{k}" for k in missing)
+                raise PydanticCustomError(
+                    "spec_rule", f"{names} required when data.source is 'files'"
+                )
+        return self
 
 
-_TOP_KEYS = {
-    "name",
-    "description",
-    "seed",
-    "data",
-    "models",
-    "evaluation",
-    "plan",
-    "forecast",
-    "output",
-}
-_DATA_KEYS = {
-    "source",
-    "n_households",
-    "survey_fraction",
-    "extreme_line",
-    "vintage",
-    "registry",
-    "survey",
-    "truth",
-    "header_mapping",
-}
-_EVAL_KEYS = {"n_splits", "n_repeats", "group", "primary_metric", "calibrate", "threads"}
-_PLAN_KEYS = {"operators", "visits_per_day", "workdays", "pooling", "start_date"}
-_FORECAST_KEYS = {"n_paths", "defaults", "scenarios", "capacity_search"}
-_LOWER_IS_BETTER = {"brier", "ece"}
+class EvaluationSection(Section):
+    """``evaluation:``: the cross-validation protocol and the champion's metric."""
+
+    n_splits: int = Field(5, ge=2, description="folds of the grouped cross-validation")
+    n_repeats: Count = Field(1, description="repeats of the cross-validation")
+    group: Literal["kelurahan", "kecamatan"] = Field(
+        "kelurahan", description="the area folds are grouped by"
+    )
+    primary_metric: PrimaryMetric = Field(
+        "ee_at_true_share", description="the metric the champion is chosen by"
+    )
+    calibrate: bool | None = Field(
+        None, description="recalibrate every model (default: as each model spec says)"
+    )
+    threads: Count = Field(1, description="native threads for model fitting")
 
 
-@dataclass
-class ExperimentSpec:
-    """A checked experiment specification.
+class PlanSection(Section):
+    """``plan:``: the field capacity of one plan period."""
 
-    Attributes
-    ----------
-    name : str
-        Also the MLflow experiment name.
-    raw : dict
-        The YAML as read (used for hashing and for the scenario parser).
-    path : pathlib.Path or None
-        Where it was read from; relative data paths are resolved against its folder.
+    operators: Count = Field(67, description="field operators")
+    visits_per_day: PositiveFloat = Field(2.0, description="visits per operator-day")
+    workdays: Count = Field(20, description="workdays in the plan period")
+    pooling: Pooling = Field("kecamatan", description="how operators are tied to places")
+    start_date: IsoDate = Field("2025-11-03", description="first workday, YYYY-MM-DD")
+
+
+class ScenarioSpec(Section):
+    """One forecast scenario (or ``forecast.defaults``): every key optional.
+
+    The defaults live in :class:`targeting.forecast.scenarios.Scenario`; a key given here
+    overrides ``forecast.defaults``, which overrides those.
     """
 
-    name: str
-    raw: dict[str, Any]
-    path: Path | None = None
-    seed: int = 2026
-    data: dict[str, Any] = field(default_factory=dict)
-    models: list[str] = field(default_factory=lambda: ["ols", "logit", "boosting"])
-    evaluation: dict[str, Any] = field(default_factory=dict)
-    plan: dict[str, Any] = field(default_factory=dict)
-    forecast: dict[str, Any] = field(default_factory=dict)
+    name: str | None = None
+    operators: NonNegativeInt | None = None
+    visits_per_day: Range | None = None
+    workdays_per_month: NonNegativeInt | None = None
+    enrolment_lag_months: LagRange | None = None
+    exit_rate_per_year: Range | None = None
+    entry_rate_per_year: Range | None = None
+    graduation_rate_per_year: Range | None = None
+    shock_month: IsoMonth | None = None
+    shock_size: Range | None = None
+    start: IsoMonth | None = None
+    end: IsoMonth | None = None
+    deadline: IsoDateOrMonth | None = None
+    tolerance: NonNegativeInt | None = None
+    model: str | None = Field(None, description="rank the visits by this model of 'models:'")
+
+    def given(self) -> dict[str, Any]:
+        """The keys the YAML gave (the others fall back to the defaults)."""
+        return self.model_dump(exclude_unset=True)
+
+
+class CapacitySearch(Section):
+    """``forecast.capacity_search:``: the inverse question (capacity for a chance of the goal)."""
+
+    target_p: float = Field(0.8, gt=0, lt=1, description="chance of the goal to reach")
+    n_paths: Count | None = Field(
+        None, description="paths per evaluation (default min(forecast.n_paths, 500))"
+    )
+    max_operators: Count | None = None
+    max_visits_per_day: PositiveFloat | None = None
+    tornado_metric: Literal["p_goal", "p_near_zero", "deadline_median"] = "deadline_median"
+
+    def paths(self, n_paths: int) -> int:
+        """Paths per evaluation when the forecast runs ``n_paths`` paths per scenario."""
+        return self.n_paths if self.n_paths is not None else min(n_paths, 500)
+
+
+class ForecastSection(Section):
+    """``forecast:``: Monte Carlo paths, scenario defaults, scenarios, capacity search."""
+
+    n_paths: Count = Field(2000, description="Monte Carlo paths per scenario")
+    defaults: ScenarioSpec = Field(default_factory=ScenarioSpec)
+    scenarios: list[ScenarioSpec] = Field(
+        default_factory=list, description="what-ifs; none = one scenario of the defaults"
+    )
+    capacity_search: CapacitySearch = Field(default_factory=CapacitySearch)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> ForecastSection:
+        names = [s.name for s in self.scenarios if s.name is not None]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise PydanticCustomError(
+                "spec_rule",
+                "forecast.scenarios names must be unique; repeated: {dup}",
+                {"dup": ", ".join(dup)},
+            )
+        return self
+
+    def ranking_models(self) -> set[str]:
+        """Models the scenarios rank visits by (besides the champion)."""
+        return {s.model for s in [self.defaults, *self.scenarios] if s.model}
+
+
+class ExperimentSpec(Section):
+    """A checked experiment specification.
+
+    ``raw`` is the YAML as read (hashed into :attr:`spec_hash` and logged), ``path`` the file it
+    came from; relative data paths are resolved against its folder (:meth:`resolve`).
+    """
+
+    name: str = Field(..., min_length=1, description="also the MLflow experiment name")
+    description: str = ""
+    seed: NonNegativeInt = Field(2026, description="seed of every random draw")
+    data: DataSection = Field(default_factory=DataSection)
+    models: list[str] = Field(
+        ["ols", "logit", "boosting"], min_length=1, description="model specs (files in models/)"
+    )
+    evaluation: EvaluationSection = Field(default_factory=EvaluationSection)
+    plan: PlanSection = Field(default_factory=PlanSection)
+    forecast: ForecastSection = Field(default_factory=ForecastSection)
+    output: str | None = Field(None, description="output folder (default outputs/<name>)")
+
+    _raw: dict[str, Any] = PrivateAttr(default_factory=dict)
+    _path: Path | None = PrivateAttr(default=None)
+
+    @property
+    def raw(self) -> dict[str, Any]:
+        """The YAML as read."""
+        return self._raw
+
+    @property
+    def path(self) -> Path | None:
+        """The spec file, resolved (None for a spec built in memory)."""
+        return self._path
 
     @property
     def spec_hash(self) -> str:
         """SHA-256 (first 12 hex digits) of the spec's canonical JSON: two runs with the same hash
         ran the same specification."""
-        canonical = json.dumps(self.raw, sort_keys=True, default=str).encode()
+        canonical = json.dumps(self._raw, sort_keys=True, default=str).encode()
         return hashlib.sha256(canonical).hexdigest()[:12]
 
     @property
     def primary_metric(self) -> str:
-        """The metric the champion is chosen by (default: EE at the true extreme share)."""
-        return str(self.evaluation.get("primary_metric", "ee_at_true_share"))
+        """The metric the champion is chosen by."""
+        return self.evaluation.primary_metric
 
     @property
     def primary_lower_is_better(self) -> bool:
         """Whether a lower value of the primary metric is better."""
-        metric = self.primary_metric
-        return metric.startswith(("ee_", "ie_")) or metric in _LOWER_IS_BETTER
+        return self.primary_metric in LOWER_IS_BETTER
 
     @property
     def extreme_line(self) -> float:
         """The extreme-poverty line, IDR per person per month."""
-        return float(self.data.get("extreme_line", 400_000))
+        return float(self.data.extreme_line)
 
     def resolve(self, relative: str | Path) -> Path:
         """Resolve a data path relative to the spec file's folder (or the working folder)."""
         candidate = Path(relative)
-        if candidate.is_absolute() or self.path is None:
+        if candidate.is_absolute() or self._path is None:
             return candidate
-        beside = (self.path.parent / candidate).resolve()
+        beside = (self._path.parent / candidate).resolve()
         return beside if beside.exists() else candidate.resolve()
 
+    def with_overrides(
+        self, overrides: Mapping[str, Any], options: Mapping[str, str] | None = None
+    ) -> ExperimentSpec:
+        """A copy with some settings replaced, checked by the same types as the YAML.
 
-def _check_keys(section: str, given: dict[str, Any], allowed: set[str], errors: list[str]) -> None:
-    for key in sorted(set(given) - allowed):
-        errors.append(f"unknown key {section}{key!r}; allowed: {', '.join(sorted(allowed))}")
+        Parameters
+        ----------
+        overrides : mapping
+            Dotted key paths to new values, e.g. ``{"forecast.n_paths": 500}``; None values
+            are skipped (an option the user did not give).
+        options : mapping, optional
+            Key path to the command-line option that set it (``{"forecast.n_paths":
+            "--n-paths"}``), named in the messages.
+
+        Returns
+        -------
+        ExperimentSpec
+            ``raw`` and ``spec_hash`` stay those of the file.
+
+        Raises
+        ------
+        SpecError
+            Listing every bad value.
+        """
+        given = {k: v for k, v in overrides.items() if v is not None}
+        if not given:
+            return self
+        values = self.model_dump(exclude_unset=True)
+        for dotted, value in given.items():
+            parts = dotted.split(".")
+            node = values
+            for part in parts[:-1]:
+                node = node.setdefault(part, {})
+            node[parts[-1]] = value
+        try:
+            copy = type(self).model_validate(values)
+        except ValidationError as exc:
+            problems = problems_from_validation(exc, type(self))
+            labels = options or {}
+            named = []
+            for sentence in problems:
+                for dotted, option in labels.items():
+                    if sentence.startswith(dotted + " "):
+                        sentence = f"{option} ({dotted}){sentence[len(dotted) :]}"
+                named.append(sentence)
+            raise SpecError.from_problems("command-line options", named) from None
+        copy._raw, copy._path = self._raw, self._path
+        return copy
+
+    @classmethod
+    def from_mapping(
+        cls, raw: Mapping[str, Any], path: Path | None = None, source: str = "<spec>"
+    ) -> ExperimentSpec:
+        """Check a parsed spec (see :func:`load_experiment_spec`)."""
+        values = dict(raw)
+        if path is not None and values.get("name") in (None, ""):
+            values["name"] = path.stem
+        # YAML's 'key:' with nothing after it reads as None: the section's defaults
+        for key in ("data", "evaluation", "plan", "forecast"):
+            if key in values and values[key] is None:
+                values[key] = {}
+        try:
+            spec = cls.model_validate(values)
+        except ValidationError as exc:
+            raise SpecError.from_problems(source, problems_from_validation(exc, cls)) from None
+        spec._raw, spec._path = dict(raw), path
+        return spec
 
 
 def load_experiment_spec(path: str | Path) -> ExperimentSpec:
@@ -125,68 +359,35 @@ def load_experiment_spec(path: str | Path) -> ExperimentSpec:
     Raises
     ------
     SpecError
-        Listing every problem at once, each with the key and the fix.
+        Listing every problem at once, each with the key and the values it allows.
     """
     path = Path(path)
     if not path.exists():
-        raise SpecError(f"{path}: no such spec file; the default is experiments/serang-2026.yaml")
+        raise SpecError(f"{path}: no such spec file; the default is {DEFAULT_SPEC_NAME}")
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise SpecError(f"{path}: not valid YAML ({exc})") from exc
     if not isinstance(raw, dict):
         raise SpecError(f"{path}: expected a mapping of keys (name:, data:, models:, ...)")
-    errors: list[str] = []
-    _check_keys("", raw, _TOP_KEYS, errors)
-    sections: dict[str, dict[str, Any]] = {}
-    for key, allowed in [
-        ("data", _DATA_KEYS),
-        ("evaluation", _EVAL_KEYS),
-        ("plan", _PLAN_KEYS),
-        ("forecast", _FORECAST_KEYS),
-    ]:
-        value = raw.get(key, {}) or {}
-        if not isinstance(value, dict):
-            errors.append(f"{key!r} must be a mapping, got {type(value).__name__}")
-            value = {}
-        _check_keys(f"{key}.", value, allowed, errors)
-        sections[key] = value
-    name = raw.get("name") or path.stem
-    if not isinstance(name, str) or not name.strip():
-        errors.append("'name' must be a non-empty string (it names the MLflow experiment)")
-    models = raw.get("models", ["ols", "logit", "boosting"])
-    if not isinstance(models, list) or not models or not all(isinstance(m, str) for m in models):
-        errors.append("'models' must be a non-empty list of model spec names (files in models/)")
-        models = []
-    seed = raw.get("seed", 2026)
-    if not isinstance(seed, int) or isinstance(seed, bool):
-        errors.append(f"'seed' must be a whole number, got {seed!r}")
-        seed = 0
-    source = sections["data"].get("source", "synthetic")
-    if source not in {"synthetic", "files"}:
-        errors.append(f"data.source must be 'synthetic' or 'files', got {source!r}")
-    if source == "files":
-        for needed in ("registry", "survey"):
-            if needed not in sections["data"]:
-                errors.append(f"data.{needed} is required when data.source is 'files'")
-    plan = sections["plan"]
-    for key in ("operators", "workdays"):
-        if key in plan and (not isinstance(plan[key], int) or plan[key] < 1):
-            errors.append(f"plan.{key} must be a whole number >= 1, got {plan[key]!r}")
-    if "visits_per_day" in plan and not (
-        isinstance(plan["visits_per_day"], int | float) and plan["visits_per_day"] > 0
-    ):
-        errors.append(f"plan.visits_per_day must be a number > 0, got {plan['visits_per_day']!r}")
-    if errors:
-        raise SpecError(f"{path}: {len(errors)} problem(s):\n  " + "\n  ".join(errors))
-    return ExperimentSpec(
-        name=str(name),
-        raw=raw,
-        path=path.resolve(),
-        seed=int(seed),
-        data=sections["data"],
-        models=list(models),
-        evaluation=sections["evaluation"],
-        plan=plan,
-        forecast=sections["forecast"],
-    )
+    return ExperimentSpec.from_mapping(raw, path=path.resolve(), source=str(path))
+
+
+def experiment_json_schema() -> dict[str, Any]:
+    """The JSON Schema of an experiment spec (``experiments/experiment.schema.json``).
+
+    Editors that read a ``# yaml-language-server: $schema=...`` line complete and check the
+    keys of an experiment YAML with it.
+    """
+    schema = ExperimentSpec.model_json_schema(mode="validation")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "targeting experiment spec"
+    return schema
+
+
+def write_experiment_schema(path: str | Path) -> Path:
+    """Write :func:`experiment_json_schema` as indented, key-sorted JSON to ``path``."""
+    path = Path(path)
+    text = json.dumps(experiment_json_schema(), indent=2, sort_keys=True, ensure_ascii=False)
+    path.write_text(text + "\n", encoding="utf-8")
+    return path

@@ -1,22 +1,243 @@
 """Adapters for real survey data, each to the same :class:`HouseholdData` form.
 
-* :func:`load_costa_rica`: the IDB Costa Rican Household Poverty data, engineered to households;
-* :func:`load_data_spec`: a YAML data spec for bringing your own survey.
+* :data:`ADAPTERS`: the engineered adapters a data spec may name (``adapter: costa_rica``);
+  :func:`register_adapter` adds one;
+* :func:`load_data_spec`: read and check a YAML data spec (bring your own survey);
+* :func:`load_dataset`: turn a checked :class:`~targeting.config.dataset.DataSpec` into
+  :class:`HouseholdData`.
+
+The data spec (in :mod:`targeting.config.dataset`) names an adapter only as text; this module
+holds the registry, so the spec never imports the adapters.
 """
 
-from targeting.config.dataset import DataSpec, DataSpecError, HouseholdData, load_data_spec
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from targeting.config.dataset import DataSpec, DataSpecError
+from targeting.config.errors import did_you_mean
 from targeting.data.costa_rica import (
     load_costa_rica,
     load_costa_rica_raw_heads,
-    shared_data_dir,
 )
+from targeting.data.household import HouseholdData
+from targeting.data.paths import shared_data_dir
 
 __all__ = [
+    "ADAPTERS",
     "DataSpec",
     "DataSpecError",
     "HouseholdData",
+    "check_adapter",
     "load_costa_rica",
     "load_costa_rica_raw_heads",
     "load_data_spec",
+    "load_dataset",
+    "register_adapter",
+    "resolve_data_path",
     "shared_data_dir",
 ]
+
+Adapter = Callable[[Path], HouseholdData]
+
+ADAPTERS: dict[str, Adapter] = {"costa_rica": load_costa_rica}
+"""Engineered adapters by the name a data spec gives (``adapter: costa_rica``): each takes the
+resolved file path and returns one row per household."""
+
+
+def register_adapter(name: str) -> Callable[[Adapter], Adapter]:
+    """Register an adapter under ``name`` (a decorator).
+
+    Parameters
+    ----------
+    name : str
+        The value of ``adapter:`` in a data spec.
+
+    Returns
+    -------
+    callable
+        The decorator; it returns the function unchanged.
+    """
+
+    def add(function: Adapter) -> Adapter:
+        ADAPTERS[name] = function
+        return function
+
+    return add
+
+
+def resolve_data_path(spec: DataSpec) -> Path:
+    """The spec's ``path`` with ``${SHARED_DATA}``, environment variables and ``~`` expanded,
+    relative to the spec's folder."""
+    text = spec.path.replace("${SHARED_DATA}", str(shared_data_dir()))
+    text = os.path.expandvars(text)
+    path = Path(text).expanduser()
+    return path if path.is_absolute() else (spec.base / path).resolve()
+
+
+def check_adapter(spec: DataSpec) -> None:
+    """Raise :class:`DataSpecError` when the spec names an adapter that is not registered."""
+    if spec.adapter is not None and spec.adapter not in ADAPTERS:
+        raise DataSpecError.from_problems(
+            spec.source,
+            [
+                f"adapter {spec.adapter!r} is unknown{did_you_mean(spec.adapter, ADAPTERS)}; "
+                f"allowed: {', '.join(sorted(ADAPTERS))}"
+            ],
+        )
+
+
+def load_data_spec(path: str | os.PathLike[str]) -> DataSpec:
+    """Read and check a YAML data spec (every problem at once, before any data is read).
+
+    Parameters
+    ----------
+    path : path-like
+        The YAML file; relative ``path:`` entries are resolved against its folder.
+
+    Returns
+    -------
+    DataSpec
+
+    Raises
+    ------
+    FileNotFoundError, DataSpecError
+    """
+    file = Path(path)
+    if not file.is_file():
+        raise FileNotFoundError(f"data spec {file} does not exist")
+    try:
+        raw = yaml.safe_load(file.read_text())
+    except yaml.YAMLError as exc:
+        raise DataSpecError(f"{file}: not valid YAML ({exc})") from exc
+    spec = DataSpec.from_dict(raw, base=file.resolve().parent, source=str(file))
+    check_adapter(spec)
+    return spec
+
+
+def load_dataset(spec: DataSpec) -> HouseholdData:
+    """Read the file of a data spec and return one row per household.
+
+    Parameters
+    ----------
+    spec : DataSpec
+
+    Returns
+    -------
+    HouseholdData
+
+    Raises
+    ------
+    FileNotFoundError
+        When the file is absent.
+    DataSpecError
+        When the adapter is unknown or a named column is not in the file.
+    """
+    check_adapter(spec)
+    path = resolve_data_path(spec)
+    if spec.adapter is not None:
+        data = ADAPTERS[spec.adapter](path)
+        data.name = spec.name
+        return data
+    if not path.is_file():
+        raise FileNotFoundError(f"{spec.source}: path {path} does not exist (key 'path')")
+    # the spec's own check guarantees these when there is no adapter
+    assert spec.id_column and spec.group_column and spec.label and spec.features
+    df = pd.read_csv(path)
+    notes: dict[str, Any] = {"n_rows_in_file": len(df)}
+    needed = {
+        "id_column": [spec.id_column],
+        "group_column": [spec.group_column],
+        "label.column": [spec.label.column],
+        "features": spec.features.columns(),
+        "weight_column": [spec.weight_column] if spec.weight_column else [],
+        "group_columns": spec.group_columns,
+    }
+    if spec.household_column and spec.aggregate:
+        needed["household_column"] = [spec.household_column]
+        needed["aggregate.head_column"] = [spec.aggregate.head_column]
+    for key, cols in needed.items():
+        missing = [c for c in cols if c not in df.columns]
+        if missing:
+            raise DataSpecError(
+                f"{spec.source}: column(s) {missing} named in '{key}' are not in "
+                f"{path.name} (columns: {list(df.columns)[:20]}...)"
+            )
+    if spec.household_column:
+        df = _to_households(spec, df, notes)
+    if df[spec.id_column].duplicated().any():
+        raise DataSpecError(
+            f"{spec.source}: id_column '{spec.id_column}' is not unique; for an "
+            "individual-level file give household_column and aggregate: "
+            "{head_column, head_value}"
+        )
+    label = _label(spec, df)
+    x = pd.DataFrame(index=df.index)
+    for c in spec.features.numeric:
+        x[c] = pd.to_numeric(df[c], errors="coerce").astype(float)
+    for c in spec.features.boolean:
+        x[c] = df[c].astype("boolean").astype(float)
+    for c in spec.features.categorical:
+        x[c] = df[c].astype("category")
+    weights = df[spec.weight_column].to_numpy(float) if spec.weight_column else None
+    consumption, line = None, None
+    if spec.label.type == "consumption":
+        consumption = pd.to_numeric(df[spec.label.column], errors="coerce").to_numpy(float)
+        line = float(spec.label.line)
+    return HouseholdData(
+        name=spec.name,
+        X=x.reset_index(drop=True),
+        label=label,
+        groups=df[spec.group_column].to_numpy(dtype=object),
+        ids=df[spec.id_column].to_numpy(dtype=object),
+        weights=weights,
+        group_columns=df[[spec.group_column, *spec.group_columns]].reset_index(drop=True),
+        notes=notes,
+        consumption=consumption,
+        line=line,
+    )
+
+
+def _to_households(spec: DataSpec, df: pd.DataFrame, notes: dict[str, Any]) -> pd.DataFrame:
+    hh, agg = spec.household_column, spec.aggregate
+    assert hh is not None and agg is not None and spec.id_column is not None
+    is_head = df[agg.head_column] == agg.head_value
+    heads = df[is_head].drop_duplicates(hh)
+    missing = set(df[hh]) - set(heads[hh])
+    notes["n_households_without_head"] = len(missing)
+    if missing and agg.no_head == "oldest":
+        rest = df[df[hh].isin(missing)].sort_values(agg.age_column, ascending=False)
+        heads = pd.concat([heads, rest.drop_duplicates(hh)])
+    notes["n_households"] = len(heads)
+    heads = heads.copy()
+    heads[spec.id_column] = heads[hh]
+    return heads.reset_index(drop=True)
+
+
+def _label(spec: DataSpec, df: pd.DataFrame) -> np.ndarray:
+    label = spec.label
+    assert label is not None
+    col = df[label.column]
+    if label.type == "class":
+        values = label.extreme_value
+        values = values if isinstance(values, list) else [values]
+        return col.isin(values).to_numpy().astype(int)
+    col = pd.to_numeric(col, errors="coerce")
+    if label.type == "consumption":
+        return (col < float(label.line)).to_numpy().astype(int)
+    q = float(label.quantile)
+    if spec.weight_column:
+        w = df[spec.weight_column].to_numpy(float)
+        order = np.argsort(col.to_numpy())
+        cum = np.cumsum(w[order]) / w.sum()
+        cut = col.to_numpy()[order][np.searchsorted(cum, q)]
+    else:
+        cut = col.quantile(q)
+    return (col < cut).to_numpy().astype(int)

@@ -66,7 +66,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from targeting.config.dataset import HouseholdData
+from targeting.data.household import HouseholdData
 from targeting.data.paths import shared_data_dir
 
 __all__ = [

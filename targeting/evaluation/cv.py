@@ -17,8 +17,8 @@ import pandas as pd
 from sklearn.model_selection import GroupKFold, StratifiedGroupKFold
 from sklearn.pipeline import Pipeline
 
-from targeting.config.model import DEFAULT_LINE, ModelSpec, build_model, fit_model
 from targeting.evaluation.metrics import evaluate_scores, expected_calibration_error
+from targeting.pmt.build import DEFAULT_LINE, ModelSpec, build_model, fit_model
 from targeting.pmt.calibration import CalibratedPMT
 
 __all__ = ["CVResult", "fit_final", "grouped_cross_validate"]

@@ -57,9 +57,8 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
-from targeting.config.dataset import HouseholdData
-from targeting.config.model import DEFAULT_LINE, ESTIMATORS, ModelSpec
 from targeting.data import schema
+from targeting.data.household import HouseholdData
 from targeting.evaluation.cv import grouped_cross_validate
 from targeting.evaluation.metrics import (
     evaluate_scores,
@@ -67,6 +66,7 @@ from targeting.evaluation.metrics import (
     group_error_ratios,
     targeting_curve,
 )
+from targeting.pmt.build import DEFAULT_LINE, ESTIMATORS, ModelSpec
 from targeting.pmt.features import FEATURE_SETS, _to_float, _to_text, make_feature_transformer
 
 __all__ = [
@@ -545,7 +545,7 @@ def evaluate_zoo(
         One row per household. A :class:`HouseholdData` with ``consumption`` also runs the
         consumption models; otherwise they are skipped with a note.
     specs : sequence of ModelSpec
-        The models (e.g. :func:`targeting.config.model.load_specs`).
+        The models (e.g. :func:`targeting.pmt.build.load_specs`).
     n_splits : int, default 5
     n_repeats : int, default 3
     seed : int, default 0

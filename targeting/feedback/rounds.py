@@ -69,8 +69,8 @@ def fit_champion(
     -------
     sklearn.pipeline.Pipeline
     """
-    from targeting.config.model import load_specs
     from targeting.evaluation.cv import fit_final
+    from targeting.pmt.build import load_specs
 
     spec = load_specs("models", names=[model])[0]
     consumption = survey["consumption_pc"].to_numpy(dtype=float)

@@ -143,27 +143,28 @@ def prepare_forecast(
     -------
     ForecastInputs
     """
-    from targeting.config.model import load_specs
-    from targeting.forecast.scenarios import scenarios_from_spec
     from targeting.pipeline import (
         SurveyArrays,
         _choose_champion,
         _models_dir,
         build_city_state,
+        check_experiment,
         cross_validate_spec,
         data_fingerprint,
         fit_spec,
         load_cycle_data,
     )
+    from targeting.pmt.build import load_specs
 
     progress = progress or Progress(enabled=False)
+    # every problem of the spec and its model specs fails here, before any data is read
+    _, scenarios = check_experiment(spec)
+    all_specs = {s.name: s for s in load_specs(_models_dir(spec))}
     with progress.step("Loading and validating the survey and registry"):
         data = load_cycle_data(spec, progress)
     survey, registry = data.survey, data.registry
     arrays = SurveyArrays.from_survey(survey, spec)
-    scenarios = scenarios_from_spec(spec.raw)
     ranking_models = sorted({s.model for s in scenarios if s.model})
-    all_specs = {s.name: s for s in load_specs(_models_dir(spec))}
 
     def fit(name: str) -> Any:
         if name not in all_specs:
@@ -210,7 +211,7 @@ def prepare_forecast(
         how=how,
         states=states,
         data_fingerprint=data_fingerprint(survey, registry),
-        vintage=str(spec.data.get("vintage", "unknown")),
+        vintage=spec.data.vintage or "unknown",
         registry_households=int(data.n_input_households),
         model_table=model_table,
     )
@@ -233,7 +234,7 @@ def run_forecast(
     ----------
     spec : ExperimentSpec
     n_paths : int, optional
-        Monte Carlo paths per scenario (default ``forecast.n_paths``, else 2000).
+        Monte Carlo paths per scenario (default the spec's ``forecast.n_paths``).
     seed : int, optional
         Seed of the common random numbers (default the spec's seed).
     model : str, optional
@@ -241,7 +242,7 @@ def run_forecast(
     tracking_uri : str, optional
     capacity_paths : int, optional
         Paths per evaluation of the capacity search and the tornado (default
-        ``forecast.capacity_search.n_paths``, else ``min(n_paths, 500)``).
+        :meth:`~targeting.config.experiment.CapacitySearch.paths`).
     calibrate : bool
         Also run the rejection ABC of :mod:`targeting.forecast.calibrate` (Kota Serang 2023)
         and add the first scenario with the fitted ranges as ``<name>_calibrated``.
@@ -262,11 +263,11 @@ def run_forecast(
     progress = progress or Progress(enabled=False)
     inputs = inputs or prepare_forecast(spec, model, tracking_uri, progress)
     seed = int(spec.seed if seed is None else seed)
-    paths = int(n_paths or spec.forecast.get("n_paths", 2000))
-    search = dict(spec.forecast.get("capacity_search") or {})
-    cpaths = int(capacity_paths or search.get("n_paths", min(paths, 500)))
-    target_p = float(search.get("target_p", 0.8))
-    scenarios = scenarios_from_spec(spec.raw)
+    paths = int(n_paths or spec.forecast.n_paths)
+    search = spec.forecast.capacity_search
+    cpaths = int(capacity_paths or search.paths(paths))
+    target_p = search.target_p
+    scenarios = scenarios_from_spec(spec.forecast)
     cal = None
     if calibrate:
         from targeting.forecast.calibrate import calibrate_serang_2023
@@ -304,8 +305,8 @@ def run_forecast(
         with progress.step(f"Scenario {sc.name}: capacity for P >= {target_p:g}"):
             for goal in ("goal", "near_zero"):
                 for lever, max_v in (
-                    ("operators", search.get("max_operators")),
-                    ("visits_per_day", search.get("max_visits_per_day")),
+                    ("operators", search.max_operators),
+                    ("visits_per_day", search.max_visits_per_day),
                 ):
                     c = capacity_needed(
                         st,
@@ -325,7 +326,7 @@ def run_forecast(
     goal_months = goal_months.loc[:, (goal_months > 0).any(axis=0)]
     goal_months.index.name = "scenario"
     goal_months = goal_months.reset_index()
-    metric = str(search.get("tornado_metric", "deadline_median"))
+    metric = search.tornado_metric
     with progress.step(f"Tornado of {scenarios[0].name} on {metric}"):
         tor = tornado(
             state_for(scenarios[0]), scenarios[0], n_paths=cpaths, seed=seed, metric=metric

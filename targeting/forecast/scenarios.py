@@ -14,6 +14,8 @@ from typing import Any
 
 import pandas as pd
 
+from targeting.config.experiment import ForecastSection
+
 __all__ = ["CENTRES", "Scenario", "scenarios_from_spec"]
 
 #: Central (most likely) values of the uncertain rates, DESIGN §6. A range that contains its
@@ -195,16 +197,16 @@ def _pair(value: Any, name: str, cast: type) -> tuple:
     return (lo, hi)
 
 
-def scenarios_from_spec(spec: dict) -> list[Scenario]:
+def scenarios_from_spec(spec: ForecastSection | dict) -> list[Scenario]:
     """Read the scenarios of an experiment spec.
 
     Parameters
     ----------
-    spec : dict
-        The parsed experiment YAML. ``spec['forecast']['scenarios']`` is a list of mappings,
-        each overriding ``spec['forecast'].get('defaults', {})``, which overrides the
-        :class:`Scenario` defaults. Without a ``scenarios`` list, one scenario is built from the
-        defaults alone.
+    spec : ForecastSection or dict
+        The checked ``forecast:`` section of an :class:`~targeting.config.experiment.ExperimentSpec`
+        (``spec.forecast``), or a parsed experiment YAML. Each scenario overrides the
+        ``defaults``, which override the :class:`Scenario` defaults. Without scenarios, one
+        scenario is built from the defaults alone.
 
     Returns
     -------
@@ -215,9 +217,14 @@ def scenarios_from_spec(spec: dict) -> list[Scenario]:
     ValueError
         On unknown keys (named in the message) or duplicate scenario names.
     """
-    fc = (spec or {}).get("forecast") or {}
-    base = Scenario.from_dict(fc.get("defaults") or {})
-    items = fc.get("scenarios") or [{}]
+    if isinstance(spec, ForecastSection):
+        defaults: dict = spec.defaults.given()
+        items: list = [s.given() for s in spec.scenarios] or [{}]
+    else:
+        fc = (spec or {}).get("forecast") or {}
+        defaults = fc.get("defaults") or {}
+        items = fc.get("scenarios") or [{}]
+    base = Scenario.from_dict(defaults)
     out = [Scenario.from_dict(item or {}, base=base) for item in items]
     names = [s.name for s in out]
     dup = sorted({n for n in names if names.count(n) > 1})

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from targeting.config.experiment import POOLINGS, PlanSection
 from targeting.data.schema import PROGRAMME_COLUMNS, is_reached
 
 __all__ = [
@@ -49,7 +50,7 @@ __all__ = [
 NOT_RANKED_REASONS: list[str] = ["reached", "verified", "invalid_row", "beyond_capacity"]
 """Why a registry household is not in the plan, in order of precedence."""
 
-POOLINGS: tuple[str, ...] = ("kelurahan", "kecamatan", "city")
+_PLAN_DEFAULTS = PlanSection().model_dump()
 
 _SCORE_COLUMNS = ["p_extreme", "p_low", "p_high", "desil"]
 _REASON_COLUMNS = ["reason_1", "reason_2", "reason_3"]
@@ -87,12 +88,35 @@ class PlanCapacity:
         Dates (``YYYY-MM-DD``) that are not workdays (e.g. national holidays).
     """
 
-    operators: int = 67
-    visits_per_day: float = 2.0
-    workdays: int = 20
-    pooling: str = "kecamatan"
-    start_date: str = "2025-11-03"
+    # the defaults are the experiment spec's (declared once, in targeting.config.experiment)
+    operators: int = _PLAN_DEFAULTS["operators"]
+    visits_per_day: float = _PLAN_DEFAULTS["visits_per_day"]
+    workdays: int = _PLAN_DEFAULTS["workdays"]
+    pooling: str = _PLAN_DEFAULTS["pooling"]
+    start_date: str = _PLAN_DEFAULTS["start_date"]
     holidays: tuple[str, ...] = ()
+
+    @classmethod
+    def from_spec(cls, plan: PlanSection, holidays: tuple[str, ...] = ()) -> PlanCapacity:
+        """The capacity of an experiment spec's ``plan:`` section (already checked).
+
+        Parameters
+        ----------
+        plan : targeting.config.experiment.PlanSection
+        holidays : tuple of str, optional
+
+        Returns
+        -------
+        PlanCapacity
+        """
+        return cls(
+            operators=plan.operators,
+            visits_per_day=float(plan.visits_per_day),
+            workdays=plan.workdays,
+            pooling=plan.pooling,
+            start_date=plan.start_date,
+            holidays=tuple(holidays),
+        )
 
     def __post_init__(self) -> None:
         if int(self.operators) != self.operators or self.operators < 0:

@@ -201,7 +201,10 @@ def log_cycle(
                 "models": ",".join(spec.models),
                 "extreme_line": spec.extreme_line,
                 "n_households": result.counts["households_in_registry"],
-                **{f"plan.{k}": v for k, v in sorted(spec.plan.items())},
+                **{
+                    f"plan.{k}": v
+                    for k, v in sorted(spec.plan.model_dump(exclude_unset=True).items())
+                },
             }
         )
         mlflow.log_dict(spec.raw, "spec.json")
@@ -349,7 +352,7 @@ def _log_fan_chart(forecast: Any) -> None:
 
 
 def _model_specs(result: CycleResult) -> list[Any]:
-    from targeting.config.model import load_specs
     from targeting.pipeline import _models_dir
+    from targeting.pmt.build import load_specs
 
     return load_specs(_models_dir(result.spec), names=list(result.model_table["model"]))

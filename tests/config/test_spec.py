@@ -15,7 +15,7 @@ def test_default_spec_loads() -> None:
     assert spec.name == "serang-2026"
     assert spec.primary_metric == "ee_at_true_share" and spec.primary_lower_is_better
     assert len(spec.spec_hash) == 12
-    assert {"baseline", "double_capacity"} <= {s["name"] for s in spec.forecast["scenarios"]}
+    assert {"baseline", "double_capacity"} <= {s.name for s in spec.forecast.scenarios}
 
 
 def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
@@ -26,7 +26,7 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
     with pytest.raises(SpecError) as info:
         load_experiment_spec(path)
     message = str(info.value)
-    for needle in ("'modelz'", "plan.operators", "'visits'", "data.registry", "data.survey"):
+    for needle in ("modelz", "plan.operators", "plan.visits", "data.registry", "data.survey"):
         assert needle in message
 
 

@@ -12,10 +12,10 @@ from sklearn.impute import SimpleImputer
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from targeting.config.dataset import DataSpec
-from targeting.config.model import load_specs
-from targeting.data.adapters import DataSpecError, load_costa_rica, load_data_spec
+from targeting.data.adapters import DataSpecError, load_costa_rica, load_data_spec, load_dataset
 from targeting.data.costa_rica import FORBIDDEN_FEATURES, default_costa_rica_path
 from targeting.evaluation.zoo import evaluate_zoo
+from targeting.pmt.build import load_specs
 from targeting.pmt.ensemble import OrdinalEnsemblePMT
 from tests.helpers import REPO
 
@@ -126,7 +126,7 @@ def test_area_folds_never_split_a_region(costa_rica):
 def test_data_spec_adapter_matches_loader(costa_rica):
     spec = load_data_spec(REPO / "experiments" / "data" / "costa-rica.yaml")
     assert spec.adapter == "costa_rica"
-    d = spec.load()
+    d = load_dataset(spec)
     assert d.name == "costa-rica-ipm"
     assert d.X.shape == costa_rica.X.shape
 
@@ -143,7 +143,7 @@ def test_generic_spec_individual_file(tmp_path):
         "label": {"type": "class", "column": "Target", "extreme_value": 1},
         "features": {"numeric": ["rooms", "meaneduc"], "boolean": ["refrig"]},
     }
-    d = DataSpec.from_dict(spec, base=tmp_path).load()
+    d = load_dataset(DataSpec.from_dict(spec, base=tmp_path))
     assert len(d) == 2973
     assert abs(d.label.mean() - 0.0747) < 0.002
     assert list(d.X.columns) == ["rooms", "meaneduc", "refrig"]
@@ -172,21 +172,21 @@ def _write(tmp_path: Path, text: str) -> Path:
 @pytest.mark.parametrize(
     ("text", "match"),
     [
-        ("path: x.csv\nadapter: costa_rica\n", "missing key 'name'"),
-        ("name: a\nadapter: costa_rica\n", "missing key 'path'"),
+        ("path: x.csv\nadapter: costa_rica\n", "name is required"),
+        ("name: a\nadapter: costa_rica\n", "path is required"),
         ("name: a\npath: x.csv\nadapter: peru\n", "adapter 'peru' is unknown"),
-        ("name: a\npath: x.csv\nformat: sav\n", "format 'sav'"),
+        ("name: a\npath: x.csv\nformat: sav\n", "format must be one of 'csv'"),
         ("name: a\npath: x.csv\nbogus: 1\nadapter: costa_rica\n", "unknown key"),
-        ("name: a\npath: x.csv\nid_column: id\ngroup_column: g\n", "missing key 'label'"),
+        ("name: a\npath: x.csv\nid_column: id\ngroup_column: g\n", "label is required"),
         (
             "name: a\npath: x.csv\nid_column: id\ngroup_column: g\n"
             "label: {type: income, column: c}\nfeatures: {numeric: [a]}\n",
-            "type 'income' is unknown",
+            "label.type must be one of 'class', 'consumption', 'quantile'",
         ),
         (
             "name: a\npath: x.csv\nid_column: id\ngroup_column: g\n"
             "label: {type: consumption, column: c}\nfeatures: {numeric: [a]}\n",
-            "needs key 'line'",
+            "label.line is required",
         ),
         (
             "name: a\npath: x.csv\nid_column: id\ngroup_column: g\n"
@@ -197,7 +197,7 @@ def _write(tmp_path: Path, text: str) -> Path:
             "name: a\npath: x.csv\nid_column: id\ngroup_column: g\nhousehold_column: h\n"
             "aggregate: {head_column: p}\n"
             "label: {type: class, column: c, extreme_value: 1}\nfeatures: {numeric: [a]}\n",
-            "missing key 'head_value'",
+            "aggregate.head_value is required",
         ),
         ("- a\n- b\n", "YAML mapping"),
     ],
@@ -215,7 +215,7 @@ def test_data_spec_missing_column(tmp_path):
         "label: {type: consumption, column: c, line: 500}\nfeatures: {numeric: [a, b]}\n",
     )
     with pytest.raises(DataSpecError, match=r"\['b'\] named in 'features'"):
-        load_data_spec(spec).load()
+        load_dataset(load_data_spec(spec))
 
 
 def test_data_spec_household_file(tmp_path):
@@ -225,7 +225,7 @@ def test_data_spec_household_file(tmp_path):
         "name: a\npath: s.csv\nid_column: id\ngroup_column: g\nweight_column: w\n"
         "label: {type: consumption, column: c, line: 500}\nfeatures: {numeric: [a]}\n",
     )
-    d = load_data_spec(spec).load()
+    d = load_dataset(load_data_spec(spec))
     assert d.label.tolist() == [1, 0, 1]
     assert d.weights.tolist() == [2.0, 1.0, 1.0]
     assert list(d.groups) == ["x", "y", "y"]

@@ -10,8 +10,7 @@ import pandas as pd
 import pytest
 
 from targeting.cli.main import main
-from targeting.config.model import ESTIMATORS, load_specs
-from targeting.data.adapters import load_data_spec, shared_data_dir
+from targeting.data.adapters import load_data_spec, load_dataset, shared_data_dir
 from targeting.evaluation.metrics import evaluate_scores
 from targeting.evaluation.zoo import (
     ZooEvaluation,
@@ -20,6 +19,7 @@ from targeting.evaluation.zoo import (
     ordinal_from_consumption,
     synthetic_survey_data,
 )
+from targeting.pmt.build import ESTIMATORS, load_specs
 
 FAST = {
     "ensemble": {"n_estimators": 20, "max_iter": 30, "calibration_cv": 2},
@@ -104,7 +104,7 @@ def test_evaluate_zoo_on_synthetic_survey(survey):
 
 
 def test_evaluate_zoo_on_a_data_spec(tiny_spec):
-    data = load_data_spec(tiny_spec).load()
+    data = load_dataset(load_data_spec(tiny_spec))
     specs = _specs(["ols", "logit", "scorecard", "ensemble", "plain"])
     res = evaluate_zoo(data, specs, n_splits=3, n_repeats=2, group_by="area")
     assert "ols" in res.skipped and "consumption" in res.skipped["ols"]

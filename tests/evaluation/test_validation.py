@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from threadpoolctl import threadpool_limits
 
-from targeting.config.model import ModelSpec, load_specs
 from targeting.evaluation.cv import CVResult, fit_final, grouped_cross_validate
+from targeting.pmt.build import ModelSpec, load_specs
 from tests.helpers.frames import survey_frame
 
 LINE = 400_000.0

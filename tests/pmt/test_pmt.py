@@ -11,7 +11,8 @@ import pytest
 from scipy.stats import norm
 from threadpoolctl import threadpool_limits
 
-from targeting.config.model import ESTIMATORS, ModelSpec, build_model, fit_model, load_specs
+from targeting.config.errors import SpecError
+from targeting.pmt.build import ESTIMATORS, ModelSpec, build_model, fit_model, load_specs
 from targeting.pmt.calibration import CalibratedPMT
 from targeting.pmt.classifiers import BoostingPMT, LogitPMT
 from targeting.pmt.linear import LogConsumptionOLS
@@ -63,11 +64,11 @@ def test_all_seven_specs_load():
 
 def test_unknown_estimator_and_keys_are_reported(tmp_path):
     bad = tmp_path / "bad.yaml"
-    bad.write_text("name: x\nestimator: Nope\n")
-    with pytest.raises(ValueError, match="unknown estimator"):
-        ModelSpec.from_yaml(bad)
+    bad.write_text("name: x\nestimator: LogitPM\n")
+    with pytest.raises(SpecError, match=r"'LogitPM' is unknown \(did you mean 'LogitPMT'"):
+        load_specs(tmp_path)
     bad.write_text("name: x\nestimator: LogitPMT\nparms: {}\n")
-    with pytest.raises(ValueError, match="unknown key"):
+    with pytest.raises(SpecError, match=r"unknown key parms \(did you mean 'params'\?\)"):
         ModelSpec.from_yaml(bad)
 
 

@@ -1,0 +1,266 @@
+"""The estimators a model spec may name, and the pipelines built from specs.
+
+:func:`load_specs` reads ``models/*.yaml`` (:class:`targeting.config.model.ModelSpec`) and checks
+each against its estimator class at load time (a parameter the estimator does not take fails
+here, with the closest name, not minutes later as a bare ``TypeError``); :func:`build_model` and
+:func:`fit_model` build and fit the pipeline of a spec.
+"""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.compose import ColumnTransformer
+from sklearn.pipeline import Pipeline
+
+from targeting.config.errors import SpecError, did_you_mean
+from targeting.config.model import DEFAULT_LINE, ModelSpec, read_model_spec
+from targeting.pmt.calibration import CalibratedPMT
+from targeting.pmt.classifiers import BoostingPMT, LogitPMT
+from targeting.pmt.features import FEATURE_SETS, make_feature_set
+from targeting.pmt.linear import LogConsumptionOLS, PovertyWeightedPMT, QuantilePMT
+
+__all__ = [
+    "DEFAULT_LINE",
+    "ESTIMATORS",
+    "ModelSpec",
+    "build_model",
+    "check_model_spec",
+    "fit_model",
+    "load_specs",
+]
+
+
+def _estimators() -> dict[str, type]:
+    from targeting.pmt.ensemble import OrdinalEnsemblePMT
+    from targeting.pmt.forest import ForestPMT
+    from targeting.pmt.scorecard import ScorecardPMT
+
+    return {
+        "LogConsumptionOLS": LogConsumptionOLS,
+        "QuantilePMT": QuantilePMT,
+        "PovertyWeightedPMT": PovertyWeightedPMT,
+        "LogitPMT": LogitPMT,
+        "BoostingPMT": BoostingPMT,
+        "ForestPMT": ForestPMT,
+        "ScorecardPMT": ScorecardPMT,
+        "OrdinalEnsemblePMT": OrdinalEnsemblePMT,
+    }
+
+
+ESTIMATORS: dict[str, type] = _estimators()
+"""Estimator classes a spec may name."""
+
+
+def check_model_spec(spec: ModelSpec) -> list[str]:
+    """Check a spec against the estimator it names.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+
+    Returns
+    -------
+    list of str
+        One sentence per problem (unknown estimator or feature set, a parameter the
+        estimator's ``__init__`` does not take), each with the closest allowed name; empty when
+        the spec is sound.
+    """
+    where = f"model {spec.name!r}"
+    problems: list[str] = []
+    if spec.estimator not in ESTIMATORS:
+        problems.append(
+            f"{where}: estimator {spec.estimator!r} is unknown"
+            f"{did_you_mean(spec.estimator, ESTIMATORS)}; allowed: {', '.join(sorted(ESTIMATORS))}"
+        )
+    else:
+        accepted = [
+            name
+            for name, p in inspect.signature(ESTIMATORS[spec.estimator].__init__).parameters.items()
+            if name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        ]
+        for key in sorted(set(spec.params) - set(accepted)):
+            problems.append(
+                f"{where}: params.{key} is not a parameter of {spec.estimator}"
+                f"{did_you_mean(key, accepted)}; allowed: {', '.join(accepted)}"
+            )
+    if spec.feature_set not in FEATURE_SETS:
+        problems.append(
+            f"{where}: features {spec.feature_set!r} is unknown"
+            f"{did_you_mean(spec.feature_set, FEATURE_SETS)}; "
+            f"allowed: {', '.join(FEATURE_SETS)}"
+        )
+    return problems
+
+
+def _models_folder(folder: str | Path) -> Path:
+    path = Path(folder)
+    if path.is_dir() or path.is_absolute():
+        return path
+    repo = Path(__file__).resolve().parents[2] / path
+    return repo if repo.is_dir() else path
+
+
+def load_specs(folder: str | Path = "models", names: list[str] | None = None) -> list[ModelSpec]:
+    """Load the model specs of a folder, each checked against its estimator.
+
+    Parameters
+    ----------
+    folder : str or pathlib.Path, default "models"
+        A relative folder that does not exist in the working directory is looked up in the
+        source tree's root.
+    names : list of str, optional
+        Keep only these specs, in this order (only these are checked).
+
+    Returns
+    -------
+    list of ModelSpec
+
+    Raises
+    ------
+    FileNotFoundError
+        If the folder does not exist.
+    SpecError
+        Every problem at once: a requested name without a spec (with the closest name), a
+        malformed file, an unknown estimator or a parameter the estimator does not take.
+    """
+    path = _models_folder(folder)
+    if not path.is_dir():
+        raise FileNotFoundError(f"no model folder {path}")
+    problems: list[str] = []
+    specs: dict[str, ModelSpec] = {}
+    files = {p.stem: p for p in sorted(path.glob("*.yaml"))}
+    for stem, file in files.items():
+        try:
+            spec = read_model_spec(file)
+        except SpecError as exc:
+            if names is None or stem in names:
+                problems.extend(exc.problems)
+            continue
+        specs[spec.name] = spec
+    wanted = list(specs) if names is None else list(names)
+    for name in wanted:
+        if name in specs:
+            problems.extend(check_model_spec(specs[name]))
+        elif name not in files:
+            problems.append(
+                f"models: no model spec named {name!r} in {path}{did_you_mean(name, specs)}; "
+                f"known: {', '.join(sorted(specs))}"
+            )
+    if problems:
+        raise SpecError.from_problems(f"model specs in {path}", problems)
+    return [specs[n] for n in wanted]
+
+
+def build_model(
+    spec: ModelSpec,
+    line: float = DEFAULT_LINE,
+    features: ColumnTransformer | None = None,
+    calibrate: bool | None = None,
+    random_state: int | None = 0,
+) -> Pipeline:
+    """Build the (unfitted) pipeline of a spec.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+    line : float, default 400_000.0
+        Extreme-poverty line (IDR per person per month), given to consumption models.
+    features : ColumnTransformer, optional
+        A feature transformer to use instead of the spec's feature set (cloned).
+    calibrate : bool, optional
+        Override ``spec.calibrate``.
+    random_state : int or None, default 0
+        Seed of the calibration hold-out (and of estimators with a ``random_state``, unless the
+        spec sets one).
+
+    Returns
+    -------
+    sklearn.pipeline.Pipeline
+        Steps ``features`` and ``model``; ``predict_proba(X)[:, 1]`` is P(extreme).
+    """
+    cls = ESTIMATORS[spec.estimator]
+    params = dict(spec.params)
+    accepted = inspect.signature(cls.__init__).parameters
+    if "line" in accepted:
+        params["line"] = float(line)
+    if "random_state" in accepted:
+        params.setdefault("random_state", random_state)
+    estimator = cls(**params)
+    transformer = make_feature_set(spec.feature_set) if features is None else clone(features)
+    transformer.set_output(transform="pandas")
+    do_calibrate = spec.calibrate if calibrate is None else calibrate
+    model = CalibratedPMT(estimator, random_state=random_state) if do_calibrate else estimator
+    return Pipeline([("features", transformer), ("model", model)])
+
+
+def fit_model(
+    pipeline_or_spec: Pipeline | ModelSpec,
+    X: Any,
+    consumption: Any = None,
+    label: Any = None,
+    sample_weight: Any = None,
+    groups: Any = None,
+    line: float = DEFAULT_LINE,
+    y_ordinal: Any = None,
+) -> Pipeline:
+    """Fit a pipeline (or a spec's pipeline) on the target its model needs.
+
+    Parameters
+    ----------
+    pipeline_or_spec : Pipeline or ModelSpec
+    X : pandas.DataFrame
+        Proxies.
+    consumption : array-like, optional
+        Consumption per capita (IDR); required by consumption models.
+    label : array-like, optional
+        The 0/1 extreme label; derived as ``consumption < line`` when not given.
+    sample_weight : array-like, optional
+    groups : array-like, optional
+        Areas, used by the calibration hold-out.
+    line : float, default 400_000.0
+        Used to build a spec's pipeline and to derive the label.
+    y_ordinal : array-like, optional
+        An ordered label whose lowest class is the extreme class (Costa Rica's 4-level
+        ``Target``; on a consumption survey see
+        :func:`targeting.evaluation.zoo.ordinal_from_consumption`). Passed to models whose ``fit``
+        accepts ``y_ordinal`` (:class:`~targeting.pmt.ensemble.OrdinalEnsemblePMT`), ignored
+        by the others.
+
+    Returns
+    -------
+    sklearn.pipeline.Pipeline
+        The fitted pipeline.
+
+    Raises
+    ------
+    ValueError
+        If the target the model needs is not given.
+    """
+    if isinstance(pipeline_or_spec, ModelSpec):
+        pipeline = build_model(pipeline_or_spec, line=line)
+    else:
+        pipeline = pipeline_or_spec
+    model = pipeline.steps[-1][1]
+    if getattr(model, "target_kind", "label") == "consumption":
+        if consumption is None:
+            raise ValueError("this model is fitted on consumption: pass consumption=")
+        y = np.asarray(consumption, dtype=float)
+    else:
+        if label is None:
+            if consumption is None:
+                raise ValueError("this model is fitted on the extreme label: pass label=")
+            label = np.asarray(consumption, dtype=float) < line
+        y = np.asarray(label).astype(int)
+    params: dict[str, Any] = {}
+    if sample_weight is not None:
+        params["model__sample_weight"] = np.asarray(sample_weight, dtype=float)
+    if groups is not None and isinstance(model, CalibratedPMT):
+        params["model__groups"] = np.asarray(groups)
+    if y_ordinal is not None and "y_ordinal" in inspect.signature(model.fit).parameters:
+        params["model__y_ordinal"] = np.asarray(y_ordinal)
+    return pipeline.fit(X, y, **params)
