@@ -33,7 +33,30 @@ Label types
 -----------
 ``class``       ``column == extreme_value`` (``extreme_value`` may be a list).
 ``consumption`` ``column < line`` (consumption or income per capita below the extreme line).
-``quantile``    ``column <`` its (weighted) ``quantile`` (e.g. 0.1, the poorest decile).
+``quantile``    a relative line: ``column <`` its (survey-weighted) ``quantile`` (e.g. 0.2, the
+                poorest 20 %). The quantile becomes the line in the column's units, so the
+                consumption models (ols, quantile, poverty_weighted, forest) still run.
+
+Derived columns
+---------------
+A survey rarely ships per-capita consumption. ``derived:`` computes columns, in order, from a
+small declared vocabulary (no code), before anything else is read, so the label, features and
+weights may name them::
+
+    derived:
+      - {name: hh_exp, op: exp, of: log_hh_exp}               # exp(log household expenditure)
+      - {name: cons_pc, op: per_capita, of: hh_exp, by: hh_size}
+      - {name: total, op: sum, of: [food, nonfood]}
+      - {name: food_share, op: ratio, of: food, by: total}
+      - {name: log_area, op: log, of: floor_area}
+
+``per_capita`` and ``ratio`` divide ``of`` by ``by`` (which must be > 0); ``log`` needs values > 0;
+``sum`` adds two or more columns (a missing component makes the sum missing).
+
+Boolean columns
+---------------
+``features.boolean`` columns may be coded true/false, yes/no, ya/tidak, y/n, 1/0, or 1/2 (the BPS
+convention: 1 = yes, 2 = no), in any case; anything else is an error naming the column.
 """
 
 from __future__ import annotations
@@ -55,17 +78,20 @@ from targeting.config.errors import SpecError, problems_from_validation
 from targeting.config.types import Section
 
 __all__ = [
+    "DERIVED_OPS",
     "LABEL_TYPES",
     "Aggregate",
     "ClassLabel",
     "ConsumptionLabel",
     "DataSpec",
     "DataSpecError",
+    "Derived",
     "Features",
     "QuantileLabel",
 ]
 
 LABEL_TYPES: tuple[str, ...] = ("class", "consumption", "quantile")
+DERIVED_OPS: tuple[str, ...] = ("per_capita", "ratio", "log", "exp", "sum")
 
 
 class DataSpecError(SpecError):
@@ -119,6 +145,35 @@ class QuantileLabel(Section):
 Label = Annotated[ClassLabel | ConsumptionLabel | QuantileLabel, Field(discriminator="type")]
 
 
+class Derived(Section):
+    """One entry of ``derived:``: a new column from existing ones (see the module docstring)."""
+
+    name: str = Field(..., min_length=1, description="the new column")
+    op: Literal["per_capita", "ratio", "log", "exp", "sum"]
+    of: str | list[str] = Field(..., description="the source column (a list for sum)")
+    by: str | None = Field(None, description="the divisor column of per_capita and ratio")
+
+    # a ValueError (not a spec rule) so that the message is prefixed with derived[i]
+    @model_validator(mode="after")
+    def _operands(self) -> Derived:
+        if self.op == "sum":
+            if not isinstance(self.of, list) or len(self.of) < 2:
+                raise ValueError("(op sum) needs of: a list of two or more columns")
+        elif not isinstance(self.of, str):
+            raise ValueError(f"(op {self.op}) needs of: one column name (a list is for op sum)")
+        if self.op in ("per_capita", "ratio") and not self.by:
+            hint = "by: hh_size" if self.op == "per_capita" else "by: total"
+            raise ValueError(f"(op {self.op}) needs by: the divisor column, e.g. {hint}")
+        if self.op not in ("per_capita", "ratio") and self.by is not None:
+            raise ValueError(f"(op {self.op}) takes no by: (only per_capita and ratio); remove it")
+        return self
+
+    def sources(self) -> list[str]:
+        """The columns this entry reads."""
+        cols = list(self.of) if isinstance(self.of, list) else [self.of]
+        return cols + ([self.by] if self.by else [])
+
+
 class Features(Section):
     """``features:``: the proxy columns by kind."""
 
@@ -151,6 +206,22 @@ def _missing_without_adapter(raw: dict[str, Any]) -> list[str]:
     ]
 
 
+_DERIVED_WORDS = ("per_capita", "transform", "log", "exp", "sum", "ratio", "divide", "size")
+
+
+def _derived_hint(problem: str) -> str:
+    """Point a misplaced transformation (``label: {per_capita: ...}``) to ``derived:``."""
+    if problem.startswith("unknown key ") and not problem.startswith("unknown key derived"):
+        key = problem.split()[2].rsplit(".", 1)[-1]
+        if any(word in key for word in _DERIVED_WORDS):
+            return (
+                f"{problem}; transformations are declared under derived:, e.g. derived: "
+                "[{name: cons_pc, op: per_capita, of: hh_exp, by: hh_size}] and then "
+                "label: {column: cons_pc}"
+            )
+    return problem
+
+
 def _lower(value: Any) -> Any:
     return value.lower() if isinstance(value, str) else value
 
@@ -177,6 +248,7 @@ class DataSpec(Section):
     features: Features | None = None
     weight_column: str | None = None
     group_columns: list[str] = Field(default_factory=list)
+    derived: list[Derived] = Field(default_factory=list)
 
     _base: Path = PrivateAttr(default_factory=Path.cwd)
     _source: str = PrivateAttr(default="<dict>")
@@ -216,6 +288,17 @@ class DataSpec(Section):
                 problems.append(
                     f"features {leak} is the label source or an id; remove it from features"
                 )
+        names = [d.name for d in self.derived]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            problems.append(f"derived defines {twice} more than once; give each a new name")
+        for i, d in enumerate(self.derived):
+            later = [s for s in d.sources() if s in names[i:]]
+            if later:
+                problems.append(
+                    f"derived[{i}] ({d.name}) reads {later}, defined at or after it; "
+                    "list derived columns in the order they are computed"
+                )
         if problems:
             raise PydanticCustomError("spec_rule", "\n".join(problems))
         return self
@@ -249,6 +332,7 @@ class DataSpec(Section):
             problems = problems_from_validation(exc, cls)
             # the rule across keys runs only on sound values: add its part about missing keys
             problems += [p for p in _missing_without_adapter(raw) if p not in problems]
+            problems = [_derived_hint(p) for p in problems]
             raise DataSpecError.from_problems(source, problems) from None
         spec._base = base or Path.cwd()
         spec._source = source
