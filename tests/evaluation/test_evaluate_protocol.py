@@ -89,3 +89,32 @@ def test_tuned_settings_are_declared_and_overlap_is_flagged():
     assert fresh["ensemble"]["verdict"] == "disjoint folds"
     assert REPORT_SEED not in seeds
     assert tuning_notes("other", ["ensemble"], [0], "area")["ensemble"]["verdict"] == "other data"
+
+
+def test_mlflow_run_records_paired_intervals_and_tuned_settings(area_spec, tmp_path):
+    import mlflow
+
+    from targeting.data.adapters import load_data_spec, load_dataset
+    from targeting.evaluation.paired import paired_bootstrap, resampling_units
+    from targeting.evaluation.zoo import evaluate_zoo
+    from targeting.pmt.build import load_specs
+    from targeting.tracking.evaluation import log_evaluation
+
+    data = load_dataset(load_data_spec(area_spec))
+    res = evaluate_zoo(data, load_specs(names=["logit", "plain"]), n_splits=3, n_repeats=1,
+                       group_by="area", seed=REPORT_SEED)  # fmt: skip
+    units = resampling_units(res.oof["id"], data.ids, data.groups, "area")
+    paired = paired_bootstrap(res.oof, units, ["logit", "plain"], ["plain"], n_boot=100)
+    tuning = {"logit": {"settings": "C", "tuned_on": "test folds", "verdict": "optimistic"}}
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    logged = log_evaluation(res, "protocol-test", uri, paired=paired, tuning=tuning)
+    client = mlflow.MlflowClient(uri)
+    parent = client.get_run(logged["run_id"])
+    assert parent.data.tags["tuned_settings"] == "logit: optimistic"
+    child = client.get_run(logged["model_runs"]["logit"])
+    assert child.data.tags["tuning_verdict"] == "optimistic"
+    m = child.data.metrics
+    assert m["d_auc_vs_plain_low"] <= m["d_auc_vs_plain_high"]
+    assert "d_ee_at_true_share_vs_plain" in m and "d_auc_vs_plain" in m
+    files = {f.path for f in client.list_artifacts(logged["run_id"])}
+    assert {"paired_differences.csv", "tuning.json"} <= files
