@@ -93,6 +93,7 @@ class CycleResult:
     registry_status: pd.DataFrame | None = None
     group_ratios: pd.DataFrame | None = None
     oof: dict[str, pd.DataFrame] = field(default_factory=dict)
+    training_data: pd.DataFrame | None = None
 
     def summary(self) -> dict[str, Any]:
         """A JSON-ready summary: paths, metrics, counts (aggregates only, no personal data)."""
@@ -557,6 +558,7 @@ def _run_cycle(
         fold_metrics=fold_metrics,
         timings=dict(progress.timings),
         input_example=_synthetic_input_example(seed),
+        training_data=survey.drop(columns=[c for c in schema.PII_COLUMNS if c in survey]),
         registry_status=registry[_STATUS_COLUMNS].copy(),
         group_ratios=group_ratios,
         oof=oof_by_model,

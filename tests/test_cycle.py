@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sqlite3
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -84,13 +83,26 @@ def test_mlflow_store_holds_runs_and_champion(small_run: dict) -> None:
     parent = next(r for r in runs if r.data.tags.get("kind") == "cycle")
     assert parent.info.run_id == small_run["summary"]["mlflow"]["run_id"]
     assert all(r.info.status == "FINISHED" for r in runs)
-    model = mlflow.pyfunc.load_model("models:/targeting-pmt@champion")
+    # one registered name per experiment: another spec never moves this champion
+    model = mlflow.pyfunc.load_model("models:/serang-small-pmt@champion")
     from targeting.data.synthetic import generate_city
 
     rows = generate_city(n_households=1_000, seed=99).registry[schema.PROXY_COLUMNS].head(50)
-    proba = np.asarray(model.predict(rows))
-    assert proba.shape == (50, 2)
-    assert ((proba >= 0) & (proba <= 1)).all()
+    scored = model.predict(rows)
+    assert list(scored.columns) == ["p_extreme", "p_low", "p_high", "desil"]
+    assert len(scored) == 50
+    assert (
+        (scored["p_low"] <= scored["p_extreme"]) & (scored["p_extreme"] <= scored["p_high"])
+    ).all()
+    assert scored["p_high"].le(1).all() and scored["p_low"].ge(0).all()
+    assert scored["desil"].between(1, 10).all()
+    client = mlflow.MlflowClient()
+    version = client.get_model_version_by_alias("serang-small-pmt", "champion")
+    for tag in ["spec_hash", "data_fingerprint", "primary_metric", "primary_metric_value"]:
+        assert version.tags.get(tag), tag
+    assert version.tags["data_fingerprint"] == small_run["summary"]["data_fingerprint"]
+    training = client.get_run(parent.info.run_id).inputs.dataset_inputs
+    assert [d.dataset.digest for d in training] == [small_run["summary"]["data_fingerprint"]]
 
 
 def test_no_personal_data_in_tracking_store(small_run: dict) -> None:

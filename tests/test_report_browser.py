@@ -310,7 +310,9 @@ def test_report_in_headless_chromium(
         filter_string=f"tags.kind = 'scenario' and tags.mlflow.parentRunId = '{run.info.run_id}'",
     )
     p_goal = {r.data.tags["scenario"]: r.data.metrics["p_goal"] for r in scenario_runs}
-    champion_version = client.get_model_version_by_alias("targeting-pmt", "champion")
+    champion_version = client.get_model_version_by_alias(
+        f"{small_cycle['experiment']}-pmt", "champion"
+    )
 
     browser = PipeBrowser(browser_path)
     try:

@@ -83,9 +83,9 @@ def run_checks(tracking_uri: str | None = None) -> list[dict[str, Any]]:
             _check(
                 "champion model",
                 champion is not None,
-                f"targeting-pmt@champion is version {champion}"
+                f"{health['model_name']}@champion is version {champion}"
                 if champion is not None
-                else "no targeting-pmt@champion registered yet",
+                else f"no {health['model_name']}@champion registered yet",
                 "run 'targeting run' once",
                 required=False,
             )

@@ -131,7 +131,7 @@ def register(sub: Any) -> None:
         epilog=(
             "Examples:\n  targeting forecast experiments/serang-2026.yaml --json\n"
             "  targeting forecast experiments/serang-2026-scenarios.yaml --calibrate\n"
-            "  targeting forecast --model models:/targeting-pmt@champion --n-paths 5000"
+            "  targeting forecast --model models:/serang-2026-pmt@champion --n-paths 5000"
         ),
     )
     p.add_argument(
@@ -141,7 +141,7 @@ def register(sub: Any) -> None:
     p.add_argument("--seed", type=int, help="seed of the common random numbers (default spec seed)")
     p.add_argument(
         "--model",
-        help="scoring model: a models/ name (no CV), or models:/targeting-pmt@champion; "
+        help="scoring model: a models/ name (no CV), or models:/serang-2026-pmt@champion; "
         "default: the cross-validated champion of the spec's models",
     )
     p.add_argument(

@@ -31,7 +31,7 @@ def _cmd_refit(args: argparse.Namespace) -> int:
     from targeting.feedback import rounds as loop
     from targeting.pipeline import load_cycle_data
     from targeting.pmt.recalibrated import RecalibratedPMT
-    from targeting.pmt.scoring import score_households
+    from targeting.pmt.scoring import attach_desil_cutpoints, score_households
 
     spec = load_experiment_spec(args.spec)
     folder = state_folder(args)
@@ -53,8 +53,9 @@ def _cmd_refit(args: argparse.Namespace) -> int:
     else:
         from targeting import tracking
 
-        base = tracking.load_model(args.model, tracking_uri=args.tracking_uri)
-        base_label = args.model
+        model_uri = args.model or tracking.champion_uri(spec.name)
+        base = tracking.load_model(model_uri, tracking_uri=args.tracking_uri)
+        base_label = model_uri
     if isinstance(base, RecalibratedPMT):  # recalibrations do not stack: start from the survey fit
         base = base.base_
     group = None if args.no_group_offsets else "kelurahan"
@@ -64,6 +65,10 @@ def _cmd_refit(args: argparse.Namespace) -> int:
             "the verified households are all of one class: at least one verified_extreme and "
             "one verified_not_extreme are needed to recalibrate"
         )
+    if survey is None:
+        survey = load_cycle_data(spec).survey
+    # the recalibrated model ranks differently: its desil cut-points come from the survey again
+    attach_desil_cutpoints(model, loop.model_input(survey, group), survey["weight"].to_numpy())
     labels = feedback.verified_labels(registry)
     y = labels["label"].to_numpy(dtype=float)
     p_before = base.predict_proba(labels[schema.PROXY_COLUMNS])[:, 1]
@@ -135,7 +140,7 @@ def _cmd_refit(args: argparse.Namespace) -> int:
     )
     if tracking_out:
         print(
-            f"  MLflow run {tracking_out['run_id']}: targeting-pmt version "
+            f"  MLflow run {tracking_out['run_id']}: {tracking_out['model_name']} version "
             f"{tracking_out['champion_version']} is @champion"
             + (
                 f" (previous @previous-champion: {tracking_out['previous_champion_version']})"
@@ -156,7 +161,7 @@ def register(sub: Any) -> None:
             "Use the verified outcomes in the state folder as labels: recalibrate the champion "
             "(logistic map of its log-odds with a prior toward the identity, plus shrunk "
             "kelurahan offsets), re-score the registry into scores.parquet, and register the "
-            "new model as targeting-pmt@champion (the old one becomes @previous-champion)."
+            "new model as <experiment>-pmt@champion (the old one becomes @previous-champion)."
         ),
         epilog="Example:\n"
         "  targeting refit experiments/serang-2026.yaml --state outputs/serang-2026",
@@ -170,8 +175,8 @@ def register(sub: Any) -> None:
     )
     refit.add_argument(
         "--model",
-        default="models:/targeting-pmt@champion",
-        help="MLflow URI of the model to recalibrate (default the champion)",
+        default=None,
+        help="MLflow URI of the model to recalibrate (default models:/<experiment>-pmt@champion)",
     )
     refit.add_argument(
         "--fit", metavar="MODEL", help="instead of loading from MLflow, fit this model spec"

@@ -127,7 +127,7 @@ def _print_summary(result: Any, tracking: dict[str, Any]) -> None:
     print(table(frame))
     if tracking:
         print(f"\nMLflow run {tracking['run_id']} in {tracking['tracking_uri']}")
-        print("  champion model: models:/targeting-pmt@champion")
+        print(f"  champion model: models:/{tracking['model_name']}@champion")
     print(f"\nOutputs in {Path(result.outputs['summary']).parent}/:")
     for key, path in sorted(result.outputs.items()):
         print(f"  {key}: {path}")

@@ -13,7 +13,7 @@ Which model scores the registry (``model=``):
   This needs nothing but the spec, so a forecast is reproducible from the spec alone.
 * a model name of ``models/*.yaml`` (e.g. ``"logit"``): that model, fitted on the whole survey,
   without cross-validation (fast).
-* a model URI (``"models:/targeting-pmt@champion"``): the registered champion of a previous
+* a model URI (``"models:/serang-2026-pmt@champion"``): the registered champion of a previous
   ``targeting run`` loaded via :func:`targeting.tracking.load_model` (the only MLflow access,
   and only when asked for).
 
