@@ -209,3 +209,35 @@ def test_logged_model_loads_where_targeting_is_not_installed(
     fresh = pd.read_parquet(tmp_path / "fresh.parquet")
     expected = score_households(model, rows, seed=2026).reset_index(drop=True)
     pd.testing.assert_frame_equal(fresh, expected, check_dtype=False)
+
+
+@pytest.mark.parametrize("estimator", ["ols", "logit"])
+def test_exact_interval_equals_the_limit_of_the_draws(city_and_model, estimator: str) -> None:
+    """The closed-form interval of a linear model is what its coefficient draws converge to."""
+    from scipy.special import expit, ndtr
+
+    from targeting.pmt.linear import _linear_predictor_draws, linear_predictor_interval
+
+    city, survey, model = city_and_model
+    if estimator != "ols":
+        model = fit_champion(survey, estimator, seed=31)
+    final = model.steps[-1][1]
+    Xt = np.asarray(model[:-1].transform(city.registry[schema.PROXY_COLUMNS].head(300)), float)
+    args = (Xt, final.intercept_, final.coef_, final._cov_factor_)
+    low, high = linear_predictor_interval(*args, alpha=0.2)
+    draws = _linear_predictor_draws(*args, n_draws=20_000, random_state=7)
+    mc_low, mc_high = np.quantile(draws, [0.1, 0.9], axis=1)
+    # Monte Carlo standard error of a 10 % quantile of a normal from 20,000 draws
+    se = draws.std(axis=1) * np.sqrt(0.1 * 0.9 / 20_000) / 0.1755
+    assert np.all(np.abs(mc_low - low) < 4.5 * se)
+    assert np.all(np.abs(mc_high - high) < 4.5 * se)
+    p_low, p_high = final.proba_interval(Xt, alpha=0.2)
+    if estimator == "ols":
+        gap = np.log(final.line)
+        np.testing.assert_allclose(p_low, ndtr((gap - high) / final.sigma_))
+        np.testing.assert_allclose(p_high, ndtr((gap - low) / final.sigma_))
+    else:
+        np.testing.assert_allclose(p_low, expit(low))
+        np.testing.assert_allclose(p_high, expit(high))
+    p = final.predict_proba(Xt)[:, 1]
+    assert np.all((p_low <= p) & (p <= p_high))

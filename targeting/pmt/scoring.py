@@ -15,6 +15,10 @@ probability), not the household's own randomness (a probability already expresse
   parameters are drawn too (from their Laplace approximation), and each model draw is mapped
   through a calibration draw. Models without parameter draws (boosting, forest) thus still get an
   interval: the uncertainty of their calibration, the cheap generic method.
+* An uncalibrated linear model (OLS, poverty-weighted, quantile, logit) needs no simulation:
+  under normal coefficients its linear prediction is normal, and P is monotone in it, so the
+  interval's ends are P at the prediction's exact quantiles (``proba_interval``): what the
+  draws approximate, without their Monte Carlo noise, at the cost of one matrix product.
 * A model with neither gets a zero-width interval (``p_low == p_high == p_extreme``) and a
   warning.
 
@@ -154,6 +158,7 @@ def score_households(
         transform, final = model[:-1], model.steps[-1][1]
     else:
         transform, final = None, model
+    exact = hasattr(final, "proba_interval") and n_boot > 0
     can_draw = hasattr(final, "proba_draws") and n_boot > 0
     if not can_draw and n_boot > 0:
         warnings.warn(
@@ -171,7 +176,9 @@ def score_households(
         part = X.iloc[start:stop] if hasattr(X, "iloc") else X[start:stop]
         Xt = transform.transform(part) if transform is not None else part
         p[start:stop] = final.predict_proba(Xt)[:, 1]
-        if can_draw:
+        if exact:
+            low[start:stop], high[start:stop] = final.proba_interval(Xt, alpha)
+        elif can_draw:
             draws = final.proba_draws(Xt, n_boot, seed)
             low[start:stop], high[start:stop] = np.quantile(
                 draws, [alpha / 2, 1 - alpha / 2], axis=1
