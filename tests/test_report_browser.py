@@ -6,7 +6,7 @@ no console error and no network request other than its own file and embedded ``d
 and its key numbers must equal what MLflow holds for the run. A screenshot is saved under
 ``tmp_path``.
 
-Chromium is installed by ``tests/setup_browser.sh`` (run here too when it is missing); the test
+Chromium is installed by ``tests/setup_system.sh`` (run here too when it is missing); the test
 is skipped only when no Chromium can be found after that.
 """
 
@@ -62,14 +62,14 @@ def _find_browser() -> str | None:
 
 @pytest.fixture(scope="session")
 def browser_path() -> str:
-    """The Chromium binary; installs it with tests/setup_browser.sh when missing."""
+    """The Chromium binary; installs it with tests/setup_system.sh when missing."""
     found = _find_browser()
     if found is None:
         subprocess.run(["sh", str(HERE / "setup_browser.sh")], check=False, timeout=900)
         found = _find_browser()
     if found is None:
         pytest.skip(
-            "no Chromium found (tests/setup_browser.sh installs it as root with apt-get; "
+            "no Chromium found (tests/setup_system.sh installs it as root with apt-get; "
             "or set TARGETING_CHROMIUM to a Chromium binary)"
         )
     return found

@@ -10,6 +10,7 @@ it loads on a machine that never installed this project.
 
 from __future__ import annotations
 
+import logging
 import warnings
 from importlib import metadata
 from pathlib import Path
@@ -144,15 +145,23 @@ def log_pmt_model(
     """
     scorer = PMTScorer(model)
     package_dir = str(Path(targeting.__file__).resolve().parent)
-    info = mlflow.pyfunc.log_model(
-        name=name,
-        python_model=scorer,
-        signature=model_signature(scorer, input_example),
-        input_example=input_example,
-        code_paths=[package_dir],
-        pip_requirements=model_requirements(),
-        registered_model_name=registered_name,
-    )
+    pyfunc_logger = logging.getLogger("mlflow.pyfunc")
+    level = pyfunc_logger.level
+    # the model object is ours (cloudpickle is how a pyfunc object is stored): the warning and
+    # the input-example validation notice are noise in the planner's terminal
+    pyfunc_logger.setLevel(logging.ERROR)
+    try:
+        info = mlflow.pyfunc.log_model(
+            name=name,
+            python_model=scorer,
+            signature=model_signature(scorer, input_example),
+            input_example=input_example,
+            code_paths=[package_dir],
+            pip_requirements=model_requirements(),
+            registered_model_name=registered_name,
+        )
+    finally:
+        pyfunc_logger.setLevel(level)
     version = str(info.registered_model_version)
     client = mlflow.MlflowClient()
     for key, value in (tags or {}).items():
