@@ -38,12 +38,14 @@ import pandas as pd
 CHUNK = 200_000
 
 _MEASURE = r"""
-import json, resource, sys, time
+import json, sys, time
 start = time.perf_counter()
 result = {}
 exec(sys.argv[1])
 result["wall_s"] = time.perf_counter() - start
-result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM is this process's own peak (ru_maxrss would keep the launching process's size)
+hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM:")]
+result["peak_rss_mb"] = int(hwm[0].split()[1]) / 1024 if hwm else float("nan")
 print("RESULT " + json.dumps(result))
 """
 
