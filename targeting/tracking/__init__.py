@@ -368,7 +368,7 @@ def champion_uri(experiment: str = DEFAULT_EXPERIMENT) -> str:
 
 
 def load_model(model_uri: str, tracking_uri: str | None = None) -> Any:
-    """Load a logged PMT pipeline (e.g. ``models:/targeting-pmt@champion``) as scikit-learn.
+    """Load a logged PMT pipeline (e.g. ``models:/serang-2026-pmt@champion``) as scikit-learn.
 
     Raises
     ------
