@@ -169,7 +169,10 @@ def register(sub: Any) -> None:
         "embedded synthetic Serang survey (consumption label, groups = kelurahan)",
     )
     cmd.add_argument("--models", help="comma-separated model names (default: every spec)")
-    cmd.add_argument("--models-dir", default="models", help="folder of model specs")
+    cmd.add_argument(
+        "--models-dir",
+        help="folder of model specs that override the packaged ones (default: models/ if present)",
+    )
     cmd.add_argument("--repeats", type=int, default=3, help="CV repeats (default 3)")
     cmd.add_argument("--folds", type=int, default=5, help="folds per repeat (default 5)")
     cmd.add_argument(

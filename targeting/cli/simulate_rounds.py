@@ -6,20 +6,19 @@ import argparse
 import json
 from typing import Any
 
-from targeting.cli.common import DEFAULT_SPEC, Formatter, print_json, table
+from targeting.cli.common import DEFAULT_SPEC, Formatter, load_spec, print_json, table
 
 __all__ = ["register"]
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
-    from targeting.config.experiment import load_experiment_spec
     from targeting.console import Progress
     from targeting.data import schema
     from targeting.data.synthetic import generate_city
     from targeting.feedback import rounds as loop
     from targeting.plan.ranking import PlanCapacity
 
-    spec = load_experiment_spec(args.spec)
+    spec = load_spec(args.spec)
     progress = Progress(total=3, enabled=not args.quiet)
     seed = spec.seed if args.seed is None else args.seed
     with progress.step(f"Generating synthetic Serang ({args.households:,} households)"):

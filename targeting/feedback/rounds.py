@@ -72,7 +72,7 @@ def fit_champion(
     from targeting.config.model import load_specs
     from targeting.evaluation.cv import fit_final
 
-    spec = load_specs("models", names=[model])[0]
+    spec = load_specs(names=[model])[0]
     consumption = survey["consumption_pc"].to_numpy(dtype=float)
     return fit_final(
         spec,
