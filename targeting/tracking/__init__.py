@@ -9,9 +9,11 @@ tracking store (DESIGN.md §8). Models are logged with a synthetic input example
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
+import sqlite3
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +22,7 @@ import pandas as pd
 
 import targeting
 from targeting.data import schema
+from targeting.tracking.quiet import quiet_mlflow, quietly
 
 if TYPE_CHECKING:
     from targeting.pipeline import CycleResult
@@ -150,6 +153,7 @@ def _log_model(model: Any, input_example: pd.DataFrame, alias: str, model_name: 
     return version
 
 
+@quietly
 def log_cycle(
     result: CycleResult,
     tracking_uri: str | None = None,
@@ -285,6 +289,7 @@ def log_cycle(
     return out
 
 
+@quietly
 def attach_artifact(run_id: str, path: str | Path, tracking_uri: str | None = None) -> None:
     """Attach a file (e.g. the HTML report) to an existing run."""
     configure(tracking_uri)
@@ -294,25 +299,60 @@ def attach_artifact(run_id: str, path: str | Path, tracking_uri: str | None = No
 
 
 def store_health(tracking_uri: str | None = None) -> dict[str, Any]:
-    """Check that the tracking store answers; report its experiments and the champion.
+    """Check the tracking store without changing it: its experiments and the champion.
+
+    An embedded SQLite store is read through a read-only connection, so checking never creates
+    ``mlflow.db`` nor migrates it; a store that does not exist yet is reported as not created.
 
     Returns
     -------
     dict
-        ``tracking_uri``, ``experiments`` (count), ``champion_version`` (None if not registered).
+        ``tracking_uri``, ``created`` (False when the SQLite file does not exist yet),
+        ``experiments`` (count of active experiments), ``champion_version`` (None if not
+        registered).
     """
-    uri = configure(tracking_uri)
-    import mlflow
+    uri = tracking_uri or default_tracking_uri()
+    if uri.startswith("sqlite:///"):
+        return _sqlite_health(uri, Path(uri.removeprefix("sqlite:///")))
+    configure(uri)
+    import mlflow  # slow to import: only when a server is checked
 
-    client = mlflow.MlflowClient()
-    experiments = client.search_experiments(max_results=1000)
-    try:
-        champion = client.get_model_version_by_alias(MODEL_NAME, "champion").version
-    except Exception:
-        champion = None
-    return {"tracking_uri": uri, "experiments": len(experiments), "champion_version": champion}
+    with quiet_mlflow():
+        client = mlflow.MlflowClient()
+        experiments = client.search_experiments(max_results=1000)
+        try:
+            champion = client.get_model_version_by_alias(MODEL_NAME, "champion").version
+        except Exception:
+            champion = None
+    return {
+        "tracking_uri": uri,
+        "created": True,
+        "experiments": len(experiments),
+        "champion_version": champion,
+    }
 
 
+def _sqlite_health(uri: str, db: Path) -> dict[str, Any]:
+    """Read an embedded store's experiment count and champion through a read-only connection."""
+    if not db.exists():
+        return {"tracking_uri": uri, "created": False, "experiments": 0, "champion_version": None}
+    with contextlib.closing(sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)) as con:
+        experiments = con.execute(
+            "SELECT COUNT(*) FROM experiments WHERE lifecycle_stage = 'active'"
+        ).fetchone()[0]
+        row = con.execute(
+            "SELECT version FROM registered_model_aliases WHERE name = ? AND alias = 'champion'",
+            (MODEL_NAME,),
+        ).fetchone()
+    return {
+        "tracking_uri": uri,
+        "created": True,
+        "experiments": int(experiments),
+        "champion_version": None if row is None else str(row[0]),
+    }
+
+
+@quietly
 def load_model(model_uri: str, tracking_uri: str | None = None) -> Any:
     """Load a logged PMT pipeline (e.g. ``models:/targeting-pmt@champion``) as scikit-learn.
 
@@ -350,6 +390,5 @@ def _log_fan_chart(forecast: Any) -> None:
 
 def _model_specs(result: CycleResult) -> list[Any]:
     from targeting.config.model import load_specs
-    from targeting.pipeline import _models_dir
 
-    return load_specs(_models_dir(result.spec), names=list(result.model_table["model"]))
+    return load_specs(spec_path=result.spec.path, names=list(result.model_table["model"]))

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from targeting.tracking import _experiment_id, _finite_metrics, _log_frame, configure
+from targeting.tracking.quiet import quietly
 
 if TYPE_CHECKING:
     from targeting.evaluation.zoo import ZooEvaluation
@@ -87,6 +88,7 @@ def _plot_calibration(result: ZooEvaluation, model: str, path: Path) -> None:
     plt.close(fig)
 
 
+@quietly
 def log_evaluation(
     result: ZooEvaluation, experiment_name: str, tracking_uri: str | None = None
 ) -> dict[str, Any]:

@@ -22,10 +22,12 @@ from targeting.tracking import (
     _log_model,
     configure,
 )
+from targeting.tracking.quiet import quietly
 
 __all__ = ["log_refit"]
 
 
+@quietly
 def log_refit(
     model: Any,
     metrics: dict[str, Any],

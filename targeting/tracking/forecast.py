@@ -28,6 +28,7 @@ from targeting.tracking import (
     _scenario_params,
     configure,
 )
+from targeting.tracking.quiet import quietly
 
 if TYPE_CHECKING:
     from targeting.forecast.run import ForecastRun
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 __all__ = ["log_forecast"]
 
 
+@quietly
 def log_forecast(run: ForecastRun, tracking_uri: str | None = None) -> dict[str, Any]:
     """Log a forecast: a parent run with a nested run per scenario.
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from targeting.tracking import configure
+from targeting.tracking.quiet import quietly
 
 __all__ = [
     "REPORT_DATA_FILE",
@@ -31,6 +32,7 @@ class ReportNotFoundError(LookupError):
     """The run, experiment or report data asked for is not in the tracking store."""
 
 
+@quietly
 def log_report(
     run_id: str,
     data: dict[str, Any],
@@ -65,6 +67,7 @@ def log_report(
         client.log_artifact(run_id, str(report_path))
 
 
+@quietly
 def latest_cycle_run(experiment: str | None = None, tracking_uri: str | None = None) -> str:
     """The id of the most recent finished parent run (tag ``kind=cycle``).
 
@@ -110,6 +113,7 @@ def latest_cycle_run(experiment: str | None = None, tracking_uri: str | None = N
     return runs[0].info.run_id
 
 
+@quietly
 def load_report_data(
     run_id: str | None = None,
     experiment: str | None = None,
