@@ -30,12 +30,13 @@ from targeting.data.io import (
     write_json,
     write_table,
 )
+from targeting.data.privacy import drop_pii
 from targeting.data.state import read_ledger, write_scores, write_state
 from targeting.data.synthetic import generate_city
 from targeting.evaluation.cv import fit_final, grouped_cross_validate
 from targeting.evaluation.metrics import group_error_ratios
 from targeting.feedback.refit import RefitResult, recalibrate_on_outcomes
-from targeting.feedback.rounds import fit_champion
+from targeting.feedback.rounds import RoundsResult, fit_champion, simulate_rounds
 from targeting.forecast.city import build_city_state
 from targeting.forecast.run import ForecastInputs, ForecastRun, run_forecast
 from targeting.forecast.run import write_outputs as write_forecast_outputs
@@ -53,9 +54,12 @@ __all__ = [
     "forecast_experiment",
     "load_cycle_data",
     "output_dir",
+    "plan_capacity",
     "prepare_forecast",
     "refit_experiment",
     "run_cycle",
+    "score_registry",
+    "simulate_feedback_rounds",
 ]
 
 _STATUS_COLUMNS = [
@@ -488,6 +492,159 @@ def refit_experiment(
     return result
 
 
+def plan_capacity(spec: ExperimentSpec) -> ranking.PlanCapacity:
+    """The field capacity of the spec's ``plan:`` section (operators x visits/day x workdays)."""
+    return ranking.PlanCapacity(
+        operators=int(spec.plan.get("operators", 67)),
+        visits_per_day=float(spec.plan.get("visits_per_day", 2.0)),
+        workdays=int(spec.plan.get("workdays", 20)),
+        pooling=str(spec.plan.get("pooling", "kecamatan")),
+        start_date=str(spec.plan.get("start_date", "2025-11-03")),
+    )
+
+
+@dataclass
+class SimulatedRounds:
+    """``targeting simulate-rounds``: the rounds, the capacity per round and the verdict."""
+
+    rounds: RoundsResult
+    capacity: ranking.PlanCapacity
+    seed: int
+    verdict: dict[str, Any]
+
+
+def simulate_feedback_rounds(
+    spec: ExperimentSpec,
+    households: int,
+    model: str = "ols",
+    rounds: int = 3,
+    seed: int | None = None,
+    method: str = "platt",
+    group_offsets: bool = True,
+    progress: Progress | None = None,
+) -> SimulatedRounds:
+    """The feedback loop on a synthetic city of ``households`` under the spec's capacity.
+
+    Generates the city, fits ``model`` on its survey, and runs
+    :func:`targeting.feedback.rounds.simulate_rounds`. The verdict compares the last round's
+    true hit rate with the one the plan would have had without learning from the field ("not
+    worse" allows half a point of noise).
+
+    Parameters
+    ----------
+    spec : ExperimentSpec
+        Gives the capacity, the line and (unless ``seed``) the seed.
+    households : int
+    model : str, default "ols"
+        The model spec to start from.
+    rounds : int, default 3
+    seed : int, optional
+    method : {"platt", "intercept"}
+    group_offsets : bool, default True
+    progress : Progress, optional
+
+    Returns
+    -------
+    SimulatedRounds
+    """
+    progress = progress or Progress(enabled=False)
+    seed = spec.seed if seed is None else seed
+    with progress.step(f"Generating synthetic Serang ({households:,} households)"):
+        city = generate_city(n_households=households, seed=seed, extreme_line=spec.extreme_line)
+        registry = schema.validate_registry(city.registry, mode="quarantine").valid
+        survey = schema.validate_survey(city.survey, mode="strict").valid
+    with progress.step(f"Fitting {model} on the survey"):
+        base = fit_champion(survey, model, seed=seed, line=spec.extreme_line)
+    capacity = plan_capacity(spec)
+    with progress.step(f"Simulating {rounds} round(s) of {capacity.total_visits:,} visits"):
+        result = simulate_rounds(
+            registry,
+            city.truth,
+            base,
+            capacity,
+            rounds=rounds,
+            seed=seed,
+            method=method,
+            group_column="kelurahan" if group_offsets else None,
+        )
+    last = result.table.iloc[-1]
+    verdict = {
+        "round": int(last["round"]),
+        "feedback_rounds_before": int(last["round"]) - 1,
+        "true_hit_rate": float(last["true_hit_rate"]),
+        "true_hit_rate_without_feedback": float(last["true_hit_rate_without_feedback"]),
+        "not_worse": bool(last["feedback_gain"] >= -0.005),
+    }
+    return SimulatedRounds(rounds=result, capacity=capacity, seed=seed, verdict=verdict)
+
+
+@dataclass
+class ScoredRegistry:
+    """``targeting score``: the scores written and what was set aside."""
+
+    scores: pd.DataFrame
+    rejected: pd.DataFrame
+    households_in_file: int
+    output: Path
+
+
+def score_registry(
+    registry: str | Path,
+    output: str | Path,
+    model_uri: str,
+    tracking_uri: str | None = None,
+    mode: str = "quarantine",
+    seed: int = 2026,
+) -> ScoredRegistry:
+    """Score a registry file with a logged model; write the scores (no personal data) and, beside
+    them, ``rejected.csv`` for rows set aside by validation.
+
+    Parameters
+    ----------
+    registry : path-like
+        A registry file (.csv, .parquet or .xlsx).
+    output : path-like
+        Where the scores go.
+    model_uri : str
+        MLflow model URI (e.g. ``models:/targeting-pmt@champion``).
+    tracking_uri : str, optional
+    mode : {"quarantine", "strict"}
+    seed : int, default 2026
+        Seed of the interval simulation.
+
+    Returns
+    -------
+    ScoredRegistry
+
+    Raises
+    ------
+    ValueError
+        If the model takes personal-data columns, or needs columns the registry lacks.
+    """
+    raw = read_table(registry)
+    checked = schema.validate_registry(raw, mode=mode)
+    model = load_model(model_uri, tracking_uri=tracking_uri)
+    # a model recalibrated on field outcomes also takes the area column (kelurahan offsets)
+    columns = [str(c) for c in getattr(model, "feature_names_in_", schema.PROXY_COLUMNS)]
+    leaked = sorted(set(columns) & set(schema.PII_COLUMNS))
+    if leaked:
+        raise ValueError(f"model {model_uri} takes personal-data columns {leaked}; refusing")
+    missing = [c for c in columns if c not in checked.valid]
+    if missing:
+        raise ValueError(f"model {model_uri} needs column(s) {missing} that the registry lacks")
+    scores = score_households(model, checked.valid[columns], seed=seed)
+    scores.insert(0, "household_id", checked.valid["household_id"].to_numpy())
+    write_table(drop_pii(scores), output)
+    if len(checked.rejected):
+        write_table(checked.rejected, Path(output).with_name("rejected.csv"))
+    return ScoredRegistry(
+        scores=scores,
+        rejected=checked.rejected,
+        households_in_file=len(raw),
+        output=Path(output),
+    )
+
+
 def run_cycle(
     spec: ExperimentSpec,
     output: str | Path | None = None,
@@ -593,13 +750,7 @@ def _run_cycle(
             if name != champion
         }
 
-    capacity = ranking.PlanCapacity(
-        operators=int(spec.plan.get("operators", 67)),
-        visits_per_day=float(spec.plan.get("visits_per_day", 2.0)),
-        workdays=int(spec.plan.get("workdays", 20)),
-        pooling=str(spec.plan.get("pooling", "kecamatan")),
-        start_date=str(spec.plan.get("start_date", "2025-11-03")),
-    )
+    capacity = plan_capacity(spec)
     with progress.step(
         f"Planning {capacity.total_visits:,} visits ({capacity.operators} operators x "
         f"{capacity.visits_per_day:g} visits/day x {capacity.workdays} workdays)"

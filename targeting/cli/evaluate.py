@@ -31,6 +31,7 @@ class _UsageError(Exception):
 
 def _load_data(args: argparse.Namespace) -> Any:
     if args.data_spec == "synthetic":
+        # imported on use, so that 'targeting --help' answers without loading them
         from targeting.evaluation.zoo import synthetic_survey_data
 
         return synthetic_survey_data(n_households=args.n_households, seed=args.city_seed)
@@ -43,6 +44,7 @@ def _load_data(args: argparse.Namespace) -> Any:
 
 
 def _specs(args: argparse.Namespace) -> list[Any]:
+    # imported on use, so that 'targeting --help' answers without loading them
     from targeting.config.model import load_specs
 
     names = [n.strip() for n in args.models.split(",") if n.strip()] if args.models else None
@@ -53,6 +55,7 @@ def _specs(args: argparse.Namespace) -> list[Any]:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
+    # imported on use, so that 'targeting --help' answers without loading them
     from targeting.console import Progress
     from targeting.evaluation.zoo import evaluate_zoo
 

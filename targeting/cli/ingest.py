@@ -15,12 +15,14 @@ def state_folder(args: argparse.Namespace) -> Path:
     """The state folder: ``--state``, else the spec's output folder (``outputs/<name>``)."""
     if getattr(args, "state", None):
         return Path(args.state)
+    # imported on use, so that 'targeting --help' answers without loading them
     from targeting.pipeline import output_dir
 
     return output_dir(load_spec(args.spec))
 
 
 def _cmd_ingest(args: argparse.Namespace) -> int:
+    # imported on use, so that 'targeting --help' answers without loading them
     from targeting.data import schema, state
     from targeting.data.io import json_records, read_table
     from targeting.feedback import ingest as feedback

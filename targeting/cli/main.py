@@ -37,6 +37,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _known_errors() -> tuple[type[BaseException], ...]:
+    # imported on use, so that 'targeting --help' answers without loading them
     from targeting.config.experiment import SpecError
     from targeting.data.adapters import DataSpecError
     from targeting.data.io import InputFileError

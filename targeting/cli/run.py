@@ -12,6 +12,7 @@ __all__ = ["register"]
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    # imported on use, so that 'targeting --help' answers without loading them
     from targeting.console import Progress
     from targeting.pipeline import run_cycle
 
@@ -63,6 +64,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _print_summary(result: Any, tracking: dict[str, Any]) -> None:
+    # imported on use, so that 'targeting --help' answers without loading them
     from targeting.evaluation.metrics import HEADLINE_METRICS
 
     spec = result.spec

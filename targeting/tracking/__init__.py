@@ -15,13 +15,17 @@ import json
 import os
 import sqlite3
 import tempfile
+from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 import targeting
+from targeting.config.model import load_specs
 from targeting.data import schema
+from targeting.forecast.stockflow import fan_chart
+from targeting.tracking.connectivity import set_http_fail_fast
 from targeting.tracking.quiet import quiet_mlflow, quietly
 
 if TYPE_CHECKING:
@@ -73,10 +77,9 @@ def configure(tracking_uri: str | None = None) -> str:
         The tracking URI in use.
     """
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    import mlflow
+    import mlflow  # slow to import: only when used
 
     uri = tracking_uri or default_tracking_uri()
-    from targeting.tracking.connectivity import set_http_fail_fast
 
     set_http_fail_fast(uri)
     mlflow.set_tracking_uri(uri)
@@ -85,7 +88,7 @@ def configure(tracking_uri: str | None = None) -> str:
 
 
 def _experiment_id(name: str, tracking_uri: str) -> str:
-    import mlflow
+    import mlflow  # slow to import: only when used
 
     existing = mlflow.get_experiment_by_name(name)
     if existing is not None:
@@ -94,7 +97,7 @@ def _experiment_id(name: str, tracking_uri: str) -> str:
 
 
 def _log_frame(frame: pd.DataFrame, artifact_file: str) -> None:
-    import mlflow
+    import mlflow  # slow to import: only when used
 
     mlflow.log_text(frame.to_csv(index=False, lineterminator="\n"), artifact_file)
 
@@ -124,13 +127,10 @@ def _assert_no_pii(frame: pd.DataFrame, where: str) -> None:
 
 def _log_model(model: Any, input_example: pd.DataFrame, alias: str, model_name: str) -> str:
     """Log and register one fitted pipeline; return the registered version."""
-    import mlflow
-    from mlflow.models import infer_signature
+    import mlflow  # slow to import: only when used
+    from mlflow.models import infer_signature  # slow to import: only when used
 
     _assert_no_pii(input_example, "the model's input example")
-    import sklearn
-    import statsmodels
-
     signature = infer_signature(input_example, model.predict_proba(input_example))
     info = mlflow.sklearn.log_model(
         model,
@@ -142,8 +142,8 @@ def _log_model(model: Any, input_example: pd.DataFrame, alias: str, model_name: 
         serialization_format="cloudpickle",
         # explicit requirements: inferring them would import-trace the model in a subprocess
         pip_requirements=[
-            f"scikit-learn=={sklearn.__version__}",
-            f"statsmodels=={statsmodels.__version__}",
+            f"scikit-learn=={metadata.version('scikit-learn')}",
+            f"statsmodels=={metadata.version('statsmodels')}",
             f"pandas=={pd.__version__}",
             f"targeting=={targeting.__version__}",
         ],
@@ -183,7 +183,7 @@ def log_cycle(
     left RUNNING.
     """
     uri = configure(tracking_uri)
-    import mlflow
+    import mlflow  # slow to import: only when used
 
     spec = result.spec
     experiment_id = _experiment_id(spec.name, uri)
@@ -293,7 +293,7 @@ def log_cycle(
 def attach_artifact(run_id: str, path: str | Path, tracking_uri: str | None = None) -> None:
     """Attach a file (e.g. the HTML report) to an existing run."""
     configure(tracking_uri)
-    import mlflow
+    import mlflow  # slow to import: only when used
 
     mlflow.MlflowClient().log_artifact(run_id, str(path))
 
@@ -362,7 +362,7 @@ def load_model(model_uri: str, tracking_uri: str | None = None) -> Any:
         If the model cannot be found, with the fix (run ``targeting run`` first).
     """
     configure(tracking_uri)
-    import mlflow
+    import mlflow  # slow to import: only when used
 
     try:
         return mlflow.sklearn.load_model(model_uri)
@@ -374,21 +374,18 @@ def load_model(model_uri: str, tracking_uri: str | None = None) -> Any:
 
 
 def _log_fan_chart(forecast: Any) -> None:
-    import mlflow
-
-    from targeting.forecast.stockflow import fan_chart
+    import mlflow  # slow to import: only when used
 
     figure = fan_chart(forecast, level="city")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "fan_chart_city.png"
         figure.savefig(path, dpi=110, bbox_inches="tight")
         mlflow.log_artifact(str(path))
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # slow to import: only when used
 
     plt.close(figure)
 
 
 def _model_specs(result: CycleResult) -> list[Any]:
-    from targeting.config.model import load_specs
 
     return load_specs(spec_path=result.spec.path, names=list(result.model_table["model"]))

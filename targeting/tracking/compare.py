@@ -84,7 +84,7 @@ def compare_cycle(
         When the experiment or run does not exist, or the run is not a cycle of the experiment.
     """
     uri = configure(tracking_uri)
-    import mlflow
+    import mlflow  # slow to import: only when used
 
     client = mlflow.MlflowClient()
     found = client.get_experiment_by_name(experiment)

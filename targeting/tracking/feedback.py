@@ -65,7 +65,7 @@ def log_refit(
         ``run_id``, ``tracking_uri``, ``champion_version``, ``previous_champion_version``.
     """
     uri = configure(tracking_uri)
-    import mlflow
+    import mlflow  # slow to import: only when used
 
     client = mlflow.MlflowClient()
     try:

@@ -52,7 +52,7 @@ def log_report(
     tracking_uri : str, optional
     """
     configure(tracking_uri)
-    import mlflow
+    import mlflow  # slow to import: only when used
 
     client = mlflow.MlflowClient()
     client.log_text(
@@ -87,7 +87,7 @@ def latest_cycle_run(experiment: str | None = None, tracking_uri: str | None = N
         When the experiment does not exist or holds no finished cycle run.
     """
     uri = configure(tracking_uri)
-    import mlflow
+    import mlflow  # slow to import: only when used
 
     client = mlflow.MlflowClient()
     if experiment is not None:
@@ -139,7 +139,7 @@ def load_report_data(
         When the run does not exist or has no report data.
     """
     uri = configure(tracking_uri)
-    import mlflow
+    import mlflow  # slow to import: only when used
 
     run_id = run_id or latest_cycle_run(experiment, uri)
     client = mlflow.MlflowClient()
