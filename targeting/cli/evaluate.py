@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from targeting.cli.common import Formatter, print_json, table
+from targeting.data.packaged import experiment_path
 
 __all__ = ["register"]
 
@@ -38,7 +39,8 @@ def _load_data(args: argparse.Namespace) -> Any:
     from targeting.data.adapters import DataSpecError, load_data_spec
 
     try:
-        return load_data_spec(args.data_spec).load()
+        # experiments/data/costa-rica.yaml outside the checkout: the packaged copy
+        return load_data_spec(experiment_path(args.data_spec)).load()
     except (DataSpecError, FileNotFoundError) as exc:
         raise _UsageError(str(exc)) from exc
 
