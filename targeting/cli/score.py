@@ -12,44 +12,36 @@ __all__ = ["register"]
 
 
 def _cmd_score(args: argparse.Namespace) -> int:
-    from targeting import tracking
-    from targeting.pmt.streaming import score_registry_file
+    # the pipeline imports scikit-learn: imported when the command runs, so that
+    # 'targeting --help' and argument errors answer at once
+    from targeting.pipeline import score_registry
+    from targeting.tracking import champion_uri
 
-    model_uri = args.model or tracking.champion_uri(args.experiment)
-    if args.batch_rows < 1:
-        raise ValueError(f"--batch-rows must be a whole number ≥ 1, got {args.batch_rows}")
-    if args.engine == "spark":
-        from targeting.tracking.spark import score_with_spark
+    model_uri = args.model or champion_uri(args.experiment)
 
-        summary = score_with_spark(
-            model_uri, args.registry, args.output, tracking_uri=args.tracking_uri
-        )
-        payload = {"engine": "spark", "model": model_uri, **summary}
-    else:
-        model = tracking.load_model(model_uri, tracking_uri=args.tracking_uri)
+    def progress(done: int, scored: int, seconds: float) -> None:
+        if not args.json:
+            rate = done / seconds if seconds > 0 else 0.0
+            print(
+                f"  {done:,} households read, {scored:,} scored ({rate:,.0f} rows/s)",
+                file=sys.stderr,
+            )
 
-        def progress(done: int, scored: int, seconds: float) -> None:
-            if not args.json:
-                rate = done / seconds if seconds > 0 else 0.0
-                print(
-                    f"  {done:,} households read, {scored:,} scored ({rate:,.0f} rows/s)",
-                    file=sys.stderr,
-                )
-
-        result = score_registry_file(
-            model,
-            args.registry,
-            args.output,
-            batch_rows=args.batch_rows,
-            mode=args.mode,
-            seed=args.seed,
-            progress=progress,
-        )
-        payload = {"engine": "local", "model": model_uri, **result.as_dict()}
+    payload = score_registry(
+        args.registry,
+        args.output,
+        model_uri=model_uri,
+        tracking_uri=args.tracking_uri,
+        mode=args.mode,
+        seed=args.seed,
+        batch_rows=args.batch_rows,
+        engine=args.engine,
+        progress=progress,
+    )
     if args.json:
         print_json(payload)
     else:
-        rejected = payload.get("rejected", 0)
+        rejected = payload["rejected"]
         print(
             f"Scored {payload['scored']:,} of {payload['households_in_file']:,} households with "
             f"{model_uri} -> {args.output}"
@@ -75,7 +67,7 @@ def register(sub: Any) -> None:
     )
     score.add_argument("registry", help="registry file (.parquet, .csv or .xlsx)")
     score.add_argument(
-        "--model", help="MLflow model URI (default: the experiment's champion)", default=None
+        "--model", default=None, help="MLflow model URI (default: the experiment's champion)"
     )
     score.add_argument(
         "--experiment",

@@ -9,9 +9,11 @@ tracking store (DESIGN.md §8). Models are logged with a synthetic input example
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
+import sqlite3
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,7 +21,11 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 import targeting
+from targeting.config.model import load_specs
 from targeting.data import schema
+from targeting.forecast.stockflow import fan_chart
+from targeting.tracking.connectivity import set_http_fail_fast
+from targeting.tracking.quiet import quiet_mlflow, quietly
 
 if TYPE_CHECKING:
     from targeting.pipeline import CycleResult
@@ -71,10 +77,9 @@ def configure(tracking_uri: str | None = None) -> str:
         The tracking URI in use.
     """
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    import mlflow
+    import mlflow  # slow to import: only when used
 
     uri = tracking_uri or default_tracking_uri()
-    from targeting.tracking.connectivity import set_http_fail_fast
 
     set_http_fail_fast(uri)
     mlflow.set_tracking_uri(uri)
@@ -83,7 +88,7 @@ def configure(tracking_uri: str | None = None) -> str:
 
 
 def _experiment_id(name: str, tracking_uri: str) -> str:
-    import mlflow
+    import mlflow  # slow to import: only when used
 
     existing = mlflow.get_experiment_by_name(name)
     if existing is not None:
@@ -92,7 +97,7 @@ def _experiment_id(name: str, tracking_uri: str) -> str:
 
 
 def _log_frame(frame: pd.DataFrame, artifact_file: str) -> None:
-    import mlflow
+    import mlflow  # slow to import: only when used
 
     mlflow.log_text(frame.to_csv(index=False, lineterminator="\n"), artifact_file)
 
@@ -128,7 +133,7 @@ def _log_model(
     The alias is not moved here: callers move it once their whole run has been logged, so a run
     that fails half-way never leaves ``@champion`` on its model.
     """
-    from targeting.tracking.model import log_pmt_model
+    from targeting.tracking.model import log_pmt_model  # imports mlflow: only when used
 
     _assert_no_pii(input_example, "the model's input example")
     return log_pmt_model(model, input_example, f"model-{role}", model_name, tags=tags)
@@ -136,7 +141,7 @@ def _log_model(
 
 def _log_training_data(survey: pd.DataFrame, fingerprint: str, name: str) -> None:
     """Log the training survey as an MLflow dataset: its schema, size and digest, no rows."""
-    import mlflow
+    import mlflow  # slow to import: only when used
 
     proxies = survey.drop(columns=[c for c in schema.PII_COLUMNS if c in survey.columns])
     dataset = mlflow.data.from_pandas(proxies, name=name, digest=fingerprint)
@@ -146,7 +151,7 @@ def _log_training_data(survey: pd.DataFrame, fingerprint: str, name: str) -> Non
 def move_aliases(model_name: str, versions: dict[str, str]) -> str | None:
     """Point each alias (``champion``, ``challenger``) at its version; the champion it replaces
     becomes ``previous-champion``. Returns the previous champion's version (or None)."""
-    import mlflow
+    import mlflow  # slow to import: only when used
 
     client = mlflow.MlflowClient()
     try:
@@ -161,6 +166,7 @@ def move_aliases(model_name: str, versions: dict[str, str]) -> str | None:
     return previous
 
 
+@quietly
 def log_cycle(
     result: CycleResult,
     tracking_uri: str | None = None,
@@ -183,7 +189,7 @@ def log_cycle(
     Returns
     -------
     dict
-        ``run_id``, ``experiment_id``, ``tracking_uri``, ``model_name``, ``champion_version``.
+        ``run_id``, ``experiment_id``, ``tracking_uri``, ``champion_version``.
 
     Notes
     -----
@@ -191,9 +197,9 @@ def log_cycle(
     left RUNNING, and the aliases are moved only after the whole run has been logged.
     """
     uri = configure(tracking_uri)
-    import mlflow
+    import mlflow  # slow to import: only when used
 
-    from targeting.tracking.model import registered_model_name
+    from targeting.tracking.naming import registered_model_name
 
     spec = result.spec
     model_name = model_name or registered_model_name(spec.name)
@@ -321,10 +327,11 @@ def log_cycle(
     return out
 
 
+@quietly
 def attach_artifact(run_id: str, path: str | Path, tracking_uri: str | None = None) -> None:
     """Attach a file (e.g. the HTML report) to an existing run."""
     configure(tracking_uri)
-    import mlflow
+    import mlflow  # slow to import: only when used
 
     mlflow.MlflowClient().log_artifact(run_id, str(path))
 
@@ -332,28 +339,40 @@ def attach_artifact(run_id: str, path: str | Path, tracking_uri: str | None = No
 def store_health(
     tracking_uri: str | None = None, experiment: str = DEFAULT_EXPERIMENT
 ) -> dict[str, Any]:
-    """Check that the tracking store answers; report its experiments and one's champion.
+    """Check the tracking store without changing it: its experiments and one's champion.
+
+    An embedded SQLite store is read through a read-only connection, so checking never creates
+    ``mlflow.db`` nor migrates it; a store that does not exist yet is reported as not created.
 
     Returns
     -------
     dict
-        ``tracking_uri``, ``experiments`` (count), ``model_name`` and ``champion_version``
-        (None if not registered) of ``experiment``.
+        ``tracking_uri``, ``created`` (False when the SQLite file does not exist yet),
+        ``experiments`` (count of active experiments), ``model_name`` and
+        ``champion_version`` (None if not registered) of ``experiment``.
     """
-    uri = configure(tracking_uri)
-    import mlflow
+    from targeting.tracking.naming import registered_model_name
 
-    from targeting.tracking.model import registered_model_name
-
-    client = mlflow.MlflowClient()
-    experiments = client.search_experiments(max_results=1000)
+    uri = tracking_uri or default_tracking_uri()
     name = registered_model_name(experiment)
-    try:
-        champion = client.get_model_version_by_alias(name, "champion").version
-    except Exception:
-        champion = None
+    if uri.startswith("sqlite:///"):
+        return {
+            "model_name": name,
+            **_sqlite_health(uri, Path(uri.removeprefix("sqlite:///")), name),
+        }
+    configure(uri)
+    import mlflow  # slow to import: only when a server is checked
+
+    with quiet_mlflow():
+        client = mlflow.MlflowClient()
+        experiments = client.search_experiments(max_results=1000)
+        try:
+            champion = client.get_model_version_by_alias(name, "champion").version
+        except Exception:
+            champion = None
     return {
         "tracking_uri": uri,
+        "created": True,
         "experiments": len(experiments),
         "model_name": name,
         "champion_version": champion,
@@ -362,11 +381,32 @@ def store_health(
 
 def champion_uri(experiment: str = DEFAULT_EXPERIMENT) -> str:
     """``models:/<experiment>-pmt@champion``: the champion model of an experiment."""
-    from targeting.tracking.model import registered_model_name
+    from targeting.tracking.naming import registered_model_name
 
     return f"models:/{registered_model_name(experiment)}@champion"
 
 
+def _sqlite_health(uri: str, db: Path, model_name: str) -> dict[str, Any]:
+    """Read an embedded store's experiment count and champion through a read-only connection."""
+    if not db.exists():
+        return {"tracking_uri": uri, "created": False, "experiments": 0, "champion_version": None}
+    with contextlib.closing(sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)) as con:
+        experiments = con.execute(
+            "SELECT COUNT(*) FROM experiments WHERE lifecycle_stage = 'active'"
+        ).fetchone()[0]
+        row = con.execute(
+            "SELECT version FROM registered_model_aliases WHERE name = ? AND alias = 'champion'",
+            (model_name,),
+        ).fetchone()
+    return {
+        "tracking_uri": uri,
+        "created": True,
+        "experiments": int(experiments),
+        "champion_version": None if row is None else str(row[0]),
+    }
+
+
+@quietly
 def load_model(model_uri: str, tracking_uri: str | None = None) -> Any:
     """Load a logged PMT pipeline (e.g. ``models:/serang-2026-pmt@champion``) as scikit-learn.
 
@@ -376,7 +416,7 @@ def load_model(model_uri: str, tracking_uri: str | None = None) -> Any:
         If the model cannot be found, with the fix (run ``targeting run`` first).
     """
     configure(tracking_uri)
-    from targeting.tracking.model import load_pmt_model
+    from targeting.tracking.model import load_pmt_model  # imports mlflow: only when used
 
     try:
         return load_pmt_model(model_uri)
@@ -388,22 +428,18 @@ def load_model(model_uri: str, tracking_uri: str | None = None) -> Any:
 
 
 def _log_fan_chart(forecast: Any) -> None:
-    import mlflow
-
-    from targeting.forecast.stockflow import fan_chart
+    import mlflow  # slow to import: only when used
 
     figure = fan_chart(forecast, level="city")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "fan_chart_city.png"
         figure.savefig(path, dpi=110, bbox_inches="tight")
         mlflow.log_artifact(str(path))
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # slow to import: only when used
 
     plt.close(figure)
 
 
 def _model_specs(result: CycleResult) -> list[Any]:
-    from targeting.config.model import load_specs
-    from targeting.pipeline import _models_dir
 
-    return load_specs(_models_dir(result.spec), names=list(result.model_table["model"]))
+    return load_specs(spec_path=result.spec.path, names=list(result.model_table["model"]))

@@ -22,11 +22,13 @@ from targeting.tracking import (
     configure,
     move_aliases,
 )
-from targeting.tracking.model import registered_model_name
+from targeting.tracking.naming import registered_model_name
+from targeting.tracking.quiet import quietly
 
 __all__ = ["log_refit"]
 
 
+@quietly
 def log_refit(
     model: Any,
     metrics: dict[str, Any],
@@ -65,7 +67,7 @@ def log_refit(
         ``run_id``, ``tracking_uri``, ``champion_version``, ``previous_champion_version``.
     """
     uri = configure(tracking_uri)
-    import mlflow
+    import mlflow  # slow to import: only when used
 
     model_name = model_name or registered_model_name(experiment)
     client = mlflow.MlflowClient()

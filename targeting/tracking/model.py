@@ -23,6 +23,7 @@ import pandas as pd
 import targeting
 from targeting.data import schema
 from targeting.pmt.scoring import score_households
+from targeting.tracking.naming import registered_model_name
 
 __all__ = [
     "SCORE_COLUMNS",
@@ -47,14 +48,6 @@ _RUNTIME_DISTRIBUTIONS = (
     "pyyaml",
     "cloudpickle",
 )
-
-
-def registered_model_name(experiment: str) -> str:
-    """The registered model name of an experiment: ``<experiment>-pmt``.
-
-    One name per experiment, so that running another spec never moves this one's champion.
-    """
-    return f"{experiment}-pmt"
 
 
 def model_requirements() -> list[str]:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from targeting.tracking import configure
+from targeting.tracking.quiet import quietly
 
 __all__ = ["score_spark_frame", "score_with_spark", "spark_session"]
 
@@ -49,6 +50,7 @@ def spark_session(cores: int = 2) -> Any:
     return session
 
 
+@quietly
 def score_spark_frame(frame: Any, model_uri: str, spark: Any) -> Any:
     """Score a Spark DataFrame of registry rows: ``household_id`` plus the four score columns."""
     import mlflow
@@ -76,6 +78,7 @@ def score_spark_frame(frame: Any, model_uri: str, spark: Any) -> Any:
     )
 
 
+@quietly
 def score_with_spark(
     model_uri: str,
     source: str | os.PathLike[str],
