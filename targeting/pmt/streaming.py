@@ -100,6 +100,7 @@ class _TableSink:
         self.path = path
         self._context: Any = None
         self._writer: Any = None
+        self._schema: Any = None
         self.rows = 0
 
     def write(self, frame: pd.DataFrame) -> None:
@@ -111,11 +112,13 @@ class _TableSink:
         if self._writer is None:
             self._context = atomic_path(self.path)
             tmp = self._context.__enter__()
+            self._schema = table.schema
             if self.path.suffix.lower() == ".parquet":
                 self._writer = pq.ParquetWriter(tmp, table.schema)
             else:
                 self._writer = pacsv.CSVWriter(tmp, table.schema)
-        self._writer.write_table(table.cast(self._writer.schema))
+        # later batches may infer a narrower type (e.g. an all-empty column): the first rules
+        self._writer.write_table(table.cast(self._schema))
         self.rows += len(frame)
 
     def close(self, ok: bool) -> None:

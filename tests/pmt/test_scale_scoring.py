@@ -90,6 +90,14 @@ def test_streaming_equals_whole_file(city_and_model, tmp_path: Path, suffix: str
     a = pd.read_parquet(tmp_path / "a.parquet")
     b = pd.read_parquet(tmp_path / "b.parquet")
     pd.testing.assert_frame_equal(a, b)
+    # the same scores as CSV, rejected rows beside them
+    score_registry_file(model, source, tmp_path / "c.csv", batch_rows=333, n_boot=20)
+    c = pd.read_csv(tmp_path / "c.csv", dtype={"household_id": str})
+    np.testing.assert_allclose(
+        c[["p_extreme", "p_low", "p_high"]], a[["p_extreme", "p_low", "p_high"]]
+    )
+    assert c["household_id"].tolist() == a["household_id"].tolist()
+    assert len(pd.read_csv(tmp_path / "rejected.csv")) == 3
     assert small.batches > 1 and large.batches == 1
     # every household accounted for: scored or rejected, with the file's row numbers
     assert small.scored + small.rejected == len(registry) == small.households_in_file

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from tests._cli import run_cli
 
 import targeting
 from targeting.cli.main import main
@@ -23,8 +22,9 @@ from targeting.data.packaged import (
     packaged_experiments_dir,
     packaged_models_dir,
 )
+from tests.helpers.cli import run_cli
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_version_prints_the_package_version(capsys: pytest.CaptureFixture[str]) -> None:
