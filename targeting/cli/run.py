@@ -30,7 +30,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
         )
         check_reachable(tracking_uri)
     progress = Progress(total=8 + len(spec.models), enabled=not args.quiet)
-    result = run_cycle(spec, output=args.output, progress=progress, n_paths=args.n_paths)
+    result = run_cycle(
+        spec,
+        output=args.output,
+        progress=progress,
+        n_paths=args.n_paths,
+        state=args.state,
+        fresh=args.fresh,
+        start=args.start,
+    )
     tracking: dict[str, Any] = {}
     if not args.no_tracking:
         with progress.step("Logging to MLflow (runs, metrics, plots, champion model)"):
@@ -98,6 +106,20 @@ def _print_summary(result: Any, tracking: dict[str, Any]) -> None:
         f"{counts['planned']:,} planned + {counts['not_ranked']:,} not ranked "
         f"({', '.join(f'{k} {v:,}' for k, v in counts['not_ranked_by_reason'].items())})"
     )
+    if counts.get("left_registry"):
+        print(
+            f"  {counts['left_registry']:,} household(s) of the previous registry are no longer in "
+            "it (left_registry.csv; their recorded visits stay in the ledger)"
+        )
+    print(
+        f"Plan id {result.plan_id} ({result.cycle.get('first_visit_date')} to "
+        f"{result.cycle.get('last_visit_date')}): ingest the filled verification_plan.xlsx of "
+        "this plan with 'targeting ingest'."
+    )
+    print(
+        "Personal data (names, NIKs, addresses) is only in plan.csv, verification_plan.xlsx and "
+        "rejected.csv; store and destroy them by the rules."
+    )
     forecast = result.forecast_table
     deadline = forecast["deadline"].iloc[0] if "deadline" in forecast and len(forecast) else ""
     print(
@@ -146,6 +168,21 @@ def register(sub: Any) -> None:
         "spec", nargs="?", default=DEFAULT_SPEC, help=f"experiment spec (default {DEFAULT_SPEC})"
     )
     run.add_argument("--output", help="local output folder (default outputs/<experiment name>)")
+    run.add_argument(
+        "--state",
+        help="working state to continue from (default: the output folder): verified households "
+        "are not planned again; see README 'The monthly cycle'",
+    )
+    run.add_argument(
+        "--fresh",
+        action="store_true",
+        help="ignore the working state and plan as if nobody had been visited",
+    )
+    run.add_argument(
+        "--start",
+        help="first plan day YYYY-MM-DD (default: the day after the last plan once its results "
+        "were ingested, else plan.start_date)",
+    )
     run.add_argument("--tracking-uri", help="MLflow tracking URI (default sqlite:///mlflow.db)")
     run.add_argument(
         "--n-paths", type=int, help="Monte Carlo paths per scenario (default from spec)"
