@@ -23,7 +23,6 @@ from targeting.data.io import (
     json_ready,
     json_records,
     read_table,
-    remove_stale_parts,
     write_json,
     write_table,
 )
@@ -352,6 +351,7 @@ def run_cycle(
     state: str | Path | None = None,
     fresh: bool = False,
     start: str | None = None,
+    staging: Any = None,
 ) -> CycleResult:
     """Run survey → PMT → score → plan → forecast for one experiment spec.
 
@@ -374,6 +374,10 @@ def run_cycle(
     start : str, optional
         First plan day ``YYYY-MM-DD`` (default: after the last plan once its results were
         ingested, the same period when they were not, else the spec's ``plan.start_date``).
+    staging : targeting.data.outputs.OutputSet, optional
+        An open output set to write into (the caller adds its files, e.g. the report, and
+        commits). Without one, the run opens its own and commits it when done, so the output
+        folder only ever holds complete sets.
 
     Returns
     -------
@@ -381,8 +385,15 @@ def run_cycle(
     """
     from threadpoolctl import threadpool_limits
 
+    from targeting.data.outputs import RUN_DROPS, OutputSet
+
     with threadpool_limits(limits=int(spec.evaluation.get("threads", 1))):
-        return _run_cycle(spec, output, progress, n_paths, state, fresh, start)
+        if staging is not None:
+            return _run_cycle(spec, output, progress, n_paths, state, fresh, start, staging)
+        with OutputSet(output_dir(spec, output), drop=RUN_DROPS) as own:
+            result = _run_cycle(spec, output, progress, n_paths, state, fresh, start, own)
+            own.commit()
+        return result
 
 
 @dataclass
@@ -490,8 +501,9 @@ def _run_cycle(
     state: str | Path | None = None,
     fresh: bool = False,
     start: str | None = None,
+    staging: Any = None,
 ) -> CycleResult:
-    """The body of :func:`run_cycle`, run under its thread limit."""
+    """The body of :func:`run_cycle`, run under its thread limit, writing into ``staging``."""
     from targeting.config.model import load_specs
     from targeting.forecast.scenarios import scenarios_from_spec
     from targeting.forecast.stockflow import simulate
@@ -500,14 +512,16 @@ def _run_cycle(
     from targeting.pmt.scoring import score_households
 
     progress = progress or Progress(enabled=False)
-    out_dir = output_dir(spec, output)
+    final_dir = output_dir(spec, output)
+    out_dir = staging.staging  # every output of the set is written here, then swapped in
     seed = spec.seed
 
     with progress.step("Loading and validating the survey and registry"):
         try:
             data = load_cycle_data(spec, progress)
         except schema.DataValidationError as exc:
-            schema.write_problems(exc, out_dir / "validation_errors.csv")
+            # the error report goes beside the previous set (this run has no outputs)
+            schema.write_problems(exc, final_dir / "validation_errors.csv")
             raise
         survey, registry = data.survey, data.registry
         progress.note(
@@ -515,7 +529,7 @@ def _run_cycle(
             f"{data.n_input_households:,}"
         )
     fingerprint = data_fingerprint(survey, registry)
-    state_dir = None if fresh else Path(state) if state is not None else out_dir
+    state_dir = None if fresh else Path(state) if state is not None else final_dir
     carried = carry_state(registry, data.rejected, state_dir, spec, start)
     registry = carried.registry
     if carried.ledger is not None:
@@ -695,8 +709,10 @@ def _run_cycle(
 
     result.outputs.update(write_state(result, out_dir))
     result.outputs["cycle"] = write_cycle(cycle, out_dir)
-    write_json(result.summary(), out_dir / "summary.json")
     result.outputs["summary"] = out_dir / "summary.json"
+    # paths as they will be once the set is committed
+    result.outputs = {k: staging.final(v) for k, v in result.outputs.items()}
+    write_json(result.summary(), out_dir / "summary.json")
     return result
 
 
@@ -777,7 +793,6 @@ def _write_outputs(
     from targeting.plan import workbook
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    remove_stale_parts(out_dir)
     pii = [c for c in schema.PII_COLUMNS if c in registry]
     field_plan = plan.plan.merge(registry[["household_id", *pii]], on="household_id", how="left")
     field_plan.insert(0, "plan_id", plan_id)

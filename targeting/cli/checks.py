@@ -74,7 +74,17 @@ def run_checks(tracking_uri: str | None = None) -> list[dict[str, Any]]:
     from targeting.tracking import default_tracking_uri, store_health
 
     uri = tracking_uri or default_tracking_uri()
+    from targeting.tracking.connectivity import TrackingUnreachableError, check_store_intact
+
     try:
+        check_store_intact(uri)
+    except TrackingUnreachableError as exc:
+        damaged = str(exc)
+        checks.append(_check("tracking store", False, damaged, damaged.split("; ", 1)[-1]))
+        uri = ""
+    try:
+        if not uri:
+            raise _Skipped
         health = store_health(uri)
         detail = f"{uri}: reachable, {health['experiments']} experiment(s)"
         checks.append(_check("tracking store", True, detail))
@@ -90,6 +100,8 @@ def run_checks(tracking_uri: str | None = None) -> list[dict[str, Any]]:
                 required=False,
             )
         )
+    except _Skipped:
+        pass
     except Exception as exc:
         checks.append(
             _check(
@@ -143,3 +155,7 @@ def run_checks(tracking_uri: str | None = None) -> list[dict[str, Any]]:
         )
     )
     return checks
+
+
+class _Skipped(Exception):
+    """The tracking store was found damaged; its health is not queried."""

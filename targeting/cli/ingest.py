@@ -92,6 +92,7 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
 
     from targeting.data import schema, state
     from targeting.data.io import json_records, read_table
+    from targeting.data.outputs import OutputSet
     from targeting.feedback import ingest as feedback
 
     folder = state_folder(args)
@@ -101,36 +102,42 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
             f"no plan in the state folder {folder} (cycle.json and plan.csv are missing); run "
             "'targeting run' first or pass --state (nothing was written)"
         )
-    if args.registry:
-        checked = schema.validate_registry(read_table(args.registry), mode="quarantine")
-        cols = [c for c in state.STATUS_COLUMNS if c in checked.valid]
-        status = checked.valid[cols].copy()
-    else:
-        status = state.read_status(folder)
-    ledger = state.read_ledger(folder)
-    outcomes, where, blank_rows = _read_outcomes(args.outcomes, cycle)
-    today = dt.date.today()
-    try:
-        result = feedback.ingest_outcomes(
-            status, outcomes, ledger, dates=args.dates, today=today, ingested_on=str(today)
-        )
-    except schema.DataValidationError as exc:
-        if where is None:
-            raise
-        raise _with_sheet_rows(exc, where) from None
-    # everything is read and checked before the first write
-    predictions = state.read_predictions(folder)
-    audit = state.read_audit(folder)
-    superseded = result.superseded if result.superseded is not None else pd.DataFrame()
-    if len(superseded):
-        audit = superseded if audit is None else pd.concat([audit, superseded], ignore_index=True)
-    state.write_ledger(result.ledger, folder)
-    if audit is not None:
-        state.write_audit(audit, folder)
-    state.write_status(result.registry, folder)
-    if cycle is not None and (result.new_rows or len(superseded)) and not cycle.get("ingested"):
-        state.write_cycle({**cycle, "ingested": True}, folder)
-    predictions = state.read_predictions(folder)
+    # the state is read, checked and replaced under the folder's lock, as one set
+    with OutputSet(folder) as outset:
+        cycle = state.read_cycle(folder)
+        if args.registry:
+            checked = schema.validate_registry(read_table(args.registry), mode="quarantine")
+            cols = [c for c in state.STATUS_COLUMNS if c in checked.valid]
+            status = checked.valid[cols].copy()
+        else:
+            status = state.read_status(folder)
+        ledger = state.read_ledger(folder)
+        outcomes, where, blank_rows = _read_outcomes(args.outcomes, cycle)
+        today = dt.date.today()
+        try:
+            result = feedback.ingest_outcomes(
+                status, outcomes, ledger, dates=args.dates, today=today, ingested_on=str(today)
+            )
+        except schema.DataValidationError as exc:
+            if where is None:
+                raise
+            raise _with_sheet_rows(exc, where) from None
+        # everything is read and checked before the first write
+        predictions = state.read_predictions(folder)
+        target = outset.staging
+        audit = state.read_audit(folder)
+        superseded = result.superseded if result.superseded is not None else pd.DataFrame()
+        if len(superseded):
+            audit = (
+                superseded if audit is None else pd.concat([audit, superseded], ignore_index=True)
+            )
+        state.write_ledger(result.ledger, target)
+        if audit is not None:
+            state.write_audit(audit, target)
+        state.write_status(result.registry, target)
+        if cycle is not None and (result.new_rows or len(superseded)) and not cycle.get("ingested"):
+            state.write_cycle({**cycle, "ingested": True}, target)
+        outset.commit()
     summary = feedback.hit_rate_summary(result.ledger, predictions)
     tables = {
         by: feedback.hit_rate_table(result.ledger, predictions, by=by, alpha=args.alpha)

@@ -38,6 +38,7 @@ def _known_errors() -> tuple[type[BaseException], ...]:
     from targeting.config.experiment import SpecError
     from targeting.data.adapters import DataSpecError
     from targeting.data.io import InputFileError
+    from targeting.data.outputs import OutputFolderBusyError
     from targeting.data.schema import DataValidationError
     from targeting.tracking.connectivity import TrackingUnreachableError
     from targeting.tracking.report import ReportNotFoundError
@@ -47,6 +48,7 @@ def _known_errors() -> tuple[type[BaseException], ...]:
         DataValidationError,
         SpecError,
         InputFileError,
+        OutputFolderBusyError,
         TrackingUnreachableError,
         ReportNotFoundError,
     )

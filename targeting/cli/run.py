@@ -14,7 +14,6 @@ __all__ = ["register"]
 def _cmd_run(args: argparse.Namespace) -> int:
     from targeting.config.experiment import load_experiment_spec
     from targeting.console import Progress
-    from targeting.pipeline import run_cycle
 
     spec = load_experiment_spec(args.spec)
     tracking_uri = args.tracking_uri
@@ -29,7 +28,28 @@ def _cmd_run(args: argparse.Namespace) -> int:
             else (tracking_uri or tracking_module.default_tracking_uri())
         )
         check_reachable(tracking_uri)
+    from targeting.data.outputs import RUN_DROPS, OutputSet
+    from targeting.pipeline import output_dir
+
     progress = Progress(total=8 + len(spec.models), enabled=not args.quiet)
+    with OutputSet(output_dir(spec, args.output), drop=RUN_DROPS) as outset:
+        result, tracking = _run_in(outset, spec, args, progress, tracking_uri)
+        outset.commit()
+    summary = result.summary()
+    summary["mlflow"] = tracking
+    if args.json:
+        print_json(summary)
+        return 0
+    _print_summary(result, tracking)
+    return 0
+
+
+def _run_in(
+    outset: Any, spec: Any, args: argparse.Namespace, progress: Any, tracking_uri: str | None
+) -> tuple[Any, dict[str, Any]]:
+    """The cycle, its MLflow logging and its report, all written into one output set."""
+    from targeting.pipeline import run_cycle
+
     result = run_cycle(
         spec,
         output=args.output,
@@ -38,9 +58,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
         state=args.state,
         fresh=args.fresh,
         start=args.start,
+        staging=outset,
     )
     tracking: dict[str, Any] = {}
     if not args.no_tracking:
+        from targeting import tracking as tracking_module
+
         with progress.step("Logging to MLflow (runs, metrics, plots, champion model)"):
             tracking = tracking_module.log_cycle(result, tracking_uri=tracking_uri)
     from targeting.report.render import (
@@ -52,23 +75,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     with progress.step("Writing the planner's report"):
         report_data = build_report_data(result, run_id=tracking.get("run_id"))
-        out_dir = Path(result.outputs["summary"]).parent
-        result.outputs["report_data"] = write_report_data(out_dir / "report_data.json", report_data)
+        out_dir = outset.staging
+        data_path = write_report_data(out_dir / "report_data.json", report_data)
         report_path = write_report(
             out_dir / f"report_{args.lang}.html", render_report(report_data, lang=args.lang)
         )
-        result.outputs["report"] = report_path
+        result.outputs["report_data"] = outset.final(data_path)
+        result.outputs["report"] = outset.final(report_path)
         if tracking:
             from targeting.tracking.report import log_report
 
             log_report(tracking["run_id"], report_data, report_path, tracking["tracking_uri"])
-    summary = result.summary()
-    summary["mlflow"] = tracking
-    if args.json:
-        print_json(summary)
-        return 0
-    _print_summary(result, tracking)
-    return 0
+    return result, tracking
 
 
 def _print_summary(result: Any, tracking: dict[str, Any]) -> None:
