@@ -57,6 +57,7 @@ __all__ = [
     "escape_formula",
     "is_plan_workbook",
     "read_plan_workbook",
+    "type_results",
     "write_plan_csv",
     "write_plan_workbook",
 ]
@@ -668,3 +669,52 @@ def read_plan_workbook(path: str | os.PathLike[str]) -> FilledWorkbook:
     columns = ["household_id", "visit_date", "operator", "result", "notes", "sheet", "row"]
     frame = pd.DataFrame.from_records(records, columns=columns)
     return FilledWorkbook(plan_id=plan_id, outcomes=frame, blank_rows=blank)
+
+
+def type_results(
+    path: str | os.PathLike[str], outcomes: pd.DataFrame, visited_on: str | None = None
+) -> int:
+    """Type outcomes into a verification workbook's result cells, as an office would (demo).
+
+    Results go in as the Bahasa codes of the drop-down; with ``visited_on`` every visit date
+    is retyped as that day (``dd/mm/yyyy`` text), as when a plan's visits are recorded early.
+
+    Parameters
+    ----------
+    path : path-like
+        A workbook written by :func:`write_plan_workbook` (changed in place).
+    outcomes : pandas.DataFrame
+        ``household_id, result`` (e.g. :class:`targeting.data.synthetic.FieldOutcomeSimulator`).
+    visited_on : str, optional
+        ``YYYY-MM-DD``.
+
+    Returns
+    -------
+    int
+        Result cells filled.
+    """
+    results = outcomes.set_index(outcomes["household_id"].astype(str))["result"]
+    wb = load_workbook(path)
+    labels = _labels()
+    filled = 0
+    for ws in wb.worksheets:
+        if ws.title in {COVER_SHEET, NOT_RANKED_SHEET} or ws.max_row < 2:
+            continue
+        where = {
+            labels[str(c.value).strip().casefold()]: c.column
+            for c in ws[2]
+            if c.value is not None and str(c.value).strip().casefold() in labels
+        }
+        if "household_id" not in where or "result" not in where:
+            continue
+        for row in range(3, ws.max_row + 1):
+            hh = ws.cell(row=row, column=where["household_id"]).value
+            if hh is None or str(hh) not in results.index:
+                continue
+            ws.cell(row=row, column=where["result"], value=RESULT_CODES_ID[results[str(hh)]])
+            if visited_on and "visit_date" in where:
+                day = _dt.date.fromisoformat(visited_on).strftime("%d/%m/%Y")
+                ws.cell(row=row, column=where["visit_date"], value=day)
+            filled += 1
+    wb.save(path)
+    return filled
