@@ -172,6 +172,9 @@ def load_cycle_data(spec: ExperimentSpec, progress: Progress | None = None) -> C
             f"{len(registry_check.rejected)} registry row(s) set aside as invalid "
             "(see rejected.csv and validation_errors.csv in the output folder)"
         )
+    blank = int(raw_registry.attrs.get("blank_rows", 0))
+    if blank:
+        progress.note(f"{blank} blank registry row(s) ignored")
     return CycleData(
         survey=survey_check.valid,
         registry=registry_check.valid,
@@ -524,6 +527,7 @@ def _run_cycle(
             schema.write_problems(exc, final_dir / "validation_errors.csv")
             raise
         survey, registry = data.survey, data.registry
+        _stop_when_empty(data, final_dir)
         progress.note(
             f"survey: {len(survey):,} households; registry: {len(registry):,} valid of "
             f"{data.n_input_households:,}"
@@ -714,6 +718,30 @@ def _run_cycle(
     result.outputs = {k: staging.final(v) for k, v in result.outputs.items()}
     write_json(result.summary(), out_dir / "summary.json")
     return result
+
+
+def _stop_when_empty(data: CycleData, folder: Path) -> None:
+    """Stop before any model is fitted when nothing valid is left to work on.
+
+    An empty or header-only file, or one whose every row is set aside (NIKs in scientific
+    notation, a wrong separator), otherwise fails deep inside a model fit. The set-aside rows
+    and their reasons are written beside the previous outputs first.
+    """
+    from targeting.data.io import InputFileError
+
+    if len(data.registry) and len(data.survey):
+        return
+    if len(data.survey) == 0:
+        raise InputFileError(
+            "the survey has no rows; give data.survey a file with a header and households"
+        )
+    write_table(data.rejected, folder / "rejected.csv")
+    write_table(data.problems, folder / "validation_errors.csv")
+    raise InputFileError(
+        f"the registry has no valid household ({data.n_input_households:,} row(s) read, "
+        f"all set aside); see rejected.csv and validation_errors.csv in {folder}, fix the "
+        "export and run again"
+    )
 
 
 def _next_cycle(

@@ -133,14 +133,28 @@ def _sniff_separator(sample: str) -> str:
 
 
 def _decode(raw: bytes) -> str:
-    """UTF-16 (with BOM), UTF-8 (with or without BOM), else Latin-1 (never fails)."""
+    """UTF-16 (with BOM), UTF-8 (with or without BOM), else Windows-1252 (what Excel on
+    Windows writes: ``Nur’aini``), else Latin-1 (never fails)."""
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         with contextlib.suppress(UnicodeDecodeError):
             return raw.decode("utf-16")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
+        pass
+    try:
+        return raw.decode("cp1252")
+    except UnicodeDecodeError:
         return raw.decode("latin-1")
+
+
+def _drop_blank_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """Drop rows with no value in any cell (a trailing ``,,,,`` row is not a household);
+    their number is kept in ``frame.attrs["blank_rows"]``."""
+    blank = frame.apply(lambda row: not any(map(_filled, row)), axis=1).to_numpy(dtype=bool)
+    out = frame.loc[~blank].reset_index(drop=True) if len(frame) else frame
+    out.attrs["blank_rows"] = int(blank.sum()) if len(frame) else 0
+    return out
 
 
 def _header_row(cells: pd.DataFrame, scan: int = 20) -> int:
@@ -222,7 +236,9 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
             sep = "\t" if suffix == ".tsv" else _sniff_separator(text[:10_000])
             from io import StringIO
 
-            return pd.read_csv(StringIO(text), sep=sep, dtype=str, keep_default_na=False)
+            return _drop_blank_rows(
+                pd.read_csv(StringIO(text), sep=sep, dtype=str, keep_default_na=False)
+            )
     except InputFileError:
         raise
     except Exception as exc:  # the reader's own message is kept; the fix is named

@@ -150,6 +150,8 @@ AGE_GROUP_COUNTS: list[str] = ["n_children_u5", "n_school_age", "n_elderly"]
 PROBLEM_COLUMNS: list[str] = ["input", "column", "row", "value", "expected"]
 """Columns of ``validation_errors.csv`` (see :func:`write_problems`)."""
 
+MAX_HH_SIZE = 30
+"""Largest plausible household size; a larger value is set aside as an export error."""
 _MAX_VALUE_CHARS = 40
 _RT_RW_PATTERN = r"\d{1,3}"
 _HOUSEHOLD_COUNT_LIMITED = ["n_children_u5", "n_school_age", "n_elderly", "n_disabled", "n_workers"]
@@ -446,6 +448,7 @@ class _Collector:
         self.problems: list[Problem] = []
         self.bad = np.zeros(len(frame), dtype=bool)
         self.reasons: dict[int, list[str]] = {}
+        self.warnings: list[Problem] = []
         self._pii = [c for c in PII_COLUMNS if c in frame.columns]
 
     def _shown(self, column: str, pos: int, value: object) -> str:
@@ -510,6 +513,25 @@ class _Collector:
             if details and int(p) in details:
                 reason += f" ({details[int(p)]})"
             self.reasons.setdefault(int(p), []).append(reason)
+
+    def warn(self, column: str, mask: np.ndarray, expected: str) -> None:
+        """Record a problem that flags rows without setting them aside (optional columns such
+        as the NIK: targeting does not need them, so a bad one never drops a household)."""
+        mask = np.asarray(mask, dtype=bool)
+        if not mask.any():
+            return
+        pos = np.flatnonzero(mask)
+        raw = self.frame[column].iloc[pos] if column in self.frame else [""] * len(pos)
+        self.warnings.append(
+            Problem(
+                column=column,
+                rows=tuple(int(p) + 1 for p in pos),
+                values=tuple(
+                    self._shown(column, int(p), v) for p, v in zip(pos, list(raw), strict=True)
+                ),
+                expected=f"{expected} (flagged; the household is kept)",
+            )
+        )
 
     def missing_column(self, column: str, expected: str) -> None:
         self.problems.append(Problem(column=column, rows=(), values=(), expected=expected))
@@ -584,7 +606,11 @@ def _check_proxies(frame: pd.DataFrame, out: dict[str, pd.Series], col: _Collect
         with np.errstate(invalid="ignore"):
             not_int = ~bad & (np.abs(v - np.round(v)) > 1e-9)
             if name == "hh_size":
-                out_of_range, expected = ~bad & (v < 1), "a whole number >= 1"
+                # above 30 members is an export error (a shifted column, a typo), not a family
+                out_of_range, expected = (
+                    ~bad & ((v < 1) | (v > MAX_HH_SIZE)),
+                    f"a whole number from 1 to {MAX_HH_SIZE}",
+                )
             elif name == "head_age":
                 out_of_range, expected = (
                     ~bad & ((v < 15) | (v > 110)),
@@ -661,9 +687,23 @@ def _check_ids_and_areas(frame: pd.DataFrame, out: dict[str, pd.Series], col: _C
         if name not in frame:
             col.missing_column(name, "area name")
             continue
-        text, bad = _as_text(frame[name])
+        text, bad = _as_text(frame[name].map(_strip_controls))
         col.flag(name, bad, f"a non-empty {name} name")
-        out[name] = text
+        out[name] = normalise_area_names(text)
+    if "kecamatan" in out:
+        known = {k.casefold() for k in KECAMATAN_KELURAHAN_COUNTS}
+        key = out["kecamatan"].map(lambda v: str(v).casefold())
+        filled = out["kecamatan"] != ""
+        match = key.isin(known) & filled
+        # a Kota Serang registry: an unknown kecamatan is a typo or a shifted column, set aside;
+        # a registry of another city (few names match) is left as it is
+        if filled.any() and match[filled].mean() >= 0.9:
+            col.flag(
+                "kecamatan",
+                (filled & ~match).to_numpy(dtype=bool),
+                "one of Kota Serang's kecamatan: " + ", ".join(sorted(KECAMATAN_KELURAHAN_COUNTS)),
+                values=pd.Series(["<hidden>"] * len(frame), index=frame.index),
+            )
 
 
 def _check_nik(frame: pd.DataFrame, out: dict[str, pd.Series], col: _Collector) -> None:
@@ -675,18 +715,16 @@ def _check_nik(frame: pd.DataFrame, out: dict[str, pd.Series], col: _Collector) 
     province = pd.to_numeric(text.str[:2], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     with np.errstate(invalid="ignore"):
         plausible_region = (province >= 11) & (province <= 99)
-    col.flag(
+    # the NIK is optional to targeting: Excel cuts it to 15 digits or shows it as 3.67E+15, and
+    # a bad NIK is flagged for the data manager, never a reason to drop the household
+    col.warn(
         "nik_head",
         present & ~(well_formed & plausible_region),
-        "16 digits starting with a province code 11-99 (Kota Serang: 3673...)",
+        "16 digits starting with a province code 11-99 (Kota Serang: 3673...); store NIKs as "
+        "text in Excel",
     )
     dup = text.duplicated(keep=False).fillna(False).to_numpy(dtype=bool) & present & well_formed
-    col.flag(
-        "nik_head",
-        dup,
-        "a unique NIK (this NIK heads more than one household)",
-        details=_duplicate_details(text, dup, "NIK"),
-    )
+    col.warn("nik_head", dup, "a unique NIK (this NIK heads more than one household)")
     out["nik_head"] = text.fillna("").astype(object)
 
 
@@ -726,7 +764,7 @@ def _finish(
 ) -> ValidationResult:
     missing_columns = [p for p in col.problems if not p.rows]
     if missing_columns or (mode == "strict" and col.problems):
-        raise DataValidationError(what, col.problems, n_rows=len(frame))
+        raise DataValidationError(what, col.problems + col.warnings, n_rows=len(frame))
     clean = frame.copy()
     for name, series in out.items():
         clean[name] = series
@@ -753,7 +791,7 @@ def _finish(
     return ValidationResult(
         valid=clean.loc[~bad].reset_index(drop=True),
         rejected=rejected,
-        problems=col.problems,
+        problems=col.problems + col.warnings,
         what=what,
     )
 
@@ -851,6 +889,29 @@ def validate_survey(
             col.flag(name, bad | (~bad & (v <= 0)), expected)
         out[name] = values
     return _finish("survey", frame, out, col, mode, SURVEY_COLUMNS)
+
+
+def normalise_area_names(names: pd.Series) -> pd.Series:
+    """Area names written one way: spaces collapsed, and one spelling per name whatever its case.
+
+    ``"TAKTAKAN"``, ``"taktakan "`` and ``"Taktakan"`` are one kecamatan: a known Kota Serang
+    kecamatan takes its official spelling; any other name the spelling most rows of the file
+    use (ties: the first in sort order), so upper-case or double-spaced kelurahan do not become
+    new areas.
+    """
+    collapsed = names.astype("string").fillna("").map(lambda v: " ".join(str(v).split()))
+    key = collapsed.map(str.casefold)
+    official = {k.casefold(): k for k in KECAMATAN_KELURAHAN_COUNTS}
+    counts = (
+        pd.DataFrame({"key": key, "name": collapsed})
+        .value_counts()
+        .reset_index(name="n")
+        .sort_values(["key", "n", "name"], ascending=[True, False, True], kind="mergesort")
+        .drop_duplicates("key")
+    )
+    spelling = dict(zip(counts["key"], counts["name"], strict=True))
+    spelling.update({k: v for k, v in official.items() if k in spelling})
+    return key.map(spelling).fillna("").astype(object)
 
 
 def normalise_result(value: object) -> str:
