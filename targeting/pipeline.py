@@ -166,6 +166,27 @@ def load_cycle_data(spec: ExperimentSpec, progress: Progress | None = None) -> C
         if data.get("truth"):
             truth = read_table(spec.resolve(data["truth"]))
     registry_check = schema.validate_registry(raw_registry, mode="quarantine")
+    malformed = list(raw_registry.attrs.get("malformed_lines", []))
+    if malformed:
+        # lines with more fields than the header: set aside (and accounted for) one by one
+        registry_check.rejected = pd.concat(
+            [
+                registry_check.rejected,
+                pd.DataFrame(
+                    {
+                        "row": [n - 1 for n in malformed],
+                        "household_id": "",
+                        "kecamatan": "",
+                        "kelurahan": "",
+                        "reason": [
+                            f"line {n}: more fields than the header (an unquoted separator)"
+                            for n in malformed
+                        ],
+                    }
+                ),
+            ],
+            ignore_index=True,
+        )
     survey_check = schema.validate_survey(raw_survey, mode="strict")
     if len(registry_check.rejected):
         progress.note(
@@ -180,7 +201,7 @@ def load_cycle_data(spec: ExperimentSpec, progress: Progress | None = None) -> C
         registry=registry_check.valid,
         rejected=registry_check.rejected,
         truth=truth,
-        n_input_households=len(raw_registry),
+        n_input_households=len(raw_registry) + len(malformed),
         problems=schema.problems_frame(registry_check.problems, "registry"),
     )
 

@@ -116,3 +116,16 @@ def test_all_invalid_registry_stops_early_with_rejected_csv(
     assert "no valid household" in stderr and "rejected.csv" in stderr
     assert len(pd.read_csv(out / "rejected.csv")) == len(registry)
     assert "SimpleImputer" not in stderr and "Traceback" not in stderr
+
+
+def test_a_line_with_an_extra_comma_is_set_aside_not_the_file(
+    tmp_path: Path, registry: pd.DataFrame
+) -> None:
+    frame = registry.head(6).copy()
+    lines = frame.to_csv(index=False).splitlines()
+    lines[3] = lines[3] + ",Jl. Mawar, RT 2"  # an unquoted comma in an address
+    path = tmp_path / "registry.csv"
+    path.write_text("\n".join(lines) + "\n")
+    read = read_table(path)
+    assert len(read) == 5 and read.attrs["malformed_lines"] == [4]
+    assert list(read["household_id"]) == list(frame["household_id"].drop(frame.index[2]))

@@ -148,6 +148,29 @@ def _decode(raw: bytes) -> str:
         return raw.decode("latin-1")
 
 
+def _read_csv_skipping_bad_lines(text: str, sep: str) -> tuple[pd.DataFrame, list[int]]:
+    """Read a CSV some of whose lines have more fields than the header (an unquoted comma in an
+    address): those lines are set aside, by line number, instead of refusing the whole file."""
+    import csv
+    from io import StringIO
+
+    frame = pd.read_csv(
+        StringIO(text),
+        sep=sep,
+        dtype=str,
+        keep_default_na=False,
+        engine="python",
+        on_bad_lines=lambda fields: None,  # skip the line; its number is found below
+    )
+    width = len(frame.columns)
+    lines = [
+        number
+        for number, fields in enumerate(csv.reader(StringIO(text), delimiter=sep), start=1)
+        if number > 1 and len(fields) > width
+    ]
+    return frame, lines
+
+
 def _drop_blank_rows(frame: pd.DataFrame) -> pd.DataFrame:
     """Drop rows with no value in any cell (a trailing ``,,,,`` row is not a household);
     their number is kept in ``frame.attrs["blank_rows"]``."""
@@ -236,9 +259,14 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
             sep = "\t" if suffix == ".tsv" else _sniff_separator(text[:10_000])
             from io import StringIO
 
-            return _drop_blank_rows(
-                pd.read_csv(StringIO(text), sep=sep, dtype=str, keep_default_na=False)
-            )
+            try:
+                frame = pd.read_csv(StringIO(text), sep=sep, dtype=str, keep_default_na=False)
+                malformed: list[int] = []
+            except pd.errors.ParserError:
+                frame, malformed = _read_csv_skipping_bad_lines(text, sep)
+            frame = _drop_blank_rows(frame)
+            frame.attrs["malformed_lines"] = malformed
+            return frame
     except InputFileError:
         raise
     except Exception as exc:  # the reader's own message is kept; the fix is named
