@@ -1,5 +1,5 @@
 #!/bin/sh
-# Make sure a headless Chromium is available for tests/test_report_browser.py.
+# Make sure a headless Chromium is available for tests/report/test_report_browser.py.
 # Idempotent: does nothing when `chromium` (or chromium-browser / google-chrome) is on PATH.
 # As root on Debian/Ubuntu it installs the `chromium` package (retrying a flaky mirror);
 # otherwise it says what to do and exits 0, so the browser test is skipped with that reason.

@@ -13,8 +13,8 @@ from targeting.data import schema
 from targeting.data.io import read_table
 from targeting.plan.ranking import PlanCapacity, build_plan
 from targeting.plan.workbook import escape_formula, write_plan_csv, write_plan_workbook
-from tests._cli import run_cli, small_spec
-from tests._defects import city_registry
+from tests.helpers.cli import run_cli, small_spec
+from tests.helpers.defects import city_registry
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,8 @@ from targeting.config.experiment import resolve_relative_dates
 from targeting.data import schema, state
 from targeting.data.schema import DataValidationError
 from targeting.feedback import ingest as feedback
-from tests._cli import run_cli
+from tests.helpers import REPO
+from tests.helpers.cli import run_cli
 
 TODAY = dt.date(2026, 11, 29)
 
@@ -159,7 +160,7 @@ def test_pool_rule_waits_then_stops_after_three_attempts() -> None:
 
 
 def test_default_spec_dates_follow_the_calendar() -> None:
-    raw = yaml.safe_load(Path("experiments/serang-2026.yaml").read_text())
+    raw = yaml.safe_load((REPO / "experiments" / "serang-2026.yaml").read_text())
     resolve_relative_dates(raw, today="2026-11-29")  # a Sunday
     assert raw["plan"]["start_date"] == "2026-11-30"
     assert raw["forecast"]["defaults"]["start"] == "2026-11"

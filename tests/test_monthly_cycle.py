@@ -18,7 +18,7 @@ from openpyxl import load_workbook
 from targeting.data import state
 from targeting.data.schema import RESULT_CODES_ID
 from targeting.data.synthetic import FieldOutcomeSimulator, generate_city
-from tests._cli import run_cli, small_spec
+from tests.helpers.cli import run_cli, small_spec
 
 N = 3_000
 

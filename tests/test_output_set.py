@@ -20,7 +20,8 @@ import pytest
 
 from targeting.data.outputs import OutputSet
 from targeting.plan.workbook import read_plan_workbook
-from tests._cli import REPO, run_cli, small_spec
+from tests.helpers import REPO
+from tests.helpers.cli import run_cli, small_spec
 
 
 def _shrink(raw: dict) -> None:

@@ -6,16 +6,16 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from targeting.cli.common import DEFAULT_SPEC, Formatter, print_json, table
+from targeting.cli.common import DEFAULT_SPEC, Formatter, load_spec, print_json, table
 
 __all__ = ["register"]
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from targeting.config.experiment import load_experiment_spec
+    # imported on use, so that 'targeting --help' answers without loading them
     from targeting.console import Progress
 
-    spec = load_experiment_spec(args.spec)
+    spec = load_spec(args.spec)
     tracking_uri = args.tracking_uri
     if not args.no_tracking:
         from targeting import tracking as tracking_module
@@ -86,6 +86,7 @@ def _run_in(
 
 
 def _print_summary(result: Any, tracking: dict[str, Any]) -> None:
+    # imported on use, so that 'targeting --help' answers without loading them
     from targeting.evaluation.metrics import HEADLINE_METRICS
 
     spec = result.spec

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 from targeting.cli.common import Formatter, print_json
@@ -12,32 +11,23 @@ __all__ = ["register"]
 
 
 def _cmd_score(args: argparse.Namespace) -> int:
-    from targeting import tracking as tracking_module
-    from targeting.data import schema
-    from targeting.data.io import read_table, write_table
-    from targeting.data.privacy import drop_pii
-    from targeting.pmt.scoring import score_households
+    # the pipeline imports scikit-learn: imported when the command runs, so that
+    # 'targeting --help' and argument errors answer at once
+    from targeting.pipeline import score_registry
 
-    raw = read_table(args.registry)
-    checked = schema.validate_registry(raw, mode=args.mode)
-    model = tracking_module.load_model(args.model, tracking_uri=args.tracking_uri)
-    # a model recalibrated on field outcomes also takes the area column (kelurahan offsets)
-    columns = [str(c) for c in getattr(model, "feature_names_in_", schema.PROXY_COLUMNS)]
-    leaked = sorted(set(columns) & set(schema.PII_COLUMNS))
-    if leaked:
-        raise ValueError(f"model {args.model} takes personal-data columns {leaked}; refusing")
-    missing = [c for c in columns if c not in checked.valid]
-    if missing:
-        raise ValueError(f"model {args.model} needs column(s) {missing} that the registry lacks")
-    scores = score_households(model, checked.valid[columns], seed=args.seed)
-    scores.insert(0, "household_id", checked.valid["household_id"].to_numpy())
-    write_table(drop_pii(scores), args.output)
-    if len(checked.rejected):
-        write_table(checked.rejected, Path(args.output).with_name("rejected.csv"))
+    result = score_registry(
+        args.registry,
+        args.output,
+        model_uri=args.model,
+        tracking_uri=args.tracking_uri,
+        mode=args.mode,
+        seed=args.seed,
+    )
+    scores, rejected = result.scores, result.rejected
     payload = {
-        "households_in_file": len(raw),
+        "households_in_file": result.households_in_file,
         "scored": len(scores),
-        "rejected": len(checked.rejected),
+        "rejected": len(rejected),
         "model": args.model,
         "output": str(args.output),
         "mean_p_extreme": float(scores["p_extreme"].mean()) if len(scores) else None,
@@ -46,12 +36,9 @@ def _cmd_score(args: argparse.Namespace) -> int:
         print_json(payload)
     else:
         print(
-            f"Scored {len(scores):,} of {len(raw):,} households with {args.model} -> {args.output}"
-            + (
-                f" ({len(checked.rejected):,} rejected rows in rejected.csv)"
-                if len(checked.rejected)
-                else ""
-            )
+            f"Scored {len(scores):,} of {result.households_in_file:,} households with "
+            f"{args.model} -> {args.output}"
+            + (f" ({len(rejected):,} rejected rows in rejected.csv)" if len(rejected) else "")
         )
     return 0
 

@@ -9,17 +9,24 @@ tracking store (DESIGN.md §8). Models are logged with a synthetic input example
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
+import sqlite3
 import tempfile
+from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 import targeting
+from targeting.config.model import load_specs
 from targeting.data import schema
+from targeting.forecast.stockflow import fan_chart
+from targeting.tracking.connectivity import set_http_fail_fast
+from targeting.tracking.quiet import quiet_mlflow, quietly
 
 if TYPE_CHECKING:
     from targeting.pipeline import CycleResult
@@ -70,10 +77,9 @@ def configure(tracking_uri: str | None = None) -> str:
         The tracking URI in use.
     """
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    import mlflow
+    import mlflow  # slow to import: only when used
 
     uri = tracking_uri or default_tracking_uri()
-    from targeting.tracking.connectivity import set_http_fail_fast
 
     set_http_fail_fast(uri)
     mlflow.set_tracking_uri(uri)
@@ -82,7 +88,7 @@ def configure(tracking_uri: str | None = None) -> str:
 
 
 def _experiment_id(name: str, tracking_uri: str) -> str:
-    import mlflow
+    import mlflow  # slow to import: only when used
 
     existing = mlflow.get_experiment_by_name(name)
     if existing is not None:
@@ -91,7 +97,7 @@ def _experiment_id(name: str, tracking_uri: str) -> str:
 
 
 def _log_frame(frame: pd.DataFrame, artifact_file: str) -> None:
-    import mlflow
+    import mlflow  # slow to import: only when used
 
     mlflow.log_text(frame.to_csv(index=False, lineterminator="\n"), artifact_file)
 
@@ -121,13 +127,10 @@ def _assert_no_pii(frame: pd.DataFrame, where: str) -> None:
 
 def _log_model(model: Any, input_example: pd.DataFrame, alias: str, model_name: str) -> str:
     """Log and register one fitted pipeline; return the registered version."""
-    import mlflow
-    from mlflow.models import infer_signature
+    import mlflow  # slow to import: only when used
+    from mlflow.models import infer_signature  # slow to import: only when used
 
     _assert_no_pii(input_example, "the model's input example")
-    import sklearn
-    import statsmodels
-
     signature = infer_signature(input_example, model.predict_proba(input_example))
     info = mlflow.sklearn.log_model(
         model,
@@ -139,8 +142,8 @@ def _log_model(model: Any, input_example: pd.DataFrame, alias: str, model_name: 
         serialization_format="cloudpickle",
         # explicit requirements: inferring them would import-trace the model in a subprocess
         pip_requirements=[
-            f"scikit-learn=={sklearn.__version__}",
-            f"statsmodels=={statsmodels.__version__}",
+            f"scikit-learn=={metadata.version('scikit-learn')}",
+            f"statsmodels=={metadata.version('statsmodels')}",
             f"pandas=={pd.__version__}",
             f"targeting=={targeting.__version__}",
         ],
@@ -150,6 +153,7 @@ def _log_model(model: Any, input_example: pd.DataFrame, alias: str, model_name: 
     return version
 
 
+@quietly
 def log_cycle(
     result: CycleResult,
     tracking_uri: str | None = None,
@@ -179,7 +183,7 @@ def log_cycle(
     left RUNNING.
     """
     uri = configure(tracking_uri)
-    import mlflow
+    import mlflow  # slow to import: only when used
 
     spec = result.spec
     experiment_id = _experiment_id(spec.name, uri)
@@ -285,34 +289,70 @@ def log_cycle(
     return out
 
 
+@quietly
 def attach_artifact(run_id: str, path: str | Path, tracking_uri: str | None = None) -> None:
     """Attach a file (e.g. the HTML report) to an existing run."""
     configure(tracking_uri)
-    import mlflow
+    import mlflow  # slow to import: only when used
 
     mlflow.MlflowClient().log_artifact(run_id, str(path))
 
 
 def store_health(tracking_uri: str | None = None) -> dict[str, Any]:
-    """Check that the tracking store answers; report its experiments and the champion.
+    """Check the tracking store without changing it: its experiments and the champion.
+
+    An embedded SQLite store is read through a read-only connection, so checking never creates
+    ``mlflow.db`` nor migrates it; a store that does not exist yet is reported as not created.
 
     Returns
     -------
     dict
-        ``tracking_uri``, ``experiments`` (count), ``champion_version`` (None if not registered).
+        ``tracking_uri``, ``created`` (False when the SQLite file does not exist yet),
+        ``experiments`` (count of active experiments), ``champion_version`` (None if not
+        registered).
     """
-    uri = configure(tracking_uri)
-    import mlflow
+    uri = tracking_uri or default_tracking_uri()
+    if uri.startswith("sqlite:///"):
+        return _sqlite_health(uri, Path(uri.removeprefix("sqlite:///")))
+    configure(uri)
+    import mlflow  # slow to import: only when a server is checked
 
-    client = mlflow.MlflowClient()
-    experiments = client.search_experiments(max_results=1000)
-    try:
-        champion = client.get_model_version_by_alias(MODEL_NAME, "champion").version
-    except Exception:
-        champion = None
-    return {"tracking_uri": uri, "experiments": len(experiments), "champion_version": champion}
+    with quiet_mlflow():
+        client = mlflow.MlflowClient()
+        experiments = client.search_experiments(max_results=1000)
+        try:
+            champion = client.get_model_version_by_alias(MODEL_NAME, "champion").version
+        except Exception:
+            champion = None
+    return {
+        "tracking_uri": uri,
+        "created": True,
+        "experiments": len(experiments),
+        "champion_version": champion,
+    }
 
 
+def _sqlite_health(uri: str, db: Path) -> dict[str, Any]:
+    """Read an embedded store's experiment count and champion through a read-only connection."""
+    if not db.exists():
+        return {"tracking_uri": uri, "created": False, "experiments": 0, "champion_version": None}
+    with contextlib.closing(sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)) as con:
+        experiments = con.execute(
+            "SELECT COUNT(*) FROM experiments WHERE lifecycle_stage = 'active'"
+        ).fetchone()[0]
+        row = con.execute(
+            "SELECT version FROM registered_model_aliases WHERE name = ? AND alias = 'champion'",
+            (MODEL_NAME,),
+        ).fetchone()
+    return {
+        "tracking_uri": uri,
+        "created": True,
+        "experiments": int(experiments),
+        "champion_version": None if row is None else str(row[0]),
+    }
+
+
+@quietly
 def load_model(model_uri: str, tracking_uri: str | None = None) -> Any:
     """Load a logged PMT pipeline (e.g. ``models:/targeting-pmt@champion``) as scikit-learn.
 
@@ -322,7 +362,7 @@ def load_model(model_uri: str, tracking_uri: str | None = None) -> Any:
         If the model cannot be found, with the fix (run ``targeting run`` first).
     """
     configure(tracking_uri)
-    import mlflow
+    import mlflow  # slow to import: only when used
 
     try:
         return mlflow.sklearn.load_model(model_uri)
@@ -334,22 +374,18 @@ def load_model(model_uri: str, tracking_uri: str | None = None) -> Any:
 
 
 def _log_fan_chart(forecast: Any) -> None:
-    import mlflow
-
-    from targeting.forecast.stockflow import fan_chart
+    import mlflow  # slow to import: only when used
 
     figure = fan_chart(forecast, level="city")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "fan_chart_city.png"
         figure.savefig(path, dpi=110, bbox_inches="tight")
         mlflow.log_artifact(str(path))
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # slow to import: only when used
 
     plt.close(figure)
 
 
 def _model_specs(result: CycleResult) -> list[Any]:
-    from targeting.config.model import load_specs
-    from targeting.pipeline import _models_dir
 
-    return load_specs(_models_dir(result.spec), names=list(result.model_table["model"]))
+    return load_specs(spec_path=result.spec.path, names=list(result.model_table["model"]))

@@ -22,10 +22,12 @@ from targeting.tracking import (
     _log_model,
     configure,
 )
+from targeting.tracking.quiet import quietly
 
 __all__ = ["log_refit"]
 
 
+@quietly
 def log_refit(
     model: Any,
     metrics: dict[str, Any],
@@ -63,7 +65,7 @@ def log_refit(
         ``run_id``, ``tracking_uri``, ``champion_version``, ``previous_champion_version``.
     """
     uri = configure(tracking_uri)
-    import mlflow
+    import mlflow  # slow to import: only when used
 
     client = mlflow.MlflowClient()
     try:

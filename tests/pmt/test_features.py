@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from _frames import random_survey
 
 from targeting.data.schema import CATEGORICAL_PROXIES, PROXY_COLUMNS
 from targeting.pmt.features import (
@@ -14,6 +13,7 @@ from targeting.pmt.features import (
     make_feature_set,
     make_feature_transformer,
 )
+from tests.helpers.frames import random_survey
 
 
 @pytest.fixture(scope="module")

@@ -29,8 +29,8 @@ from typing import Any
 import pytest
 
 from targeting.cli.main import main
+from tests.helpers import REPO
 
-HERE = Path(__file__).resolve().parent
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 FLAGS = [
     "--headless",
@@ -65,7 +65,7 @@ def browser_path() -> str:
     """The Chromium binary; installs it with tests/setup_browser.sh when missing."""
     found = _find_browser()
     if found is None:
-        subprocess.run(["sh", str(HERE / "setup_browser.sh")], check=False, timeout=900)
+        subprocess.run(["sh", str(REPO / "tests" / "setup_browser.sh")], check=False, timeout=900)
         found = _find_browser()
     if found is None:
         pytest.skip(

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from targeting.data import schema
 from targeting.data.io import InputFileError, read_table
 from targeting.feedback import ingest as feedback
-from tests._defects import city_registry
+from tests.helpers.defects import city_registry
 
 CLEAR = (InputFileError, schema.DataValidationError)
 FUZZ = settings(

@@ -1,4 +1,4 @@
-"""The report's Jinja2 template and its id/en text files (escaping: tests/test_report.py)."""
+"""The report's Jinja2 template and its id/en text files (escaping: tests/report/test_report.py)."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from targeting.data import schema
 from targeting.plan import ranking
-from tests._defects import KINDS, check_rejections, city_registry, inject_defects
+from tests.helpers.defects import KINDS, check_rejections, city_registry, inject_defects
 
 SETTINGS = settings(
     max_examples=15,

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from targeting.data import schema
-from tests._cli import run_cli
-from tests._defects import write_city_files, write_spec
+from tests.helpers.cli import run_cli
+from tests.helpers.defects import write_city_files, write_spec
 
 pytestmark = pytest.mark.slow
 
@@ -81,7 +81,7 @@ def test_planted_pii_never_leaves_the_field_lists(tmp_path: Path) -> None:
 
 
 def test_strict_error_message_masks_personal_values(tmp_path: Path) -> None:
-    from tests._defects import city_registry
+    from tests.helpers.defects import city_registry
 
     frame = _plant(city_registry(1_000, 0))
     with pytest.raises(schema.DataValidationError) as info:

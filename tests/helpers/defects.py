@@ -127,13 +127,10 @@ def check_rejections(rejected: pd.DataFrame, expected: pd.DataFrame) -> None:
         assert marker in reasons[int(row)], (row, marker, reasons[int(row)])
 
 
-REPO = __import__("pathlib").Path(__file__).resolve().parents[1]
-
-
 def write_spec(folder, name: str, data: dict, n_paths: int = 100):
     """Write an experiment spec (copy of serang-2026 with ``data`` replaced) under
     ``folder/experiments/`` with ``models/`` symlinked beside it; return its path."""
-    from tests._cli import small_spec
+    from tests.helpers.cli import small_spec
 
     def use_data(raw: dict) -> None:
         raw["data"] = {**raw["data"], **data}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -14,8 +13,8 @@ from targeting.data import schema, state
 from targeting.data.synthetic import FieldOutcomeSimulator, generate_city
 from targeting.feedback import rounds as loop
 from targeting.plan.ranking import PlanCapacity, build_plan
+from tests.helpers import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 N = 3_000
 
 

@@ -1,4 +1,4 @@
-"""Small random Serang-schema frames for tests (no dependency on the synthetic city)."""
+"""Serang-schema frames for tests: small random ones, and a small synthetic-city survey."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from targeting.data.schema import BOOL_PROXIES, CATEGORICAL_PROXIES, EDUCATION_LEVELS
+from targeting.data.synthetic import generate_city
 
 
 def random_survey(n: int = 1500, seed: int = 0, n_areas: int = 30) -> pd.DataFrame:
@@ -56,16 +57,18 @@ def random_survey(n: int = 1500, seed: int = 0, n_areas: int = 30) -> pd.DataFra
 
 
 def survey_frame(n: int = 4000, seed: int = 0) -> pd.DataFrame:
-    """A survey from the synthetic city when available (small), else :func:`random_survey`."""
-    try:
-        from targeting.data.synthetic import generate_city
-    except ImportError:
-        return random_survey(n, seed=seed)
-    try:
-        city = generate_city(n_households=n, seed=seed, survey_fraction=1.0)
-    except TypeError:  # an older signature
-        city = generate_city(n_households=n, seed=seed)
+    """A small survey from the synthetic city (every household surveyed).
+
+    No fallback: when the generator breaks or its city becomes too small to fit a PMT on (fewer
+    than 30 extremely poor households or 10 kelurahan), the test using it fails.
+    """
+    city = generate_city(n_households=n, seed=seed, survey_fraction=1.0)
     survey = city.survey.reset_index(drop=True)
-    if (survey["consumption_pc"] < 400_000).sum() < 30 or survey["kelurahan"].nunique() < 10:
-        return random_survey(n, seed=seed)
+    n_poor = int((survey["consumption_pc"] < city.params["extreme_line"]).sum())
+    n_kelurahan = survey["kelurahan"].nunique()
+    if n_poor < 30 or n_kelurahan < 10:
+        raise AssertionError(
+            f"survey_frame({n}, seed={seed}) has {n_poor} extremely poor households and "
+            f"{n_kelurahan} kelurahan; a PMT test needs at least 30 and 10, so raise n"
+        )
     return survey

@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 
 from targeting.config.experiment import SpecError, load_experiment_spec
-
-REPO = Path(__file__).resolve().parents[1]
+from tests.helpers import REPO
 
 
 def test_default_spec_loads() -> None:

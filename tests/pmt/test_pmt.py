@@ -8,7 +8,6 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from _frames import random_survey, survey_frame
 from scipy.stats import norm
 from threadpoolctl import threadpool_limits
 
@@ -17,6 +16,7 @@ from targeting.pmt.calibration import CalibratedPMT
 from targeting.pmt.classifiers import BoostingPMT, LogitPMT
 from targeting.pmt.linear import LogConsumptionOLS
 from targeting.pmt.scoring import assign_desil, score_households
+from tests.helpers.frames import random_survey, survey_frame
 
 LINE = 400_000.0
 FAST = {"boosting": {"max_iter": 40}, "forest": {"n_estimators": 20}}

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from pathlib import Path
 
 import pytest
 import yaml
 
-from tests._cli import run_cli, small_spec
+from tests.helpers import REPO
+from tests.helpers.cli import run_cli, small_spec
 
-REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow  # about 30-60 s: synthetic city, fits, simulations, MLflow
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from _frames import survey_frame
 from threadpoolctl import threadpool_limits
 
 from targeting.config.model import ModelSpec, load_specs
 from targeting.evaluation.cv import CVResult, fit_final, grouped_cross_validate
+from tests.helpers.frames import survey_frame
 
 LINE = 400_000.0
 KEYS = [

@@ -12,8 +12,14 @@ import pandas as pd
 import pytest
 
 from targeting.data import schema
-from tests._cli import run_cli
-from tests._defects import KINDS, check_rejections, inject_defects, write_city_files, write_spec
+from tests.helpers.cli import run_cli
+from tests.helpers.defects import (
+    KINDS,
+    check_rejections,
+    inject_defects,
+    write_city_files,
+    write_spec,
+)
 
 pytestmark = pytest.mark.slow
 

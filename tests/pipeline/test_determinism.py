@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests._defects import write_spec
+from tests.helpers.defects import write_spec
 
 pytestmark = pytest.mark.slow
 

@@ -7,15 +7,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.model_selection import StratifiedKFold
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from targeting.config.dataset import DataSpec
+from targeting.config.model import load_specs
 from targeting.data.adapters import DataSpecError, load_costa_rica, load_data_spec
 from targeting.data.costa_rica import FORBIDDEN_FEATURES, default_costa_rica_path
+from targeting.evaluation.zoo import evaluate_zoo
 from targeting.pmt.ensemble import OrdinalEnsemblePMT
+from tests.helpers import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 DATA = default_costa_rica_path()
 needs_data = pytest.mark.skipif(
     not DATA.is_file(),
@@ -58,17 +61,65 @@ def test_no_target_derived_feature(costa_rica):
 
 
 @needs_data
-def test_no_household_split_across_folds(costa_rica):
+def test_one_row_per_household_with_every_member_counted(costa_rica):
+    # the adapter, not a fold splitter, is what keeps a household whole: one row per idhogar
+    # with a head, aggregating the rows of all its members
     raw = pd.read_csv(DATA, usecols=["idhogar", "parentesco1"])
-    hh_of_row = raw["idhogar"].astype(str)
-    ids = np.asarray(costa_rica.ids)
-    folds = StratifiedKFold(5, shuffle=True, random_state=0).split(ids, costa_rica.label)
-    for tr, te in folds:
-        # every member of a test household belongs to the test side only
-        train_hh, test_hh = set(ids[tr]), set(ids[te])
-        assert not train_hh & test_hh
-        members_test = hh_of_row[hh_of_row.isin(test_hh)]
-        assert not set(members_test) & train_hh
+    raw["idhogar"] = raw["idhogar"].astype(str)
+    with_head = set(raw.loc[raw["parentesco1"] == 1, "idhogar"])
+    ids = pd.Series(np.asarray(costa_rica.ids, dtype=str))
+    assert ids.is_unique and set(ids) == with_head
+    members = raw.groupby("idhogar").size().loc[ids].to_numpy()
+    np.testing.assert_array_equal(costa_rica.X["n_members"].to_numpy(), members)
+
+
+def _folds(data, group_by: str, n_splits: int):
+    """The project's own folds (``evaluate_zoo``), with a two-column logit to keep them cheap."""
+    two_columns = ColumnTransformer([("x", SimpleImputer(), ["hh_meaneduc", "hh_rooms"])])
+    result = evaluate_zoo(
+        data,
+        load_specs(names=["logit"]),
+        n_splits=n_splits,
+        n_repeats=2,
+        seed=0,
+        group_by=group_by,
+        features=two_columns,
+        macro_f1=False,
+    )
+    return result.oof
+
+
+@needs_data
+def test_household_folds_hold_each_household_once_and_balance_the_poor(costa_rica):
+    oof = _folds(costa_rica, "household", n_splits=5)
+    n = len(costa_rica)
+    for _, part in oof.groupby("repeat"):
+        # every household is tested exactly once per repeat: never on both sides of a split
+        assert len(part) == n and part["id"].is_unique
+        assert set(part["id"]) == set(np.asarray(costa_rica.ids, dtype=object))
+        # stratified: each fold holds its share of the extremely poor, within one household
+        poor = part.groupby("fold")["label"].sum()
+        assert len(poor) == 5 and poor.max() - poor.min() <= 1
+    # a repeat reshuffles which households are tested together
+    first, second = (p.set_index("id")["fold"] for _, p in oof.groupby("repeat"))
+    assert (first != second.loc[first.index]).any()
+
+
+@needs_data
+def test_area_folds_never_split_a_region(costa_rica):
+    oof = _folds(costa_rica, "area", n_splits=3)
+    region = pd.Series(
+        np.asarray(costa_rica.groups), index=np.asarray(costa_rica.ids, dtype=object)
+    )
+    for _, part in oof.groupby("repeat"):
+        assert len(part) == len(costa_rica) and part["id"].is_unique
+        folds_of_region = (
+            part.assign(region=region.loc[part["id"]].to_numpy())
+            .groupby("region")["fold"]
+            .nunique()
+        )
+        assert len(folds_of_region) == 6 and (folds_of_region == 1).all()
+        assert part["fold"].nunique() == 3
 
 
 @needs_data
