@@ -21,19 +21,22 @@ from targeting.config.experiment import ExperimentSpec
 from targeting.config.model import load_specs
 from targeting.console import Progress
 from targeting.data import schema
+from targeting.data import state as state_files
 from targeting.data.header_mapping import apply_header_mapping, load_header_mapping
 from targeting.data.io import (
+    InputFileError,
     json_ready,
     json_records,
     read_table,
-    remove_stale_parts,
     write_json,
     write_table,
 )
-from targeting.data.state import read_ledger, write_scores, write_state
+from targeting.data.outputs import RUN_DROPS, OutputSet
+from targeting.data.state import read_ledger, write_cycle, write_scores, write_state
 from targeting.data.synthetic import generate_city
 from targeting.evaluation.cv import fit_final, grouped_cross_validate
 from targeting.evaluation.metrics import group_error_ratios
+from targeting.feedback.ingest import apply_ledger, pool_holds
 from targeting.feedback.refit import RefitResult, recalibrate_on_outcomes
 from targeting.feedback.rounds import RoundsResult, fit_champion, simulate_rounds
 from targeting.forecast.city import build_city_state
@@ -126,6 +129,8 @@ class CycleResult:
     group_ratios: pd.DataFrame | None = None
     oof: dict[str, pd.DataFrame] = field(default_factory=dict)
     training_data: pd.DataFrame | None = None
+    plan_id: str = ""
+    cycle: dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         """A JSON-ready summary: paths, metrics, counts (aggregates only, no personal data)."""
@@ -134,6 +139,8 @@ class CycleResult:
             "spec_hash": self.spec.spec_hash,
             "seed": self.spec.seed,
             "data_fingerprint": self.data_fingerprint,
+            "plan_id": self.plan_id,
+            "cycle": self.cycle,
             "champion": self.champion,
             "challenger": self.challenger,
             "primary_metric": self.spec.primary_metric,
@@ -192,18 +199,42 @@ def load_cycle_data(spec: ExperimentSpec, progress: Progress | None = None) -> C
         if data.get("truth"):
             truth = read_table(spec.resolve(data["truth"]))
     registry_check = schema.validate_registry(raw_registry, mode="quarantine")
+    malformed = list(raw_registry.attrs.get("malformed_lines", []))
+    if malformed:
+        # lines with more fields than the header: set aside (and accounted for) one by one
+        registry_check.rejected = pd.concat(
+            [
+                registry_check.rejected,
+                pd.DataFrame(
+                    {
+                        "row": [n - 1 for n in malformed],
+                        "household_id": "",
+                        "kecamatan": "",
+                        "kelurahan": "",
+                        "reason": [
+                            f"line {n}: more fields than the header (an unquoted separator)"
+                            for n in malformed
+                        ],
+                    }
+                ),
+            ],
+            ignore_index=True,
+        )
     survey_check = schema.validate_survey(raw_survey, mode="strict")
     if len(registry_check.rejected):
         progress.note(
             f"{len(registry_check.rejected)} registry row(s) set aside as invalid "
             "(see rejected.csv and validation_errors.csv in the output folder)"
         )
+    blank = int(raw_registry.attrs.get("blank_rows", 0))
+    if blank:
+        progress.note(f"{blank} blank registry row(s) ignored")
     return CycleData(
         survey=survey_check.valid,
         registry=registry_check.valid,
         rejected=registry_check.rejected,
         truth=truth,
-        n_input_households=len(raw_registry),
+        n_input_households=len(raw_registry) + len(malformed),
         problems=schema.problems_frame(registry_check.problems, "registry"),
     )
 
@@ -645,6 +676,10 @@ def run_cycle(
     output: str | Path | None = None,
     progress: Progress | None = None,
     n_paths: int | None = None,
+    state: str | Path | None = None,
+    fresh: bool = False,
+    start: str | None = None,
+    staging: Any = None,
 ) -> CycleResult:
     """Run survey → PMT → score → plan → forecast for one experiment spec.
 
@@ -660,13 +695,123 @@ def run_cycle(
     progress : Progress, optional
     n_paths : int, optional
         Override the forecast's number of Monte Carlo paths.
+    state : path-like, optional
+        The working state to continue from (default: the output folder).
+    fresh : bool
+        Ignore the working state: plan as if nobody had been visited.
+    start : str, optional
+        First plan day ``YYYY-MM-DD`` (default: after the last plan once its results were
+        ingested, the same period when they were not, else the spec's ``plan.start_date``).
+    staging : targeting.data.outputs.OutputSet, optional
+        An open output set to write into (the caller adds its files, e.g. the report, and
+        commits). Without one, the run opens its own and commits it when done, so the output
+        folder only ever holds complete sets.
 
     Returns
     -------
     CycleResult
     """
     with threadpool_limits(limits=int(spec.evaluation.get("threads", 1))):
-        return _run_cycle(spec, output, progress, n_paths)
+        if staging is not None:
+            return _run_cycle(spec, output, progress, n_paths, state, fresh, start, staging)
+        with OutputSet(output_dir(spec, output), drop=RUN_DROPS) as own:
+            result = _run_cycle(spec, output, progress, n_paths, state, fresh, start, own)
+            own.commit()
+        return result
+
+
+@dataclass
+class CarriedState:
+    """What a run takes over from the working state of the previous one."""
+
+    registry: pd.DataFrame
+    left_registry: pd.DataFrame
+    ledger: pd.DataFrame | None
+    audit: pd.DataFrame | None
+    cycle: dict[str, Any] | None
+    start_date: str
+
+
+def plan_start(spec: ExperimentSpec, cycle: dict[str, Any] | None, start: str | None = None) -> str:
+    """The first day of the next plan.
+
+    ``start`` when given; else, once the current plan's results were ingested, the next workday
+    after its last visit date; else the current plan's first day (a re-run re-plans the same
+    period); else the spec's ``plan.start_date``.
+    """
+    if start:
+        np.datetime64(start, "D")  # raises on a malformed date
+        return str(start)
+    if cycle and cycle.get("last_visit_date"):
+        if cycle.get("ingested"):
+            last = np.datetime64(str(cycle["last_visit_date"]), "D")
+            return str(np.busday_offset(last, 1, roll="forward"))
+        if cycle.get("first_visit_date"):
+            return str(cycle["first_visit_date"])
+    return str(spec.plan.get("start_date", "2025-11-03"))
+
+
+def carry_state(
+    registry: pd.DataFrame,
+    rejected: pd.DataFrame,
+    folder: Path | None,
+    spec: ExperimentSpec,
+    start: str | None = None,
+) -> CarriedState:
+    """Merge the working state of ``folder`` into a newly loaded registry snapshot.
+
+    Households merge by ``household_id``. A household's status is the latest conclusive
+    outcome of the ledger, else a verified status the state already had, else the snapshot's.
+    Households with inconclusive visits get ``pool_hold`` (``retry_later`` /
+    ``attempts_exhausted``, :func:`targeting.feedback.ingest.pool_holds`). Households of the
+    previous snapshot that this one lacks (neither valid nor rejected) are returned in
+    ``left_registry`` with their last status.
+    """
+    registry = registry.copy()
+    empty_left = pd.DataFrame(columns=["household_id", "kecamatan", "kelurahan", "last_status"])
+    if folder is None or not Path(folder).is_dir():
+        start_date = plan_start(spec, None, start)
+        return CarriedState(registry, empty_left, None, None, None, start_date)
+    cycle = state_files.read_cycle(folder)
+    ledger = state_files.read_ledger(folder)
+    audit = state_files.read_audit(folder)
+    start_date = plan_start(spec, cycle, start)
+    ids = registry["household_id"].astype(str)
+    left = empty_left
+    if (Path(folder) / state_files.STATUS_FILE).exists():
+        prior = state_files.read_status(folder)
+        verified = prior[prior["verification_status"] != "unverified"]
+        carried = ids.map(verified.set_index("household_id")["verification_status"])
+        registry["verification_status"] = carried.fillna(registry["verification_status"]).astype(
+            object
+        )
+        known = set(ids) | set(rejected.get("household_id", pd.Series(dtype=str)).astype(str))
+        gone = prior[~prior["household_id"].isin(known)]
+        left = pd.DataFrame(
+            {
+                "household_id": gone["household_id"].astype(str).to_numpy(),
+                "kecamatan": gone.get("kecamatan", pd.Series("", index=gone.index)).to_numpy(),
+                "kelurahan": gone.get("kelurahan", pd.Series("", index=gone.index)).to_numpy(),
+                "last_status": gone["verification_status"].astype(str).to_numpy(),
+            }
+        )
+    if ledger is not None and len(ledger):
+        registry = apply_ledger(registry, ledger)
+        holds = pool_holds(ledger, start_date)
+        registry["pool_hold"] = ids.map(holds).fillna("").astype(object).to_numpy()
+    return CarriedState(registry, left, ledger, audit, cycle, start_date)
+
+
+def make_plan_id(plan: pd.DataFrame, start_date: str) -> str:
+    """A plan's id: its first day and a digest of who is visited when by whom.
+
+    The same plan made twice has the same id, so a re-run does not orphan a printed workbook;
+    any change of households, dates or operators gives another id.
+    """
+    digest = hashlib.sha256(start_date.encode())
+    cols = [c for c in ("household_id", "visit_date", "operator") if c in plan]
+    digest.update(pd.util.hash_pandas_object(plan[cols].astype(str), index=False).to_numpy())
+    return f"{start_date}-{digest.hexdigest()[:8]}"
 
 
 def _run_cycle(
@@ -674,24 +819,40 @@ def _run_cycle(
     output: str | Path | None = None,
     progress: Progress | None = None,
     n_paths: int | None = None,
+    state: str | Path | None = None,
+    fresh: bool = False,
+    start: str | None = None,
+    staging: Any = None,
 ) -> CycleResult:
-    """The body of :func:`run_cycle`, run under its thread limit."""
+    """The body of :func:`run_cycle`, run under its thread limit, writing into ``staging``."""
     progress = progress or Progress(enabled=False)
-    out_dir = output_dir(spec, output)
+    final_dir = output_dir(spec, output)
+    out_dir = staging.staging  # every output of the set is written here, then swapped in
     seed = spec.seed
 
     with progress.step("Loading and validating the survey and registry"):
         try:
             data = load_cycle_data(spec, progress)
         except schema.DataValidationError as exc:
-            schema.write_problems(exc, out_dir / "validation_errors.csv")
+            # the error report goes beside the previous set (this run has no outputs)
+            schema.write_problems(exc, final_dir / "validation_errors.csv")
             raise
         survey, registry = data.survey, data.registry
+        _stop_when_empty(data, final_dir)
         progress.note(
             f"survey: {len(survey):,} households; registry: {len(registry):,} valid of "
             f"{data.n_input_households:,}"
         )
     fingerprint = data_fingerprint(survey, registry)
+    state_dir = None if fresh else Path(state) if state is not None else final_dir
+    carried = carry_state(registry, data.rejected, state_dir, spec, start)
+    registry = carried.registry
+    if carried.ledger is not None:
+        progress.note(
+            f"working state: {len(carried.ledger):,} recorded visits; "
+            f"{int((registry['verification_status'] != 'unverified').sum()):,} households "
+            f"verified; {len(carried.left_registry):,} no longer in the registry"
+        )
 
     arrays = SurveyArrays.from_survey(survey, spec)
     label, weight = arrays.label, arrays.weight
@@ -745,7 +906,7 @@ def _run_cycle(
             if name != champion
         }
 
-    capacity = plan_capacity(spec)
+    capacity = dataclasses.replace(plan_capacity(spec), start_date=carried.start_date)
     with progress.step(
         f"Planning {capacity.total_visits:,} visits ({capacity.operators} operators x "
         f"{capacity.visits_per_day:g} visits/day x {capacity.workdays} workdays)"
@@ -764,6 +925,8 @@ def _run_cycle(
         reason_cols = [f"reason_{i}" for i in (1, 2, 3)]
         plan.plan = plan.plan.drop(columns=[c for c in reason_cols if c in plan.plan])
         plan.plan[reason_cols] = reasons[reason_cols].to_numpy()
+    plan_id = make_plan_id(plan.plan, carried.start_date)
+    cycle = _next_cycle(carried.cycle, plan_id, plan.summary())
     counts = {
         "households_in_registry": int(data.n_input_households),
         "planned": len(plan.plan),
@@ -771,6 +934,7 @@ def _run_cycle(
         "not_ranked_by_reason": {
             str(k): int(v) for k, v in plan.not_ranked["reason"].value_counts().sort_index().items()
         },
+        "left_registry": len(carried.left_registry),
         "rejected_rows": len(data.rejected),
         "rejected_by_column": {
             str(c): int(n) for c, n in data.problems["column"].value_counts().sort_index().items()
@@ -820,9 +984,11 @@ def _run_cycle(
 
     with progress.step(f"Writing the plan and tables to {out_dir}"):
         outputs = _write_outputs(
-            out_dir, registry, plan, data.rejected, model_table, forecast_table, forecasts
+            out_dir, registry, plan, data.rejected, model_table, forecast_table, forecasts, plan_id
         )
         outputs["validation_errors"] = write_table(data.problems, out_dir / "validation_errors.csv")
+        outputs["left_registry"] = write_table(carried.left_registry, out_dir / "left_registry.csv")
+        outputs.update(_carry_files(carried, out_dir))
 
     result = CycleResult(
         spec=spec,
@@ -846,11 +1012,65 @@ def _run_cycle(
         registry_status=registry[_STATUS_COLUMNS].copy(),
         group_ratios=group_ratios,
         oof=oof_by_model,
+        plan_id=plan_id,
+        cycle=cycle,
     )
     result.outputs.update(write_state(result, out_dir))
-    write_json(result.summary(), out_dir / "summary.json")
+    result.outputs["cycle"] = write_cycle(cycle, out_dir)
     result.outputs["summary"] = out_dir / "summary.json"
+    # paths as they will be once the set is committed
+    result.outputs = {k: staging.final(v) for k, v in result.outputs.items()}
+    write_json(result.summary(), out_dir / "summary.json")
     return result
+
+
+def _stop_when_empty(data: CycleData, folder: Path) -> None:
+    """Stop before any model is fitted when nothing valid is left to work on.
+
+    An empty or header-only file, or one whose every row is set aside (NIKs in scientific
+    notation, a wrong separator), otherwise fails deep inside a model fit. The set-aside rows
+    and their reasons are written beside the previous outputs first.
+    """
+    if len(data.registry) and len(data.survey):
+        return
+    if len(data.survey) == 0:
+        raise InputFileError(
+            "the survey has no rows; give data.survey a file with a header and households"
+        )
+    write_table(data.rejected, folder / "rejected.csv")
+    write_table(data.problems, folder / "validation_errors.csv")
+    raise InputFileError(
+        f"the registry has no valid household ({data.n_input_households:,} row(s) read, "
+        f"all set aside); see rejected.csv and validation_errors.csv in {folder}, fix the "
+        "export and run again"
+    )
+
+
+def _next_cycle(
+    previous: dict[str, Any] | None, plan_id: str, summary: dict[str, Any]
+) -> dict[str, Any]:
+    """The state's record of the current plan (``cycle.json``)."""
+    earlier = list((previous or {}).get("earlier_plan_ids", []))
+    if previous and previous.get("plan_id") and previous["plan_id"] != plan_id:
+        earlier.append(str(previous["plan_id"]))
+    same = bool(previous) and previous.get("plan_id") == plan_id
+    return {
+        "plan_id": plan_id,
+        "first_visit_date": summary.get("first_visit_date"),
+        "last_visit_date": summary.get("last_visit_date"),
+        "ingested": bool(same and previous.get("ingested")),
+        "earlier_plan_ids": earlier,
+    }
+
+
+def _carry_files(carried: CarriedState, out_dir: Path) -> dict[str, Path]:
+    """Keep the ledger and its audit trail in the output folder (they are the state)."""
+    written: dict[str, Path] = {}
+    if carried.ledger is not None:
+        written["ledger"] = state_files.write_ledger(carried.ledger, out_dir)
+    if carried.audit is not None:
+        written["audit"] = state_files.write_audit(carried.audit, out_dir)
+    return written
 
 
 def _group_ratios(
@@ -888,17 +1108,21 @@ def _write_outputs(
     model_table: pd.DataFrame,
     forecast_table: pd.DataFrame,
     forecasts: dict[str, Any],
+    plan_id: str = "",
 ) -> dict[str, Path]:
-    """Write the planner's local outputs. By-name lists stay in this folder only."""
+    """Write the planner's local outputs. By-name lists stay in this folder only.
+
+    ``plan.csv`` and the workbook carry ``plan_id``; ``plan.csv``, the workbook and
+    ``rejected.csv`` are the only files with personal data."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    remove_stale_parts(out_dir)
     pii = [c for c in schema.PII_COLUMNS if c in registry]
     field_plan = plan.plan.merge(registry[["household_id", *pii]], on="household_id", how="left")
+    field_plan.insert(0, "plan_id", plan_id)
     by_name = dataclasses.replace(plan, plan=field_plan)
     outputs: dict[str, Path] = {}
     outputs.update(workbook.write_plan_csv(by_name, out_dir))
     outputs["plan_workbook"] = workbook.write_plan_workbook(
-        by_name, out_dir / "verification_plan.xlsx"
+        by_name, out_dir / "verification_plan.xlsx", plan_id=plan_id
     )
     outputs["rejected"] = write_table(rejected, out_dir / "rejected.csv")
     outputs["models"] = write_table(model_table, out_dir / "model_comparison.csv")

@@ -87,7 +87,17 @@ def run_checks(tracking_uri: str | None = None) -> list[dict[str, Any]]:
                 _check(f"package {module}", False, f"not importable: {exc}", "pip install -e .")
             )
     uri = tracking_uri or default_tracking_uri()
+    from targeting.tracking.connectivity import TrackingUnreachableError, check_store_intact
+
     try:
+        check_store_intact(uri)
+    except TrackingUnreachableError as exc:
+        damaged = str(exc)
+        checks.append(_check("tracking store", False, damaged, damaged.split("; ", 1)[-1]))
+        uri = ""
+    try:
+        if not uri:
+            raise _Skipped
         health = store_health(uri)
         if not health["created"]:
             detail = f"{uri}: not created yet (the first 'targeting run' creates it)"
@@ -106,6 +116,8 @@ def run_checks(tracking_uri: str | None = None) -> list[dict[str, Any]]:
                 required=False,
             )
         )
+    except _Skipped:
+        pass
     except Exception as exc:
         checks.append(
             _check(
@@ -157,3 +169,7 @@ def run_checks(tracking_uri: str | None = None) -> list[dict[str, Any]]:
         )
     )
     return checks
+
+
+class _Skipped(Exception):
+    """The tracking store was found damaged; its health is not queried."""

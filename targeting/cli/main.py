@@ -41,6 +41,7 @@ def _known_errors() -> tuple[type[BaseException], ...]:
     from targeting.config.experiment import SpecError
     from targeting.data.adapters import DataSpecError
     from targeting.data.io import InputFileError
+    from targeting.data.outputs import OutputFolderBusyError
     from targeting.data.schema import DataValidationError
     from targeting.tracking.connectivity import TrackingUnreachableError
     from targeting.tracking.report import ReportNotFoundError
@@ -50,6 +51,7 @@ def _known_errors() -> tuple[type[BaseException], ...]:
         DataValidationError,
         SpecError,
         InputFileError,
+        OutputFolderBusyError,
         TrackingUnreachableError,
         ReportNotFoundError,
     )

@@ -110,6 +110,52 @@ def _check_keys(section: str, given: dict[str, Any], allowed: set[str], errors: 
         errors.append(f"unknown key {section}{key!r}; allowed: {', '.join(sorted(allowed))}")
 
 
+AUTO = "auto"
+"""A date key set to ``auto`` follows the calendar (see :func:`resolve_relative_dates`)."""
+
+
+def resolve_relative_dates(raw: dict[str, Any], today: Any = None) -> dict[str, Any]:
+    """Replace ``auto`` dates of a raw spec by dates relative to ``today``, in place.
+
+    ``data.vintage`` and the forecast's ``start`` (defaults and scenarios) become the current
+    month; ``plan.start_date`` the next workday (Monday–Friday) after today. So the embedded
+    default always plans and forecasts from the month a planner opens it, never a year ago.
+    ``targeting run`` moves the plan's start on from the working state (the next period after
+    the last plan) or ``--start``.
+
+    Parameters
+    ----------
+    raw : dict
+        The parsed YAML.
+    today : date-like, optional
+        Default the machine's date.
+
+    Returns
+    -------
+    dict
+        ``raw``.
+    """
+    import datetime as dt
+
+    import numpy as np
+
+    day = dt.date.fromisoformat(str(today)[:10]) if today is not None else dt.date.today()
+    month = f"{day.year:04d}-{day.month:02d}"
+    data = raw.get("data") if isinstance(raw.get("data"), dict) else {}
+    if data.get("vintage") == AUTO:
+        data["vintage"] = month
+    plan = raw.get("plan") if isinstance(raw.get("plan"), dict) else {}
+    if plan.get("start_date") == AUTO:
+        nxt = np.busday_offset(np.datetime64(day, "D") + 1, 0, roll="forward")
+        plan["start_date"] = str(nxt)
+    forecast = raw.get("forecast") if isinstance(raw.get("forecast"), dict) else {}
+    items = [forecast.get("defaults") or {}, *(forecast.get("scenarios") or [])]
+    for item in items:
+        if isinstance(item, dict) and item.get("start") == AUTO:
+            item["start"] = month
+    return raw
+
+
 def load_experiment_spec(path: str | Path) -> ExperimentSpec:
     """Read and check an experiment spec.
 
@@ -136,6 +182,7 @@ def load_experiment_spec(path: str | Path) -> ExperimentSpec:
         raise SpecError(f"{path}: not valid YAML ({exc})") from exc
     if not isinstance(raw, dict):
         raise SpecError(f"{path}: expected a mapping of keys (name:, data:, models:, ...)")
+    resolve_relative_dates(raw)
     errors: list[str] = []
     _check_keys("", raw, _TOP_KEYS, errors)
     sections: dict[str, dict[str, Any]] = {}

@@ -134,14 +134,51 @@ def _sniff_separator(sample: str) -> str:
 
 
 def _decode(raw: bytes) -> str:
-    """UTF-16 (with BOM), UTF-8 (with or without BOM), else Latin-1 (never fails)."""
+    """UTF-16 (with BOM), UTF-8 (with or without BOM), else Windows-1252 (what Excel on
+    Windows writes: ``Nur’aini``), else Latin-1 (never fails)."""
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         with contextlib.suppress(UnicodeDecodeError):
             return raw.decode("utf-16")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
+        pass
+    try:
+        return raw.decode("cp1252")
+    except UnicodeDecodeError:
         return raw.decode("latin-1")
+
+
+def _read_csv_skipping_bad_lines(text: str, sep: str) -> tuple[pd.DataFrame, list[int]]:
+    """Read a CSV some of whose lines have more fields than the header (an unquoted comma in an
+    address): those lines are set aside, by line number, instead of refusing the whole file."""
+    import csv
+    from io import StringIO
+
+    frame = pd.read_csv(
+        StringIO(text),
+        sep=sep,
+        dtype=str,
+        keep_default_na=False,
+        engine="python",
+        on_bad_lines=lambda fields: None,  # skip the line; its number is found below
+    )
+    width = len(frame.columns)
+    lines = [
+        number
+        for number, fields in enumerate(csv.reader(StringIO(text), delimiter=sep), start=1)
+        if number > 1 and len(fields) > width
+    ]
+    return frame, lines
+
+
+def _drop_blank_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """Drop rows with no value in any cell (a trailing ``,,,,`` row is not a household);
+    their number is kept in ``frame.attrs["blank_rows"]``."""
+    blank = frame.apply(lambda row: not any(map(_filled, row)), axis=1).to_numpy(dtype=bool)
+    out = frame.loc[~blank].reset_index(drop=True) if len(frame) else frame
+    out.attrs["blank_rows"] = int(blank.sum()) if len(frame) else 0
+    return out
 
 
 def _header_row(cells: pd.DataFrame, scan: int = 20) -> int:
@@ -223,7 +260,14 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
             sep = "\t" if suffix == ".tsv" else _sniff_separator(text[:10_000])
             from io import StringIO
 
-            return pd.read_csv(StringIO(text), sep=sep, dtype=str, keep_default_na=False)
+            try:
+                frame = pd.read_csv(StringIO(text), sep=sep, dtype=str, keep_default_na=False)
+                malformed: list[int] = []
+            except pd.errors.ParserError:
+                frame, malformed = _read_csv_skipping_bad_lines(text, sep)
+            frame = _drop_blank_rows(frame)
+            frame.attrs["malformed_lines"] = malformed
+            return frame
     except InputFileError:
         raise
     except Exception as exc:  # the reader's own message is kept; the fix is named

@@ -46,8 +46,17 @@ __all__ = [
     "replan",
 ]
 
-NOT_RANKED_REASONS: list[str] = ["reached", "verified", "invalid_row", "beyond_capacity"]
-"""Why a registry household is not in the plan, in order of precedence."""
+NOT_RANKED_REASONS: list[str] = [
+    "reached",
+    "verified",
+    "attempts_exhausted",
+    "retry_later",
+    "invalid_row",
+    "beyond_capacity",
+]
+"""Why a registry household is not in the plan, in order of precedence. ``retry_later`` and
+``attempts_exhausted`` come from the registry's optional ``pool_hold`` column (set from the
+outcomes ledger by the working state; see :func:`targeting.feedback.ingest.pool_holds`)."""
 
 POOLINGS: tuple[str, ...] = ("kelurahan", "kecamatan", "city")
 
@@ -242,11 +251,19 @@ def _registry_ids(registry: pd.DataFrame) -> pd.Series:
     return ids
 
 
+def _hold(registry: pd.DataFrame) -> np.ndarray:
+    """The ``pool_hold`` reason per household (empty: in the pool)."""
+    if "pool_hold" not in registry.columns:
+        return np.full(len(registry), "", dtype=object)
+    return registry["pool_hold"].astype("string").fillna("").to_numpy(dtype=object)
+
+
 def _eligible_mask(registry: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     reached = is_reached(registry).to_numpy(dtype=bool)
     status = registry["verification_status"].astype(str).str.strip().str.lower().to_numpy()
     verified = status != "unverified"
-    return reached, verified & ~reached, ~reached & ~verified
+    held = _hold(registry) != ""
+    return reached, verified & ~reached, ~reached & ~verified & ~held
 
 
 def rank_unreached(registry: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
@@ -504,9 +521,21 @@ def build_plan(
             on, np.where(reached_detail == "", label, reached_detail + "+" + label), reached_detail
         )
     parts = []
+    hold = _hold(registry)
+    open_ = ~reached & ~verified
     for mask, reason, detail in [
         (reached, "reached", reached_detail),
         (verified, "verified", status),
+        (
+            open_ & (hold == "attempts_exhausted"),
+            "attempts_exhausted",
+            np.full(len(registry), "inconclusive visits reached the limit", object),
+        ),
+        (
+            open_ & (hold == "retry_later"),
+            "retry_later",
+            np.full(len(registry), "visited recently without a result; returns later", object),
+        ),
         (unscored, "invalid_row", np.full(len(registry), "no score (p_extreme missing)", object)),
     ]:
         parts.append(
