@@ -71,6 +71,14 @@ class CycleResult:
         reason ``invalid_row``).
     outputs : dict of str to Path
         Local files written (by-name lists stay here; they never go to MLflow).
+    unreached_stock : dict
+        The estimated unreached extreme-poor stock (:class:`~.evaluation.stock.StockEstimate`
+        fields: ``estimate, low, high, sd_log, level, survey_ratio``).
+    calibration_unreached : dict or None
+        The champion's calibration on the survey's unreached households (out-of-fold; see
+        :func:`~.evaluation.stock.unreached_calibration`); None without receipt in the survey.
+    selection : str or None
+        How selection was accounted for (``evaluation.selection``), None when it was not.
     """
 
     spec: ExperimentSpec
@@ -93,6 +101,9 @@ class CycleResult:
     registry_status: pd.DataFrame | None = None
     group_ratios: pd.DataFrame | None = None
     oof: dict[str, pd.DataFrame] = field(default_factory=dict)
+    unreached_stock: dict[str, float] = field(default_factory=dict)
+    calibration_unreached: dict[str, Any] | None = None
+    selection: str | None = None
 
     def summary(self) -> dict[str, Any]:
         """A JSON-ready summary: paths, metrics, counts (aggregates only, no personal data)."""
@@ -107,6 +118,8 @@ class CycleResult:
             "models": json_records(self.model_table),
             "plan": self.plan.summary(),
             "plan_truth_check": self.plan_truth_check,
+            "selection": self.selection,
+            "unreached_stock": self.unreached_stock,
             "forecast": json_records(self.forecast_table),
             **self.counts,
             "outputs": {k: str(v) for k, v in sorted(self.outputs.items())},
@@ -183,6 +196,7 @@ def build_city_state(
     registry: pd.DataFrame,
     probabilities: pd.Series,
     order_scores: pd.Series | None = None,
+    start_sd_log: float = 0.0,
 ):
     """Build the forecast's starting point per kelurahan from a scored registry.
 
@@ -197,6 +211,9 @@ def build_city_state(
         The scores that order the visits (another model's ranking); default ``probabilities``.
         The yield curve is then the champion's probabilities read in that model's order, so a
         worse ranking yields fewer finds per visit.
+    start_sd_log : float, default 0
+        Uncertainty of the start stock (standard deviation of its log, from
+        :func:`~.evaluation.stock.unreached_stock`): each forecast path draws its own level.
 
     Returns
     -------
@@ -242,7 +259,50 @@ def build_city_state(
         yield_curves=curves,
         enrolled_extreme=np.asarray(enrolled),
         order_curves=None if order_scores is probabilities else orders,
+        start_sd_log=float(start_sd_log),
     )
+
+
+def unreached_stock_and_calibration(
+    registry: pd.DataFrame,
+    probabilities: pd.Series,
+    oof: pd.DataFrame,
+    arrays: SurveyArrays,
+) -> tuple[dict[str, float], dict[str, Any] | None]:
+    """The unreached extreme-poor stock (estimate, 90 % interval) and the champion's calibration
+    on the survey's unreached households.
+
+    Parameters
+    ----------
+    registry : pandas.DataFrame
+    probabilities : pandas.Series
+        P(extreme | proxies, not reached) per household (index ``household_id``).
+    oof : pandas.DataFrame
+        The champion's out-of-fold predictions (:class:`~.evaluation.cv.CVResult` ``oof``).
+    arrays : SurveyArrays
+
+    Returns
+    -------
+    stock : dict
+        :class:`~.evaluation.stock.StockEstimate` as a dict.
+    calibration : dict or None
+        :func:`~.evaluation.stock.unreached_calibration`; None when the survey has no receipt
+        (then the interval uses all survey households).
+    """
+    from targeting.evaluation.stock import unreached_calibration, unreached_stock
+
+    eligible = ~schema.is_reached(registry) & (registry["verification_status"] == "unverified")
+    p = probabilities.reindex(registry.loc[eligible, "household_id"]).to_numpy(dtype=float)
+    first = oof[oof["repeat"] == oof["repeat"].min()]
+    if "reached" in first:
+        first = first[~first["reached"].to_numpy(dtype=bool)]
+    rows = first["row"].to_numpy()
+    y = first["label"].to_numpy(dtype=float)
+    q = first["p_extreme"].to_numpy(dtype=float)
+    w = arrays.weight[rows]
+    stock = unreached_stock(p[np.isfinite(p)], y, q, w, arrays.groups[rows])
+    calibration = unreached_calibration(y, q, w) if arrays.reached is not None else None
+    return stock.as_dict(), calibration
 
 
 @dataclass(frozen=True)
@@ -254,10 +314,12 @@ class SurveyArrays:
     label: np.ndarray
     weight: np.ndarray
     groups: np.ndarray
+    reached: np.ndarray | None = None
 
     @classmethod
     def from_survey(cls, survey: pd.DataFrame, spec: ExperimentSpec) -> SurveyArrays:
-        """Arrays of a validated survey; the label is ``consumption_pc < spec.extreme_line``."""
+        """Arrays of a validated survey; the label is ``consumption_pc < spec.extreme_line``;
+        ``reached`` from the optional receipt columns (None without them)."""
         consumption = survey["consumption_pc"].to_numpy(dtype=float)
         return cls(
             X=survey[schema.PROXY_COLUMNS],
@@ -265,11 +327,49 @@ class SurveyArrays:
             label=(consumption < spec.extreme_line).astype(int),
             weight=survey["weight"].to_numpy(dtype=float),
             groups=survey[spec.evaluation.get("group", "kelurahan")].to_numpy(),
+            reached=schema.survey_reached(survey),
         )
 
 
+def selection_method(spec: ExperimentSpec, arrays: SurveyArrays) -> str | None:
+    """The selection method of the spec (``evaluation.selection``, default
+    :data:`~targeting.pmt.selection.DEFAULT_SELECTION`), or None (no receipt in the survey, or
+    ``"none"``)."""
+    from targeting.pmt.selection import DEFAULT_SELECTION
+
+    method = str(spec.evaluation.get("selection", DEFAULT_SELECTION))
+    if method == "none" or arrays.reached is None or not arrays.reached.any():
+        return None
+    return method
+
+
+def unreached_summary(oof: pd.DataFrame, arrays: SurveyArrays) -> dict[str, float]:
+    """Headline metrics of out-of-fold predictions on the unreached survey households.
+
+    The plan ranks only the unreached, so the models are compared (and the champion chosen) on
+    them. Pooled metrics are the mean over repeats; ``<metric>_sd`` is the spread over folds.
+    """
+    from targeting.evaluation.metrics import evaluate_scores
+
+    keep = ~oof["reached"].to_numpy(dtype=bool)
+    part = oof[keep]
+    pooled, per_fold = [], []
+    for _, chunk in part.groupby(["repeat", "fold"], sort=True):
+        w = arrays.weight[chunk["row"].to_numpy()]
+        per_fold.append(evaluate_scores(chunk["label"], chunk["p_extreme"], sample_weight=w))
+    for _, chunk in part.groupby("repeat", sort=True):
+        w = arrays.weight[chunk["row"].to_numpy()]
+        pooled.append(evaluate_scores(chunk["label"], chunk["p_extreme"], sample_weight=w))
+    out: dict[str, float] = {}
+    for key in pooled[0]:
+        out[key] = float(np.nanmean([m[key] for m in pooled]))
+        out[f"{key}_sd"] = float(np.nanstd([m[key] for m in per_fold], ddof=1))
+    return out
+
+
 def cross_validate_spec(model_spec: Any, arrays: SurveyArrays, spec: ExperimentSpec) -> Any:
-    """Grouped CV of one model spec under the experiment's evaluation protocol."""
+    """Grouped CV of one model spec under the experiment's evaluation protocol (selection-aware
+    when the survey records programme receipt)."""
     from targeting.evaluation.cv import grouped_cross_validate
 
     return grouped_cross_validate(
@@ -284,6 +384,8 @@ def cross_validate_spec(model_spec: Any, arrays: SurveyArrays, spec: ExperimentS
         seed=spec.seed,
         line=spec.extreme_line,
         calibrate=spec.evaluation.get("calibrate"),
+        reached=arrays.reached,
+        selection=selection_method(spec, arrays),
     )
 
 
@@ -301,6 +403,8 @@ def fit_spec(model_spec: Any, arrays: SurveyArrays, spec: ExperimentSpec) -> Any
         groups=arrays.groups,
         seed=spec.seed,
         line=spec.extreme_line,
+        reached=arrays.reached,
+        selection=selection_method(spec, arrays),
     )
 
 
@@ -406,13 +510,26 @@ def _run_cycle(
     label, weight = arrays.label, arrays.weight
     group_col = spec.evaluation.get("group", "kelurahan")
     model_specs = load_specs(_models_dir(spec), names=spec.models)
+    selection = selection_method(spec, arrays)
+    if selection is None:
+        progress.note(
+            "the survey has no programme receipt (receives_pkh, receives_bpnt): the models "
+            "estimate P(extreme | proxies) on all households, which over-states poverty among "
+            "the unreached when programmes reached households on what the proxies miss"
+        )
+    else:
+        progress.note(
+            f"models estimate P(extreme | proxies, not reached) (selection: {selection}); "
+            "metrics are on the survey's unreached households"
+        )
 
     rows, fold_metrics, calibration_rows, oof_by_model = [], {}, [], {}
     for model_spec in model_specs:
         with progress.step(f"Cross-validating {model_spec.name} (grouped by {group_col})"):
             cv = cross_validate_spec(model_spec, arrays, spec)
         row = {"model": model_spec.name}
-        for key, value in cv.summary.items():
+        summary = cv.summary if selection is None else unreached_summary(cv.oof, arrays)
+        for key, value in summary.items():
             row[key] = float(value)
         rows.append(row)
         fold_metrics[model_spec.name] = cv.fold_metrics
@@ -460,6 +577,8 @@ def _run_cycle(
         workdays=int(spec.plan.get("workdays", 20)),
         pooling=str(spec.plan.get("pooling", "kecamatan")),
         start_date=str(spec.plan.get("start_date", "2025-11-03")),
+        allocation=str(spec.plan.get("allocation", "finds")),
+        pool_floor=bool(spec.plan.get("pool_floor", True)),
     )
     with progress.step(
         f"Planning {capacity.total_visits:,} visits ({capacity.operators} operators x "
@@ -514,6 +633,14 @@ def _run_cycle(
             "realised_hit_rate": float(hits.mean()) if len(hits) else float("nan"),
         }
 
+    stock, calibration_unreached = unreached_stock_and_calibration(
+        registry, scores["p_extreme"], oof_by_model[champion], arrays
+    )
+    if plan_truth_check:
+        plan_truth_check["estimated_unreached_extreme"] = stock["estimate"]
+        plan_truth_check["estimated_unreached_extreme_low"] = stock["low"]
+        plan_truth_check["estimated_unreached_extreme_high"] = stock["high"]
+
     scenarios = scenarios_from_spec(spec.raw)
     paths = int(n_paths or spec.forecast.get("n_paths", 2000))
     forecasts: dict[str, Any] = {}
@@ -524,7 +651,10 @@ def _run_cycle(
             key = scenario.model if scenario.model and scenario.model != champion else None
             if key not in states:
                 states[key] = build_city_state(
-                    registry, scores["p_extreme"], other_scores.get(key) if key else None
+                    registry,
+                    scores["p_extreme"],
+                    other_scores.get(key) if key else None,
+                    start_sd_log=stock["sd_log"],
                 )
             result = simulate(states[key], scenario, n_paths=paths, seed=seed)
             forecasts[scenario.name] = result
@@ -560,6 +690,9 @@ def _run_cycle(
         registry_status=registry[_STATUS_COLUMNS].copy(),
         group_ratios=group_ratios,
         oof=oof_by_model,
+        unreached_stock=stock,
+        calibration_unreached=calibration_unreached,
+        selection=selection,
     )
     from targeting.data.state import write_state
 

@@ -154,6 +154,9 @@ def prepare_forecast(
         data_fingerprint,
         fit_spec,
         load_cycle_data,
+        selection_method,
+        unreached_stock_and_calibration,
+        unreached_summary,
     )
 
     progress = progress or Progress(enabled=False)
@@ -171,6 +174,7 @@ def prepare_forecast(
         return fit_spec(all_specs[name], arrays, spec)
 
     model_table = None
+    champion_oof = None
     fitted: dict[str, Any] = {}
     if model is not None and model.startswith("models:/"):
         from targeting.tracking import load_model
@@ -183,13 +187,17 @@ def prepare_forecast(
             scorer = fitted[model] = fit(model)
         scoring_name, how = model, "named model"
     else:
-        rows = []
+        rows, oofs = [], {}
+        selection = selection_method(spec, arrays)
         for name in spec.models:
             with progress.step(f"Cross-validating {name} to choose the champion"):
                 cv = cross_validate_spec(all_specs[name], arrays, spec)
-            rows.append({"model": name, **{k: float(v) for k, v in cv.summary.items()}})
+            summary = cv.summary if selection is None else unreached_summary(cv.oof, arrays)
+            rows.append({"model": name, **{k: float(v) for k, v in summary.items()}})
+            oofs[name] = cv.oof
         model_table = pd.DataFrame(rows)
         scoring_name, _ = _choose_champion(model_table, spec)
+        champion_oof = oofs[scoring_name]
         with progress.step(f"Fitting the champion {scoring_name} on the whole survey"):
             scorer = fitted[scoring_name] = fit(scoring_name)
         how = "cross-validated champion"
@@ -197,14 +205,31 @@ def prepare_forecast(
     ids = pd.Index(registry["household_id"].to_numpy(), name="household_id")
     with progress.step(f"Scoring {len(registry):,} registry households with {scoring_name}"):
         p = pd.Series(scorer.predict_proba(registry[schema.PROXY_COLUMNS])[:, 1], index=ids)
-        states: dict[str | None, Any] = {None: build_city_state(registry, p)}
+        if champion_oof is None:
+            # no cross-validation for a named or registered model: the level check uses its
+            # in-sample predictions on the survey (a slightly narrower interval)
+            champion_oof = pd.DataFrame(
+                {
+                    "row": np.arange(len(survey)),
+                    "repeat": 0,
+                    "label": arrays.label,
+                    "p_extreme": scorer.predict_proba(arrays.X)[:, 1],
+                }
+            )
+            if arrays.reached is not None:
+                champion_oof["reached"] = arrays.reached
+        # the start stock is the corrected estimate, drawn per path from its uncertainty
+        stock, _ = unreached_stock_and_calibration(registry, p, champion_oof, arrays)
+        states: dict[str | None, Any] = {
+            None: build_city_state(registry, p, start_sd_log=stock["sd_log"])
+        }
     for name in ranking_models:
         if name == scoring_name:
             continue
         with progress.step(f"Ranking by {name} (fitted on the whole survey)"):
             other = fitted.get(name) or fit(name)
             order = pd.Series(other.predict_proba(registry[schema.PROXY_COLUMNS])[:, 1], index=ids)
-            states[name] = build_city_state(registry, p, order)
+            states[name] = build_city_state(registry, p, order, start_sd_log=stock["sd_log"])
     return ForecastInputs(
         scoring_model=scoring_name,
         how=how,

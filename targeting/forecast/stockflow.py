@@ -94,7 +94,7 @@ _GRID = 4096
 _QUANTILES = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
 
 # stream ids for SeedSequence([seed, stream, chunk])
-_S_PARAMS, _S_START, _S_ENTRY, _S_GRAD, _S_ARRIVAL = 1, 2, 3, 4, 5
+_S_PARAMS, _S_START, _S_ENTRY, _S_GRAD, _S_ARRIVAL, _S_LEVEL = 1, 2, 3, 4, 5, 6
 
 
 # --------------------------------------------------------------------------- state
@@ -128,6 +128,11 @@ class CityState:
     enrolled_extreme : numpy.ndarray of float, optional
         Expected extreme-poor households among those already reached (enrolled before the
         start); they feed graduation returns. None means no returns.
+    start_sd_log : float, default 0
+        Uncertainty of the estimated start stock as a whole: the standard deviation of its
+        log (:func:`targeting.evaluation.stock.unreached_stock`). Each path scales every
+        kelurahan's expected start by one draw of ``exp(N(0, start_sd_log))``, so the forecast
+        carries the estimate's uncertainty, not a fixed number; 0 keeps the estimate fixed.
     """
 
     kecamatan: np.ndarray
@@ -138,8 +143,11 @@ class CityState:
     yield_curves: list[np.ndarray]
     enrolled_extreme: np.ndarray | None = None
     order_curves: list[np.ndarray] | None = None
+    start_sd_log: float = 0.0
 
     def __post_init__(self) -> None:
+        if not np.isfinite(self.start_sd_log) or self.start_sd_log < 0:
+            raise ValueError("CityState.start_sd_log must be a finite number >= 0")
         self.kecamatan = np.asarray(self.kecamatan, dtype=str)
         self.kelurahan = np.asarray(self.kelurahan, dtype=str)
         self.unreached_extreme = np.asarray(self.unreached_extreme, dtype=float)
@@ -598,7 +606,13 @@ def simulate(
         x_m = x_m_all[sl]
         # ---- starting stock: households with positions (scenario-free) and exit times
         rng_a = _rng(seed, _S_START, ci)
-        n0 = rng_a.binomial(prep.n_start, prep.q_start, size=(CHUNK, K))[:P]
+        if state.start_sd_log > 0:
+            # one level draw per path (its own stream: the other draws stay common)
+            level = np.exp(state.start_sd_log * _rng(seed, _S_LEVEL, ci).standard_normal(CHUNK))
+            n_trials = np.rint(prep.n_start[None, :] * level[:, None]).astype(np.int64)
+            n0 = rng_a.binomial(n_trials, prep.q_start[None, :])[:P]
+        else:
+            n0 = rng_a.binomial(prep.n_start, prep.q_start, size=(CHUNK, K))[:P]
         counts0 = n0.ravel()
         m0 = int(counts0.sum())
         u_pos = rng_a.random(m0)
