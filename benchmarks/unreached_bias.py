@@ -1,7 +1,7 @@
 """Is the plan right about the unreached? Stock, interval, expected finds and ECE across seeds.
 
 Run: ``python benchmarks/unreached_bias.py --seeds 10 [--first-seed 2026] [--model ols]
-[--selection unreached] [--calibrate]``.
+[--selection unreached] [--calibration-cv 5] [--calibrate]``.
 
 For each seed of synthetic Kota Serang (default size, 206,600 households) the default
 experiment's steps are run for one model spec (``--model``, default ``ols``, the champion of
@@ -52,6 +52,8 @@ def one_seed(seed: int, variant: str, args: argparse.Namespace, city, model_spec
     spec.evaluation["selection"] = "none" if variant == "before" else args.selection
     if args.calibrate:
         spec.evaluation["calibrate"] = True
+    if args.calibration_cv is not None:
+        spec.evaluation["selection_calibration_cv"] = args.calibration_cv
     survey, registry, truth = city.survey, city.registry, city.truth
     arrays = SurveyArrays.from_survey(schema.validate_survey(survey).valid, spec)
     cv = cross_validate_spec(model_spec, arrays, spec)
@@ -102,6 +104,12 @@ def main() -> None:
     parser.add_argument("--model", default="ols")
     parser.add_argument("--selection", default=DEFAULT_SELECTION)
     parser.add_argument("--calibrate", action="store_true", help="Platt-recalibrate the model")
+    parser.add_argument(
+        "--calibration-cv",
+        type=int,
+        default=None,
+        help="folds of the cross-fitted beta recalibration (default: the plan's; 0 = off)",
+    )
     parser.add_argument("--variants", nargs="+", default=["before", "after"])
     args = parser.parse_args()
     model_spec = load_specs("models", names=[args.model])[0]
@@ -134,7 +142,8 @@ def main() -> None:
     )
     print()
     print(
-        f"model {args.model}, selection {args.selection}"
+        f"model {args.model}, selection {args.selection}, calibration_cv "
+        f"{'default' if args.calibration_cv is None else args.calibration_cv}"
         f"{', Platt-recalibrated' if args.calibrate else ''}; seeds "
         f"{args.first_seed}..{args.first_seed + args.seeds - 1}"
     )

@@ -343,6 +343,20 @@ def selection_method(spec: ExperimentSpec, arrays: SurveyArrays) -> str | None:
     return method
 
 
+def selection_options(spec: ExperimentSpec, arrays: SurveyArrays) -> dict[str, Any] | None:
+    """Parameters of :class:`~targeting.pmt.selection.SelectionAwarePMT` for the spec's models:
+    ``method`` (:func:`selection_method`) and ``calibration_cv`` (``evaluation.
+    selection_calibration_cv``, default :data:`~targeting.pmt.selection.DEFAULT_CALIBRATION_CV`);
+    None when selection is not accounted for."""
+    from targeting.pmt.selection import DEFAULT_CALIBRATION_CV
+
+    method = selection_method(spec, arrays)
+    if method is None:
+        return None
+    cv = int(spec.evaluation.get("selection_calibration_cv", DEFAULT_CALIBRATION_CV))
+    return {"method": method, "calibration_cv": cv}
+
+
 def unreached_summary(oof: pd.DataFrame, arrays: SurveyArrays) -> dict[str, float]:
     """Headline metrics of out-of-fold predictions on the unreached survey households.
 
@@ -385,7 +399,7 @@ def cross_validate_spec(model_spec: Any, arrays: SurveyArrays, spec: ExperimentS
         line=spec.extreme_line,
         calibrate=spec.evaluation.get("calibrate"),
         reached=arrays.reached,
-        selection=selection_method(spec, arrays),
+        selection=selection_options(spec, arrays),
     )
 
 
@@ -404,7 +418,7 @@ def fit_spec(model_spec: Any, arrays: SurveyArrays, spec: ExperimentSpec) -> Any
         seed=spec.seed,
         line=spec.extreme_line,
         reached=arrays.reached,
-        selection=selection_method(spec, arrays),
+        selection=selection_options(spec, arrays),
     )
 
 

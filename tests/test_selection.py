@@ -181,3 +181,34 @@ def test_selection_methods_are_the_documented_ones():
     model = SelectionAwarePMT(LogitPMT(summary_stats=False), method="input")
     model.fit(frame, [0, 1, 0, 1], reached=[True, False, False, True])
     assert model.predict_proba(frame).shape == (4, 2)
+
+
+def test_beta_calibration_learns_a_convex_map_and_cross_fitting_uses_it():
+    from targeting.pmt.selection import BetaCalibrator
+
+    rng = np.random.default_rng(5)
+    p = rng.beta(0.6, 6, 20_000)
+    # the truth is flat at the low end and steep at the top (what a heavy-tailed OLS shows)
+    truth = np.where(p < 0.3, 0.02, np.minimum(1.0, 0.02 + 2.5 * (p - 0.3)))
+    y = (rng.random(p.size) < truth).astype(int)
+    cal = BetaCalibrator().fit(p, y)
+    q = cal.transform(p)
+    assert abs(q.sum() / y.sum() - 1) < 0.05
+    top = p > 0.6
+    assert q[top].mean() > p[top].mean()  # the top is raised
+    mid = (p > 0.1) & (p < 0.3)
+    assert q[mid].mean() < p[mid].mean()  # the middle is lowered
+    assert np.all(np.diff(cal.transform(np.linspace(0.01, 0.99, 50))) > 0)  # monotone here
+
+
+def test_cross_fitted_calibration_is_fitted_and_applied(population):
+    x, y, reached = population
+    groups = np.arange(len(y)) % 40
+    model = SelectionAwarePMT(LogitPMT(summary_stats=False), calibration_cv=4)
+    model.fit(x, y, reached=reached, groups=groups)
+    assert model.calibrator_ is not None
+    raw = model.estimator_.predict_proba(x)[:, 1]
+    np.testing.assert_allclose(model.predict_proba(x)[:, 1], model.calibrator_.transform(raw))
+    unreached = ~reached
+    ratio = model.predict_proba(x[unreached])[:, 1].sum() / y[unreached].sum()
+    assert abs(ratio - 1) < 0.08

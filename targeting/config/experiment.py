@@ -51,6 +51,7 @@ _EVAL_KEYS = {
     "calibrate",
     "threads",
     "selection",
+    "selection_calibration_cv",
 }
 _PLAN_KEYS = {
     "operators",

@@ -176,7 +176,7 @@ def build_model(
     features: ColumnTransformer | None = None,
     calibrate: bool | None = None,
     random_state: int | None = 0,
-    selection: str | None = None,
+    selection: str | dict[str, Any] | None = None,
 ) -> Pipeline:
     """Build the (unfitted) pipeline of a spec.
 
@@ -192,8 +192,9 @@ def build_model(
     random_state : int or None, default 0
         Seed of the calibration hold-out (and of estimators with a ``random_state``, unless the
         spec sets one).
-    selection : {"unreached", "input", "two_part"}, optional
-        Wrap the (calibrated) model in :class:`~targeting.pmt.selection.SelectionAwarePMT`, so
+    selection : {"unreached", "input", "two_part"} or dict, optional
+        Wrap the (calibrated) model in :class:`~targeting.pmt.selection.SelectionAwarePMT`
+        (a method name, or a dict of its parameters: ``method``, ``calibration_cv``...), so
         ``predict_proba(X)[:, 1]`` is P(extreme | proxies, not reached) once fitted with
         ``reached=``; None keeps P(extreme | proxies).
 
@@ -215,7 +216,8 @@ def build_model(
     do_calibrate = spec.calibrate if calibrate is None else calibrate
     model = CalibratedPMT(estimator, random_state=random_state) if do_calibrate else estimator
     if selection is not None:
-        model = SelectionAwarePMT(model, method=selection)
+        options = {"method": selection} if isinstance(selection, str) else dict(selection)
+        model = SelectionAwarePMT(model, **options)
     return Pipeline([("features", transformer), ("model", model)])
 
 

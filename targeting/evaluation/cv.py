@@ -86,7 +86,7 @@ def grouped_cross_validate(
     stratify: bool = False,
     y_ordinal: np.ndarray | None = None,
     reached: np.ndarray | None = None,
-    selection: str | None = None,
+    selection: str | dict[str, Any] | None = None,
 ) -> CVResult:
     """Cross-validate a model spec with folds grouped by area.
 
@@ -124,7 +124,7 @@ def grouped_cross_validate(
         Programme reach of each survey household, given (training rows only) to selection-aware
         models. The out-of-fold frame then has a ``reached`` column, so metrics can be restricted
         to the unreached.
-    selection : {"unreached", "input", "two_part"}, optional
+    selection : {"unreached", "input", "two_part"} or dict, optional
         Fit :class:`~targeting.pmt.selection.SelectionAwarePMT` around each model (see
         :func:`~targeting.config.model.build_model`).
 
@@ -222,7 +222,7 @@ def fit_final(
     line: float = DEFAULT_LINE,
     y_ordinal: np.ndarray | None = None,
     reached: np.ndarray | None = None,
-    selection: str | None = None,
+    selection: str | dict[str, Any] | None = None,
 ) -> Pipeline:
     """Fit a spec on all the data, with the same calibration approach as the CV.
 
@@ -246,7 +246,7 @@ def fit_final(
         An ordered label (lowest class = extreme) for models that accept it.
     reached : numpy.ndarray of bool, optional
         Programme reach of each row (for selection-aware models).
-    selection : {"unreached", "input", "two_part"}, optional
+    selection : {"unreached", "input", "two_part"} or dict, optional
         As in :func:`grouped_cross_validate`.
 
     Returns

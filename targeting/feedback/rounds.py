@@ -38,7 +38,7 @@ from targeting.feedback import ingest as feedback
 from targeting.plan.ranking import PlanCapacity, build_plan, replan
 from targeting.pmt.recalibrated import RecalibratedPMT
 from targeting.pmt.scoring import assign_desil
-from targeting.pmt.selection import DEFAULT_SELECTION
+from targeting.pmt.selection import DEFAULT_CALIBRATION_CV, DEFAULT_SELECTION
 
 __all__ = [
     "RoundsResult",
@@ -94,7 +94,11 @@ def fit_champion(
         seed=seed,
         line=line,
         reached=reached,
-        selection=selection if reached is not None else None,
+        selection=(
+            {"method": selection, "calibration_cv": DEFAULT_CALIBRATION_CV}
+            if reached is not None and selection is not None
+            else None
+        ),
     )
 
 
