@@ -106,6 +106,14 @@ class CycleResult:
         reason ``invalid_row``).
     outputs : dict of str to Path
         Local files written (by-name lists stay here; they never go to MLflow).
+    unreached_stock : dict
+        The estimated unreached extreme-poor stock (:class:`~.evaluation.stock.StockEstimate`
+        fields: ``estimate, low, high, sd_log, level, survey_ratio``).
+    calibration_unreached : dict or None
+        The champion's calibration on the survey's unreached households (out-of-fold; see
+        :func:`~.evaluation.stock.unreached_calibration`); None without receipt in the survey.
+    selection : str or None
+        How selection was accounted for (``evaluation.selection``), None when it was not.
     """
 
     spec: ExperimentSpec
@@ -131,6 +139,9 @@ class CycleResult:
     training_data: pd.DataFrame | None = None
     plan_id: str = ""
     cycle: dict[str, Any] = field(default_factory=dict)
+    unreached_stock: dict[str, float] = field(default_factory=dict)
+    calibration_unreached: dict[str, Any] | None = None
+    selection: str | None = None
 
     def summary(self) -> dict[str, Any]:
         """A JSON-ready summary: paths, metrics, counts (aggregates only, no personal data)."""
@@ -147,6 +158,8 @@ class CycleResult:
             "models": json_records(self.model_table),
             "plan": self.plan.summary(),
             "plan_truth_check": self.plan_truth_check,
+            "selection": self.selection,
+            "unreached_stock": self.unreached_stock,
             "forecast": json_records(self.forecast_table),
             **self.counts,
             "outputs": {k: str(v) for k, v in sorted(self.outputs.items())},
@@ -239,6 +252,48 @@ def load_cycle_data(spec: ExperimentSpec, progress: Progress | None = None) -> C
     )
 
 
+def unreached_stock_and_calibration(
+    registry: pd.DataFrame,
+    probabilities: pd.Series,
+    oof: pd.DataFrame,
+    arrays: SurveyArrays,
+) -> tuple[dict[str, float], dict[str, Any] | None]:
+    """The unreached extreme-poor stock (estimate, 90 % interval) and the champion's calibration
+    on the survey's unreached households.
+
+    Parameters
+    ----------
+    registry : pandas.DataFrame
+    probabilities : pandas.Series
+        P(extreme | proxies, not reached) per household (index ``household_id``).
+    oof : pandas.DataFrame
+        The champion's out-of-fold predictions (:class:`~.evaluation.cv.CVResult` ``oof``).
+    arrays : SurveyArrays
+
+    Returns
+    -------
+    stock : dict
+        :class:`~.evaluation.stock.StockEstimate` as a dict.
+    calibration : dict or None
+        :func:`~.evaluation.stock.unreached_calibration`; None when the survey has no receipt
+        (then the interval uses all survey households).
+    """
+    from targeting.evaluation.stock import unreached_calibration, unreached_stock
+
+    eligible = ~schema.is_reached(registry) & (registry["verification_status"] == "unverified")
+    p = probabilities.reindex(registry.loc[eligible, "household_id"]).to_numpy(dtype=float)
+    first = oof[oof["repeat"] == oof["repeat"].min()]
+    if "reached" in first:
+        first = first[~first["reached"].to_numpy(dtype=bool)]
+    rows = first["row"].to_numpy()
+    y = first["label"].to_numpy(dtype=float)
+    q = first["p_extreme"].to_numpy(dtype=float)
+    w = arrays.weight[rows]
+    stock = unreached_stock(p[np.isfinite(p)], y, q, w, arrays.groups[rows])
+    calibration = unreached_calibration(y, q, w) if arrays.reached is not None else None
+    return stock.as_dict(), calibration
+
+
 @dataclass(frozen=True)
 class SurveyArrays:
     """What the PMT models learn from: proxies, consumption, label, weights and CV areas."""
@@ -248,10 +303,12 @@ class SurveyArrays:
     label: np.ndarray
     weight: np.ndarray
     groups: np.ndarray
+    reached: np.ndarray | None = None
 
     @classmethod
     def from_survey(cls, survey: pd.DataFrame, spec: ExperimentSpec) -> SurveyArrays:
-        """Arrays of a validated survey; the label is ``consumption_pc < spec.extreme_line``."""
+        """Arrays of a validated survey; the label is ``consumption_pc < spec.extreme_line``;
+        ``reached`` from the optional receipt columns (None without them)."""
         consumption = survey["consumption_pc"].to_numpy(dtype=float)
         return cls(
             X=survey[schema.PROXY_COLUMNS],
@@ -259,11 +316,63 @@ class SurveyArrays:
             label=(consumption < spec.extreme_line).astype(int),
             weight=survey["weight"].to_numpy(dtype=float),
             groups=survey[spec.evaluation.get("group", "kelurahan")].to_numpy(),
+            reached=schema.survey_reached(survey),
         )
 
 
+def selection_method(spec: ExperimentSpec, arrays: SurveyArrays) -> str | None:
+    """The selection method of the spec (``evaluation.selection``, default
+    :data:`~targeting.pmt.selection.DEFAULT_SELECTION`), or None (no receipt in the survey, or
+    ``"none"``)."""
+    from targeting.pmt.selection import DEFAULT_SELECTION
+
+    method = str(spec.evaluation.get("selection", DEFAULT_SELECTION))
+    if method == "none" or arrays.reached is None or not arrays.reached.any():
+        return None
+    return method
+
+
+def selection_options(spec: ExperimentSpec, arrays: SurveyArrays) -> dict[str, Any] | None:
+    """Parameters of :class:`~targeting.pmt.selection.SelectionAwarePMT` for the spec's models:
+    ``method`` (:func:`selection_method`) and ``calibration_cv`` (``evaluation.
+    selection_calibration_cv``, default :data:`~targeting.pmt.selection.DEFAULT_CALIBRATION_CV`);
+    None when selection is not accounted for."""
+    from targeting.pmt.selection import DEFAULT_CALIBRATION_CV
+
+    method = selection_method(spec, arrays)
+    if method is None:
+        return None
+    cv = int(spec.evaluation.get("selection_calibration_cv", DEFAULT_CALIBRATION_CV))
+    return {"method": method, "calibration_cv": cv}
+
+
+def unreached_summary(oof: pd.DataFrame, arrays: SurveyArrays) -> dict[str, float]:
+    """Headline metrics of out-of-fold predictions on the unreached survey households.
+
+    The plan ranks only the unreached, so the models are compared (and the champion chosen) on
+    them. Pooled metrics are the mean over repeats; ``<metric>_sd`` is the spread over folds.
+    """
+    from targeting.evaluation.metrics import evaluate_scores
+
+    keep = ~oof["reached"].to_numpy(dtype=bool)
+    part = oof[keep]
+    pooled, per_fold = [], []
+    for _, chunk in part.groupby(["repeat", "fold"], sort=True):
+        w = arrays.weight[chunk["row"].to_numpy()]
+        per_fold.append(evaluate_scores(chunk["label"], chunk["p_extreme"], sample_weight=w))
+    for _, chunk in part.groupby("repeat", sort=True):
+        w = arrays.weight[chunk["row"].to_numpy()]
+        pooled.append(evaluate_scores(chunk["label"], chunk["p_extreme"], sample_weight=w))
+    out: dict[str, float] = {}
+    for key in pooled[0]:
+        out[key] = float(np.nanmean([m[key] for m in pooled]))
+        out[f"{key}_sd"] = float(np.nanstd([m[key] for m in per_fold], ddof=1))
+    return out
+
+
 def cross_validate_spec(model_spec: Any, arrays: SurveyArrays, spec: ExperimentSpec) -> Any:
-    """Grouped CV of one model spec under the experiment's evaluation protocol."""
+    """Grouped CV of one model spec under the experiment's evaluation protocol (selection-aware
+    when the survey records programme receipt)."""
     return grouped_cross_validate(
         model_spec,
         arrays.X,
@@ -276,6 +385,8 @@ def cross_validate_spec(model_spec: Any, arrays: SurveyArrays, spec: ExperimentS
         seed=spec.seed,
         line=spec.extreme_line,
         calibrate=spec.evaluation.get("calibrate"),
+        reached=arrays.reached,
+        selection=selection_options(spec, arrays),
     )
 
 
@@ -291,6 +402,8 @@ def fit_spec(model_spec: Any, arrays: SurveyArrays, spec: ExperimentSpec) -> Any
         groups=arrays.groups,
         seed=spec.seed,
         line=spec.extreme_line,
+        reached=arrays.reached,
+        selection=selection_options(spec, arrays),
     )
 
 
@@ -362,6 +475,7 @@ def prepare_forecast(
         return fit_spec(all_specs[name], arrays, spec)
 
     model_table = None
+    champion_oof = None
     fitted: dict[str, Any] = {}
     if model is not None and model.startswith("models:/"):
         with progress.step(f"Loading {model}"):
@@ -372,13 +486,17 @@ def prepare_forecast(
             scorer = fitted[model] = fit(model)
         scoring_name, how = model, "named model"
     else:
-        rows = []
+        rows, oofs = [], {}
+        selection = selection_method(spec, arrays)
         for name in spec.models:
             with progress.step(f"Cross-validating {name} to choose the champion"):
                 cv = cross_validate_spec(all_specs[name], arrays, spec)
-            rows.append({"model": name, **{k: float(v) for k, v in cv.summary.items()}})
+            summary = cv.summary if selection is None else unreached_summary(cv.oof, arrays)
+            rows.append({"model": name, **{k: float(v) for k, v in summary.items()}})
+            oofs[name] = cv.oof
         model_table = pd.DataFrame(rows)
         scoring_name, _ = _choose_champion(model_table, spec)
+        champion_oof = oofs[scoring_name]
         with progress.step(f"Fitting the champion {scoring_name} on the whole survey"):
             scorer = fitted[scoring_name] = fit(scoring_name)
         how = "cross-validated champion"
@@ -386,14 +504,31 @@ def prepare_forecast(
     ids = pd.Index(registry["household_id"].to_numpy(), name="household_id")
     with progress.step(f"Scoring {len(registry):,} registry households with {scoring_name}"):
         p = pd.Series(scorer.predict_proba(registry[schema.PROXY_COLUMNS])[:, 1], index=ids)
-        states: dict[str | None, Any] = {None: build_city_state(registry, p)}
+        if champion_oof is None:
+            # no cross-validation for a named or registered model: the level check uses its
+            # in-sample predictions on the survey (a slightly narrower interval)
+            champion_oof = pd.DataFrame(
+                {
+                    "row": np.arange(len(survey)),
+                    "repeat": 0,
+                    "label": arrays.label,
+                    "p_extreme": scorer.predict_proba(arrays.X)[:, 1],
+                }
+            )
+            if arrays.reached is not None:
+                champion_oof["reached"] = arrays.reached
+        # the start stock is the corrected estimate, drawn per path from its uncertainty
+        stock, _ = unreached_stock_and_calibration(registry, p, champion_oof, arrays)
+        states: dict[str | None, Any] = {
+            None: build_city_state(registry, p, start_sd_log=stock["sd_log"])
+        }
     for name in ranking_models:
         if name == scoring_name:
             continue
         with progress.step(f"Ranking by {name} (fitted on the whole survey)"):
             other = fitted.get(name) or fit(name)
             order = pd.Series(other.predict_proba(registry[schema.PROXY_COLUMNS])[:, 1], index=ids)
-            states[name] = build_city_state(registry, p, order)
+            states[name] = build_city_state(registry, p, order, start_sd_log=stock["sd_log"])
     return ForecastInputs(
         scoring_model=scoring_name,
         how=how,
@@ -533,6 +668,8 @@ def plan_capacity(spec: ExperimentSpec) -> ranking.PlanCapacity:
         workdays=int(spec.plan.get("workdays", 20)),
         pooling=str(spec.plan.get("pooling", "kecamatan")),
         start_date=str(spec.plan.get("start_date", "2025-11-03")),
+        allocation=str(spec.plan.get("allocation", "finds")),
+        pool_floor=bool(spec.plan.get("pool_floor", True)),
     )
 
 
@@ -858,13 +995,26 @@ def _run_cycle(
     label, weight = arrays.label, arrays.weight
     group_col = spec.evaluation.get("group", "kelurahan")
     model_specs = load_specs(names=spec.models, spec_path=spec.path)
+    selection = selection_method(spec, arrays)
+    if selection is None:
+        progress.note(
+            "the survey has no programme receipt (receives_pkh, receives_bpnt): the models "
+            "estimate P(extreme | proxies) on all households, which over-states poverty among "
+            "the unreached when programmes reached households on what the proxies miss"
+        )
+    else:
+        progress.note(
+            f"models estimate P(extreme | proxies, not reached) (selection: {selection}); "
+            "metrics are on the survey's unreached households"
+        )
 
     rows, fold_metrics, calibration_rows, oof_by_model = [], {}, [], {}
     for model_spec in model_specs:
         with progress.step(f"Cross-validating {model_spec.name} (grouped by {group_col})"):
             cv = cross_validate_spec(model_spec, arrays, spec)
         row = {"model": model_spec.name}
-        for key, value in cv.summary.items():
+        summary = cv.summary if selection is None else unreached_summary(cv.oof, arrays)
+        for key, value in summary.items():
             row[key] = float(value)
         rows.append(row)
         fold_metrics[model_spec.name] = cv.fold_metrics
@@ -963,6 +1113,14 @@ def _run_cycle(
             "realised_hit_rate": float(hits.mean()) if len(hits) else float("nan"),
         }
 
+    stock, calibration_unreached = unreached_stock_and_calibration(
+        registry, scores["p_extreme"], oof_by_model[champion], arrays
+    )
+    if plan_truth_check:
+        plan_truth_check["estimated_unreached_extreme"] = stock["estimate"]
+        plan_truth_check["estimated_unreached_extreme_low"] = stock["low"]
+        plan_truth_check["estimated_unreached_extreme_high"] = stock["high"]
+
     scenarios = scenarios_from_spec(spec.raw)
     paths = int(n_paths or spec.forecast.get("n_paths", 2000))
     forecasts: dict[str, Any] = {}
@@ -973,7 +1131,10 @@ def _run_cycle(
             key = scenario.model if scenario.model and scenario.model != champion else None
             if key not in states:
                 states[key] = build_city_state(
-                    registry, scores["p_extreme"], other_scores.get(key) if key else None
+                    registry,
+                    scores["p_extreme"],
+                    other_scores.get(key) if key else None,
+                    start_sd_log=stock["sd_log"],
                 )
             result = simulate(states[key], scenario, n_paths=paths, seed=seed)
             forecasts[scenario.name] = result
@@ -1014,6 +1175,9 @@ def _run_cycle(
         oof=oof_by_model,
         plan_id=plan_id,
         cycle=cycle,
+        unreached_stock=stock,
+        calibration_unreached=calibration_unreached,
+        selection=selection,
     )
     result.outputs.update(write_state(result, out_dir))
     result.outputs["cycle"] = write_cycle(cycle, out_dir)

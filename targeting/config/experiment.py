@@ -43,8 +43,25 @@ _DATA_KEYS = {
     "truth",
     "header_mapping",
 }
-_EVAL_KEYS = {"n_splits", "n_repeats", "group", "primary_metric", "calibrate", "threads"}
-_PLAN_KEYS = {"operators", "visits_per_day", "workdays", "pooling", "start_date"}
+_EVAL_KEYS = {
+    "n_splits",
+    "n_repeats",
+    "group",
+    "primary_metric",
+    "calibrate",
+    "threads",
+    "selection",
+    "selection_calibration_cv",
+}
+_PLAN_KEYS = {
+    "operators",
+    "visits_per_day",
+    "workdays",
+    "pooling",
+    "start_date",
+    "allocation",
+    "pool_floor",
+}
 _FORECAST_KEYS = {"n_paths", "defaults", "scenarios", "capacity_search"}
 _LOWER_IS_BETTER = {"brier", "ece"}
 

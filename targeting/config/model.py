@@ -29,6 +29,7 @@ from targeting.pmt.calibration import CalibratedPMT
 from targeting.pmt.classifiers import BoostingPMT, LogitPMT
 from targeting.pmt.features import make_feature_set
 from targeting.pmt.linear import LogConsumptionOLS, PovertyWeightedPMT, QuantilePMT
+from targeting.pmt.selection import SelectionAwarePMT
 
 __all__ = ["ESTIMATORS", "ModelSpec", "build_model", "fit_model", "load_specs"]
 
@@ -174,6 +175,7 @@ def build_model(
     features: ColumnTransformer | None = None,
     calibrate: bool | None = None,
     random_state: int | None = 0,
+    selection: str | dict[str, Any] | None = None,
 ) -> Pipeline:
     """Build the (unfitted) pipeline of a spec.
 
@@ -189,6 +191,11 @@ def build_model(
     random_state : int or None, default 0
         Seed of the calibration hold-out (and of estimators with a ``random_state``, unless the
         spec sets one).
+    selection : {"unreached", "input", "two_part"} or dict, optional
+        Wrap the (calibrated) model in :class:`~targeting.pmt.selection.SelectionAwarePMT`
+        (a method name, or a dict of its parameters: ``method``, ``calibration_cv``...), so
+        ``predict_proba(X)[:, 1]`` is P(extreme | proxies, not reached) once fitted with
+        ``reached=``; None keeps P(extreme | proxies).
 
     Returns
     -------
@@ -207,6 +214,9 @@ def build_model(
     transformer.set_output(transform="pandas")
     do_calibrate = spec.calibrate if calibrate is None else calibrate
     model = CalibratedPMT(estimator, random_state=random_state) if do_calibrate else estimator
+    if selection is not None:
+        options = {"method": selection} if isinstance(selection, str) else dict(selection)
+        model = SelectionAwarePMT(model, **options)
     return Pipeline([("features", transformer), ("model", model)])
 
 
@@ -219,6 +229,7 @@ def fit_model(
     groups: Any = None,
     line: float = DEFAULT_LINE,
     y_ordinal: Any = None,
+    reached: Any = None,
 ) -> Pipeline:
     """Fit a pipeline (or a spec's pipeline) on the target its model needs.
 
@@ -242,6 +253,9 @@ def fit_model(
         :func:`targeting.evaluation.zoo.ordinal_from_consumption`). Passed to models whose ``fit``
         accepts ``y_ordinal`` (:class:`~targeting.pmt.ensemble.OrdinalEnsemblePMT`), ignored
         by the others.
+    reached : array-like of bool, optional
+        Programme reach of each row, passed to models whose ``fit`` accepts ``reached``
+        (:class:`~targeting.pmt.selection.SelectionAwarePMT`), ignored by the others.
 
     Returns
     -------
@@ -271,8 +285,11 @@ def fit_model(
     params: dict[str, Any] = {}
     if sample_weight is not None:
         params["model__sample_weight"] = np.asarray(sample_weight, dtype=float)
-    if groups is not None and isinstance(model, CalibratedPMT):
+    fit_parameters = inspect.signature(model.fit).parameters
+    if groups is not None and "groups" in fit_parameters:
         params["model__groups"] = np.asarray(groups)
+    if reached is not None and "reached" in fit_parameters:
+        params["model__reached"] = np.asarray(reached).astype(bool)
     if y_ordinal is not None and "y_ordinal" in inspect.signature(model.fit).parameters:
         params["model__y_ordinal"] = np.asarray(y_ordinal)
     return pipeline.fit(X, y, **params)

@@ -33,6 +33,7 @@ __all__ = [
     "PROGRAMME_COLUMNS",
     "PROXY_COLUMNS",
     "RESULT_CODES_ID",
+    "SURVEY_OPTIONAL_COLUMNS",
     "VERIFICATION_STATUSES",
     "DataValidationError",
     "Problem",
@@ -43,6 +44,7 @@ __all__ = [
     "normalise_result",
     "parse_visit_dates",
     "problems_frame",
+    "survey_reached",
     "validate_outcomes",
     "validate_registry",
     "validate_survey",
@@ -142,6 +144,10 @@ SURVEY_COLUMNS: list[str] = (
 )
 """Required survey columns."""
 
+SURVEY_OPTIONAL_COLUMNS: list[str] = list(PROGRAMME_COLUMNS)
+"""Optional survey columns: programme receipt (Susenas asks about PKH, BPNT/Sembako, PBI-JK).
+With them the models estimate P(extreme | proxies, not reached) (DESIGN.md §3)."""
+
 OUTCOME_COLUMNS: list[str] = ["household_id", "visit_date", "operator", "result"]
 
 AGE_GROUP_COUNTS: list[str] = ["n_children_u5", "n_school_age", "n_elderly"]
@@ -172,6 +178,24 @@ def is_reached(frame: pd.DataFrame) -> pd.Series:
     pandas.Series of bool
     """
     return frame["receives_pkh"].astype(bool) | frame["receives_bpnt"].astype(bool)
+
+
+def survey_reached(survey: pd.DataFrame) -> np.ndarray | None:
+    """Programme reach of each survey household, or None when the survey has no receipt columns.
+
+    Parameters
+    ----------
+    survey : pandas.DataFrame
+        A validated survey.
+
+    Returns
+    -------
+    numpy.ndarray of bool or None
+        ``receives_pkh or receives_bpnt`` (the registry's definition of *reached*).
+    """
+    if not {"receives_pkh", "receives_bpnt"} <= set(survey.columns):
+        return None
+    return is_reached(survey).to_numpy(dtype=bool)
 
 
 # --- problems and results ---------------------------------------------------------------------
@@ -888,7 +912,14 @@ def validate_survey(
         with np.errstate(invalid="ignore"):
             col.flag(name, bad | (~bad & (v <= 0)), expected)
         out[name] = values
-    return _finish("survey", frame, out, col, mode, SURVEY_COLUMNS)
+    # receipt is optional, but when given it must be complete: a household whose receipt is
+    # unknown cannot be put on either side of the reached / not-reached split
+    for name in SURVEY_OPTIONAL_COLUMNS:
+        if name in frame:
+            values, bad = _as_bool(frame[name])
+            col.flag(name, bad, "true/false (or 1/0, ya/tidak), or leave the column out")
+            out[name] = values
+    return _finish("survey", frame, out, col, mode, SURVEY_COLUMNS + SURVEY_OPTIONAL_COLUMNS)
 
 
 def normalise_area_names(names: pd.Series) -> pd.Series:

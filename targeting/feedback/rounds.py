@@ -41,6 +41,7 @@ from targeting.feedback import ingest as feedback
 from targeting.plan.ranking import PlanCapacity, build_plan, replan
 from targeting.pmt.recalibrated import RecalibratedPMT
 from targeting.pmt.scoring import assign_desil
+from targeting.pmt.selection import DEFAULT_CALIBRATION_CV, DEFAULT_SELECTION
 
 __all__ = [
     "RoundsResult",
@@ -55,9 +56,17 @@ _NON_RESPONSE = {"not_found", "refused", "moved"}
 
 
 def fit_champion(
-    survey: pd.DataFrame, model: str = "ols", seed: int = 2026, line: float = 400_000.0
+    survey: pd.DataFrame,
+    model: str = "ols",
+    seed: int = 2026,
+    line: float = 400_000.0,
+    selection: str | None = DEFAULT_SELECTION,
 ):
     """Fit one model spec of ``models/`` on the whole survey (no calibration override).
+
+    With programme receipt in the survey the model estimates P(extreme | proxies, not reached)
+    (``selection``, see :class:`~targeting.pmt.selection.SelectionAwarePMT`; None: all
+    households, P(extreme | proxies)).
 
     Parameters
     ----------
@@ -75,6 +84,7 @@ def fit_champion(
 
     spec = load_specs(names=[model])[0]
     consumption = survey["consumption_pc"].to_numpy(dtype=float)
+    reached = schema.survey_reached(survey)
     return fit_final(
         spec,
         survey[schema.PROXY_COLUMNS],
@@ -84,6 +94,12 @@ def fit_champion(
         groups=survey["kelurahan"].to_numpy(),
         seed=seed,
         line=line,
+        reached=reached,
+        selection=(
+            {"method": selection, "calibration_cv": DEFAULT_CALIBRATION_CV}
+            if reached is not None and selection is not None
+            else None
+        ),
     )
 
 

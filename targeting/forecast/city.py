@@ -15,6 +15,7 @@ def build_city_state(
     registry: pd.DataFrame,
     probabilities: pd.Series,
     order_scores: pd.Series | None = None,
+    start_sd_log: float = 0.0,
 ) -> CityState:
     """Build the forecast's starting point per kelurahan from a scored registry.
 
@@ -29,6 +30,10 @@ def build_city_state(
         The scores that order the visits (another model's ranking); default ``probabilities``.
         The yield curve is then the champion's probabilities read in that model's order, so a
         worse ranking yields fewer finds per visit.
+    start_sd_log : float, default 0
+        Uncertainty of the start stock (standard deviation of its log, from
+        :func:`~targeting.evaluation.stock.unreached_stock`): each forecast path draws its own
+        level.
 
     Returns
     -------
@@ -72,4 +77,5 @@ def build_city_state(
         yield_curves=curves,
         enrolled_extreme=np.asarray(enrolled),
         order_curves=None if order_scores is probabilities else orders,
+        start_sd_log=float(start_sd_log),
     )

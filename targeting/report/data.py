@@ -226,7 +226,10 @@ def build_report_data(
     dict
         Keys ``version``, ``run_id``, ``meta``, ``headline``, ``plan``, ``accounting``,
         ``progress`` (None until outcomes are ingested), ``forecast``, ``model_card``. Only
-        aggregates: no household id, name, NIK or address.
+        aggregates: no household id, name, NIK or address. ``headline.unreached_stock`` is the
+        corrected estimate with its interval; ``plan.pooling_finds`` the finds under the spec's
+        and city-wide pooling; ``model_card.selection`` and ``model_card.calibration_unreached``
+        the selection method and the calibration on the unreached survey households.
     """
     import targeting
 
@@ -310,6 +313,8 @@ def build_report_data(
         "headline": {
             "by_kecamatan": json_records(head.iloc[:-1]),
             "total": json_records(head.iloc[-1:])[0],
+            # the corrected estimate (P(extreme | proxies, not reached)) and its 90 % interval
+            "unreached_stock": json_ready(getattr(result, "unreached_stock", None) or None),
         },
         "plan": {
             "visits": len(plan),
@@ -321,6 +326,8 @@ def build_report_data(
             "first_visit_date": plan_summary.get("first_visit_date"),
             "last_visit_date": plan_summary.get("last_visit_date"),
             "by_kelurahan": json_records(by_kel),
+            # expected finds under the spec's pooling vs city-wide pooling, operators per pool
+            "pooling_finds": json_ready(plan_summary.get("pooling_finds") or None),
         },
         "accounting": json_ready(result.counts),
         "progress": progress,
@@ -336,6 +343,12 @@ def build_report_data(
             "calibration": calibration,
             "calibration_curve": _calibration_curve(oof.get(result.champion)),
             "group_ratios": json_records(group_ratios) if group_ratios is not None else None,
+            # how programme selection is accounted for, and calibration on the survey's
+            # unreached households (reliability bins, ECE, predicted vs observed totals)
+            "selection": getattr(result, "selection", None),
+            "calibration_unreached": json_ready(
+                getattr(result, "calibration_unreached", None) or None
+            ),
         },
     }
     return data
