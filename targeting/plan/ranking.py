@@ -28,6 +28,7 @@ import heapq
 import math
 import re
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -173,6 +174,8 @@ class VerificationPlan:
         The forecast uses it to run the plan beyond its period.
     capacity : PlanCapacity or None
         The capacity the plan was built with.
+    audit : targeting.plan.audit.AuditDesign or None
+        The audit sample's design when :func:`targeting.plan.audit.add_audit_sample` added one.
     """
 
     plan: pd.DataFrame
@@ -180,6 +183,7 @@ class VerificationPlan:
     yield_curve: pd.DataFrame
     kelurahan_curves: pd.DataFrame = field(default_factory=pd.DataFrame)
     capacity: PlanCapacity | None = None
+    audit: Any = None
 
     def summary(self) -> dict:
         """Return headline numbers (plain Python types, aggregates only; safe to log).
@@ -190,7 +194,8 @@ class VerificationPlan:
             ``households_planned``, ``operators_used``, ``operator_days``, ``capacity_visits``,
             ``expected_finds``, ``expected_finds_per_visit``, ``first_visit_date``,
             ``last_visit_date``, ``not_ranked`` (count per reason, every reason present),
-            ``households_accounted`` (plan + not_ranked).
+            ``households_accounted`` (plan + not_ranked); with an audit sample also its
+            ``audit_*`` numbers (:meth:`targeting.plan.audit.AuditDesign.summary`).
         """
         plan = self.plan
         n = len(plan)
@@ -209,6 +214,7 @@ class VerificationPlan:
             "last_visit_date": str(plan["visit_date"].max()) if n else None,
             "not_ranked": {r: int(counts.get(r, 0)) for r in NOT_RANKED_REASONS},
             "households_accounted": int(n + len(self.not_ranked)),
+            **(self.audit.summary() if self.audit is not None else {}),
         }
 
     def kelurahan_curve(self, kelurahan: str) -> pd.DataFrame:
