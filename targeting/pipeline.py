@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from targeting.config.experiment import ExperimentSpec
+from targeting.config.experiment import DEFAULT_AUDIT_SHARE, ExperimentSpec
 from targeting.console import Progress
 from targeting.data import schema
 from targeting.data.io import (
@@ -27,6 +27,7 @@ from targeting.data.io import (
     write_json,
     write_table,
 )
+from targeting.plan.audit import add_audit_sample, write_audit_design
 
 __all__ = ["CycleResult", "build_city_state", "data_fingerprint", "load_cycle_data", "run_cycle"]
 
@@ -466,6 +467,13 @@ def _run_cycle(
         f"{capacity.visits_per_day:g} visits/day x {capacity.workdays} workdays)"
     ):
         plan = ranking.build_plan(registry, scores, capacity, rejected=data.rejected)
+        plan = add_audit_sample(
+            plan,
+            registry,
+            scores,
+            share=float(spec.plan.get("audit_share", DEFAULT_AUDIT_SHARE)),
+            seed=seed,
+        )
         planned_ids = plan.plan["household_id"]
         planned_rows = registry.set_index("household_id").loc[planned_ids]
         reasons = explain.reason_codes(
@@ -619,6 +627,8 @@ def _write_outputs(
     by_name = dataclasses.replace(plan, plan=field_plan)
     outputs: dict[str, Path] = {}
     outputs.update(workbook.write_plan_csv(by_name, out_dir))
+    if plan.audit is not None:
+        outputs.update(write_audit_design(plan.audit, out_dir))
     outputs["plan_workbook"] = workbook.write_plan_workbook(
         by_name, out_dir / "verification_plan.xlsx"
     )

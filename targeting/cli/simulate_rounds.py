@@ -12,7 +12,7 @@ __all__ = ["register"]
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
-    from targeting.config.experiment import load_experiment_spec
+    from targeting.config.experiment import DEFAULT_AUDIT_SHARE, load_experiment_spec
     from targeting.console import Progress
     from targeting.data import schema
     from targeting.data.synthetic import generate_city
@@ -47,6 +47,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
             seed=seed,
             method=args.method,
             group_column=None if args.no_group_offsets else "kelurahan",
+            audit_share=float(spec.plan.get("audit_share", DEFAULT_AUDIT_SHARE)),
         )
     frame = result.table
     last = frame.iloc[-1]
@@ -89,6 +90,22 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     if extra:
         print("\nRecalibration after each round:")
         print(table(frame[["round", *extra]]))
+    design = [
+        "round",
+        "audit_visits",
+        "unreached_extreme_at_start",
+        "model_estimate_at_start",
+        "design_estimate_at_start",
+        "design_low_at_start",
+        "design_high_at_start",
+        "unreached_extreme_after",
+        "design_estimate_after",
+        "design_low_after",
+        "design_high_after",
+    ]
+    if "design_estimate_at_start" in frame:
+        print("\nUnreached extreme-poor stock: truth, model and audit-sample (design) estimate:")
+        print(table(frame[design]))
     print(
         f"\nRound {verdict['round']} plan (after {verdict['feedback_rounds_before']} feedback "
         f"round(s)): true hit rate {verdict['true_hit_rate']:.3f} vs "
