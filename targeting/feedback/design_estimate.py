@@ -69,6 +69,7 @@ __all__ = [
     "design_estimate",
     "estimate_from_state",
     "model_stock",
+    "read_design_estimate",
 ]
 
 _RESULT_Y = {"extreme_poor": 1.0, "not_extreme_poor": 0.0}
@@ -370,3 +371,34 @@ def model_stock(registry: pd.DataFrame, predictions: pd.DataFrame) -> float:
     p = p.drop_duplicates("household_id").set_index("household_id")["p_extreme"]
     ids = registry.loc[eligible, "household_id"].astype(str)
     return float(pd.to_numeric(p.reindex(ids), errors="coerce").sum())
+
+
+def read_design_estimate(
+    state_dir: str | Path | None, model_estimate: float | None = None, level: float = 0.90
+) -> dict[str, Any] | None:
+    """The report's design-estimate block from a state folder, or None before any audit outcome.
+
+    Parameters
+    ----------
+    state_dir : path-like, optional
+        Folder with ``audit/`` designs and ``outcomes_ledger.parquet``.
+    model_estimate : float, optional
+        The model's current estimate of the stock to compare with (the report's headline).
+    level : float, default 0.90
+
+    Returns
+    -------
+    dict or None
+        :meth:`DesignEstimate.summary` plus ``by_kecamatan`` records of the last round.
+    """
+    from targeting.data.state import LEDGER_FILE
+
+    if state_dir is None or not (Path(state_dir) / LEDGER_FILE).exists():
+        return None
+    ledger = pd.read_parquet(Path(state_dir) / LEDGER_FILE)
+    est = estimate_from_state(state_dir, ledger, model_estimate=model_estimate, level=level)
+    if est is None or not np.isfinite(est.se):
+        return None
+    cols = ["kecamatan", "estimate", "low", "high", "audit_responding"]
+    records = est.by_kecamatan[cols].replace({np.nan: None}).to_dict(orient="records")
+    return {**est.summary(), "by_kecamatan": records}
