@@ -54,12 +54,15 @@ def main() -> None:
     parser.add_argument("--households", type=int, default=206_600)
     parser.add_argument("--share", type=float, default=0.05)
     parser.add_argument("--misclassified", type=float, default=0.05)
+    parser.add_argument("--out", help="CSV to write the per-round rows to after every seed")
     args = parser.parse_args()
     tables = []
     for seed in args.seeds:
         t0 = time.perf_counter()
         tables.append(one_seed(args, seed))
         print(f"seed {seed}: {time.perf_counter() - t0:.0f} s", flush=True)
+        if args.out:
+            pd.concat(tables, ignore_index=True).to_csv(args.out, index=False)
     frame = pd.concat(tables, ignore_index=True)
     frame["covered_at_start"] = (
         frame["design_low_at_start"] <= frame["unreached_extreme_at_start"]

@@ -36,7 +36,9 @@ household the model scored low, ``v̂`` is far too small and the Wald interval u
 (measured: 57 % coverage at a nominal 90 % on the test population without the floor). The floor
 is conservative when the model over-states poverty, as it does among the unreached.
 
-The 90 % interval is ``Ŷ ± z_0.95 √v`` (normal approximation; statsmodels has no πps design
+The 90 % interval is ``Ŷ ± z_0.95 √v`` with its lower end cut at 0 (a stock is never negative;
+the point estimate itself is left uncut, so it stays unbiased and can be negative when the model
+over-states a small stock) (normal approximation; statsmodels has no πps design
 variance, so the formula is implemented here). Outcomes are taken as recorded: a field
 misclassification rate biases this estimate as it biases every verified count.
 
@@ -233,7 +235,9 @@ def design_estimate(
             # design-based estimate is itself noisy and far too small whenever no low-score
             # find was drawn; the model-anticipated variance (inflated for non-response) keeps
             # the interval honest there
-            var = max(var, float(st["anticipated_var"]) * n_s / n_r)
+            anticipated = float(st["anticipated_var"]) * n_s / n_r
+            # a single responding audit unit gives no design-based variance: use the anticipated
+            var = anticipated if not np.isfinite(var) else max(var, anticipated)
         # the audit frame's Σ p is not in the units (only sampled units are): add it here
         est += float(st["frame_sum_p"])
         se = float(np.sqrt(var)) if np.isfinite(var) else float("nan")
@@ -242,7 +246,7 @@ def design_estimate(
                 "kecamatan": kec,
                 "estimate": est,
                 "se": se,
-                "low": est - z * se,
+                "low": max(est - z * se, 0.0),
                 "high": est + z * se,
                 "model_estimate": float(st["frame_sum_p"] + st["ranked_sum_p"]),
                 "audit_sample": n_s,
@@ -268,7 +272,7 @@ def design_estimate(
     return DesignEstimate(
         estimate=total,
         se=se,
-        low=total - z * se,
+        low=max(total - z * se, 0.0),
         high=total + z * se,
         level=level,
         model_estimate=float(table["model_estimate"].sum()),
@@ -321,7 +325,7 @@ def combine_rounds(
     return DesignEstimate(
         estimate=est,
         se=s,
-        low=est - z * s,
+        low=max(est - z * s, 0.0),
         high=est + z * s,
         level=level,
         model_estimate=model,
