@@ -1,10 +1,13 @@
 """Forecasting toward zero extreme poverty: stock-flow Monte Carlo, scenarios, official series.
 
-Importing this package is light: statsmodels and matplotlib are imported only when used.
+Importing this package is light: statsmodels and matplotlib are imported only when used, and
+the official-series functions (which need scipy.stats, ~60 MB) load on first access, so a
+stock-flow forecast does not carry them.
 """
 
+from typing import Any
+
 from targeting.forecast.scenarios import Scenario, scenarios_from_spec
-from targeting.forecast.series import backtest, forecast_rate, load_provincial_panel
 from targeting.forecast.stockflow import (
     CityState,
     ForecastResult,
@@ -13,6 +16,8 @@ from targeting.forecast.stockflow import (
     simulate,
     tornado,
 )
+
+_SERIES = ("backtest", "forecast_rate", "load_provincial_panel")
 
 __all__ = [
     "CityState",
@@ -27,3 +32,11 @@ __all__ = [
     "simulate",
     "tornado",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SERIES:
+        from targeting.forecast import series
+
+        return getattr(series, name)
+    raise AttributeError(f"module 'targeting.forecast' has no attribute {name!r}")

@@ -18,7 +18,8 @@ common random numbers (CRN) make the forecast exactly monotone in capacity, path
   ``n* = round(mu**2 / sum(p**2))``, ``q = mu / n*`` with ``mu = unreached_extreme[k]``.
 * **Where they are in the plan.** Each starting household gets a position on its kelurahan's
   yield curve, drawn with probability ``p_j / sum(p)`` (so the expected number found after ``v``
-  visits is ``cumsum(p)[v]``, the plan's yield curve, scaled to the stock actually drawn).
+  visits is ``cumsum(p)[v]``, the plan's yield curve, scaled to the stock actually drawn); the
+  draw is exact, by Walker's alias method (one uniform, two table look-ups).
 * **Visits.** Capacity per month is ``operators * visits_per_day * workdays_per_month``.
   With ``allocation="yield"`` (default) the capacity walks down the *city-wide* list of eligible
   households merged by ``p_extreme`` (the greedy plan of DESIGN §5: the next operator-day goes
@@ -32,11 +33,17 @@ common random numbers (CRN) make the forecast exactly monotone in capacity, path
 * **Exits.** Every unreached household leaves extreme poverty after a geometric time with
   monthly probability ``1 - (1 - exit_rate)**(1/12)`` (its own uniform draw).
 * **Entrants.** Poisson(``near_poor * monthly entry probability * (1 + shock)``) per kelurahan
-  and month, ``shock`` applying to the 12 months from ``shock_month``.
+  and month, ``shock`` applying to the 12 months from ``shock_month``. Drawn as a Poisson
+  process: one Poisson count per kelurahan over the horizon (the sum of the monthly means),
+  each entrant's month from the monthly means by inverse CDF (same distribution as monthly
+  counts, a few times fewer draws).
 * **Graduation.** Households enrolled *before the start* (``CityState.enrolled_extreme``, the
   expected extreme poor among the reached) graduate with the monthly graduation probability;
   since that stock counts extremely poor households only, every graduate returns to the
-  unreached stock (share still extreme = 1); the enrolled stock also shrinks by exits.
+  unreached stock (share still extreme = 1); the enrolled stock also shrinks by exits. Each
+  such household, month by month, graduates (``g``), else exits (``x``), else stays, so the
+  graduates within the horizon are ``Binomial(enrolled, g (1 - s**T) / (1 - s))`` with
+  ``s = (1 - g)(1 - x)`` and each graduate's month is a geometric truncated at ``T``.
   Households enrolled during the horizon are not graduated within it (programmes such as PKH
   keep a household for years); this also keeps the forecast monotone in capacity.
 * **Entrants and returns** are found too: each joins the remaining visit queue at a uniformly
@@ -65,10 +72,20 @@ Why households and not a binomial per month: a per-month binomial of the stock w
 curve, a scenario further down the list has a lower monthly hit rate on what is left), and a
 graduation loop from newly enrolled households is not monotone either. Household-level events
 with shared uniforms are.
+How it is computed
+------------------
+Paths are simulated in blocks of :data:`CHUNK` (one random stream per block, so path ``i``
+always gets the same uniforms), blocks on :data:`THREADS` threads. Every household event becomes
+one index into a per-block tally laid out like the output, (path, kind, month, kelurahan), and
+one ``bincount`` per block counts them all; no Python runs per household or per month. Counts
+are stored as int16 when a bound on every count per kelurahan and month (starting stock +
+enrolled stock + the largest possible entrant count) fits, int32 otherwise.
 """
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -88,13 +105,17 @@ __all__ = [
 ]
 
 #: Paths simulated together; fixed so that path ``i`` always uses the same random streams.
-CHUNK = 512
-#: Grid of the tabulated inverse CDF of a household's position on its yield curve.
-_GRID = 4096
+CHUNK = 128
+#: Blocks of paths simulated at once (threads; numpy releases the GIL in its loops).
+THREADS = min(2, os.cpu_count() or 1)
 _QUANTILES = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
 
 # stream ids for SeedSequence([seed, stream, chunk])
-_S_PARAMS, _S_START, _S_ENTRY, _S_GRAD, _S_ARRIVAL = 1, 2, 3, 4, 5
+# kinds of event tallied per (path, kelurahan, month)
+_FOUND, _ENROLLED, _EXITS, _ENTRANTS, _RETURNS = range(5)
+_KINDS = 5
+_KIND_NAMES = ("found", "enrolled", "exits", "entrants", "returns")
+_S_PARAMS, _S_START, _S_ENTRY, _S_GRAD, _S_ARRIVAL, _S_RETURN = 1, 2, 3, 4, 5, 6
 
 
 # --------------------------------------------------------------------------- state
@@ -186,7 +207,12 @@ class CityState:
 
 
 class _Prepared:
-    """Scenario-independent lookup tables built once from a :class:`CityState`."""
+    """Scenario-independent lookup tables built once from a :class:`CityState`.
+
+    The position of a starting household on its kelurahan's list is drawn with probability
+    ``p_j / sum(p)`` by Walker's alias method (exact, one uniform and two table look-ups per
+    household), and the tables give the household's rank in the visit queue directly.
+    """
 
     def __init__(self, state: CityState, allocation: str) -> None:
         if allocation not in ("yield", "eligible"):
@@ -195,49 +221,54 @@ class _Prepared:
         e = state.eligible
         self.K = len(e)
         self.E = e
-        self.offsets = np.concatenate([[0], np.cumsum(e)])
-        total = int(self.offsets[-1])
+        offsets = np.concatenate([[0], np.cumsum(e)])
+        total = int(offsets[-1])
         self.total = total
         p_all = np.zeros(total)
         order_all = np.zeros(total)
         sum_p = np.zeros(self.K)
         sum_p2 = np.zeros(self.K)
-        grid = np.linspace(0.0, 1.0, _GRID + 1)
-        # inverse CDF of the position on a grid of probabilities (continuous positions,
-        # linear within each household's interval); sampled by linear interpolation
-        self.inv_table = np.zeros((self.K, _GRID + 1))
         for k, c in enumerate(state.yield_curves):
-            n = int(e[k])
-            if n == 0:
-                continue
-            p = np.zeros(n)
-            p[: len(c)] = c
-            sum_p[k], sum_p2[k] = p.sum(), (p**2).sum()
-            w = p if sum_p[k] > 0 else np.ones(n)
-            cum = np.concatenate([[0.0], np.cumsum(w) / w.sum()])
-            cum[-1] = 1.0
-            j = np.clip(np.searchsorted(cum, grid, side="right") - 1, 0, n - 1)
-            width = cum[j + 1] - cum[j]
-            frac = np.where(width > 0, (grid - cum[j]) / np.where(width > 0, width, 1.0), 0.0)
-            self.inv_table[k] = np.minimum(j + np.clip(frac, 0.0, 1.0), n - 1e-9)
-            p_all[self.offsets[k] : self.offsets[k + 1]] = p
-            o = np.zeros(n)
-            o[: len(c)] = c if state.order_curves is None else state.order_curves[k]
-            order_all[self.offsets[k] : self.offsets[k + 1]] = o
+            a = offsets[k]
+            p_all[a : a + len(c)] = c
+            sum_p[k], sum_p2[k] = c.sum(), (c**2).sum()
+            o = c if state.order_curves is None else state.order_curves[k]
+            order_all[a : a + len(o)] = o
         # queue rank of each listed household
         if allocation == "yield":
             # the city-wide queue follows the ranking model's scores
             order = np.argsort(-order_all, kind="stable")
             rank = np.empty(total, dtype=np.float64)
             rank[order] = np.arange(total, dtype=np.float64)
-            self.rank = rank.astype(np.float32)
             self.queue = np.full(self.K, float(total))
             self.share = np.ones(self.K)
         else:
             kk = np.repeat(np.arange(self.K), e)
-            self.rank = (np.arange(total) - self.offsets[kk]).astype(np.float32)
+            rank = (np.arange(total) - offsets[kk]).astype(np.float64)
             self.queue = e.astype(float)
             self.share = e / total if total > 0 else np.zeros(self.K)
+        # alias tables, one slot more per kelurahan: float32 rounding of u * n can give n
+        size = total + self.K
+        # float32 while slots and ranks are exact in it (below 2**24), float64 beyond
+        self.rank_dtype = np.dtype(np.float32 if size < 2**24 else np.float64)
+        self.n_slots = np.maximum(e, 1).astype(self.rank_dtype)
+        self.slot0 = (offsets[:-1] + np.arange(self.K)).astype(self.rank_dtype)
+        self.alias_thr = np.full(size, 2.0, dtype=np.float32)  # > any fraction: keep "lo"
+        pair = np.zeros((size, 2), dtype=self.rank_dtype)  # rank of the slot, of its alias
+        for k in range(self.K):
+            n = int(e[k])
+            s0 = int(offsets[k]) + k
+            if n == 0:
+                continue
+            w = p_all[offsets[k] : offsets[k + 1]]
+            thr, alias = _alias_table(w if sum_p[k] > 0 else np.ones(n))
+            r = rank[offsets[k] : offsets[k + 1]] + 1.0  # rank + 1: visits needed
+            self.alias_thr[s0 : s0 + n] = thr
+            pair[s0 : s0 + n, 0] = r
+            pair[s0 : s0 + n, 1] = r[alias]
+            pair[s0 + n] = r[n - 1]
+        # one 8-byte gather fetches both ranks of a slot
+        self.alias_pair = pair.view(np.float64 if size < 2**24 else np.complex128).ravel()
         # moment-matched binomial for the starting stock
         mu = state.unreached_extreme
         q = np.where(sum_p > 0, sum_p2 / np.where(sum_p > 0, sum_p, 1.0), 1.0)
@@ -251,6 +282,36 @@ class _Prepared:
             if state.enrolled_extreme is not None
             else np.zeros(self.K, dtype=np.int64)
         )
+
+
+def _alias_table(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Walker's alias table (Vose's construction) for weights ``w`` (non-negative, sum > 0).
+
+    Returns
+    -------
+    threshold : numpy.ndarray of float
+        Slot ``i`` is drawn as itself when the uniform's fraction is below ``threshold[i]``.
+    alias : numpy.ndarray of int
+        Otherwise as ``alias[i]``.
+    """
+    n = len(w)
+    q = w * (n / w.sum())
+    alias = np.arange(n)
+    thr = np.ones(n)
+    small = np.flatnonzero(q < 1.0).tolist()
+    large = np.flatnonzero(q >= 1.0).tolist()
+    ql = q.tolist()
+    while small and large:
+        s = small.pop()
+        g = large[-1]
+        thr[s] = ql[s]
+        alias[s] = g
+        ql[g] -= 1.0 - ql[s]
+        if ql[g] < 1.0:
+            large.pop()
+            small.append(g)
+    # what is left is 1 up to rounding
+    return thr, alias
 
 
 # --------------------------------------------------------------------------- random helpers
@@ -278,34 +339,44 @@ def _lag_probabilities(lo: int, hi: int, mode: int = 1) -> tuple[np.ndarray, np.
     return values, w / w.sum()
 
 
-def _poisson_ppf(u: np.ndarray, lam: np.ndarray) -> np.ndarray:
-    """Vectorised Poisson inverse CDF by sequential search (fast for small means).
+def _poisson_cap(lam_max: float) -> int:
+    """Largest count :func:`_poisson_ppf` returns for means up to ``lam_max``."""
+    return int(lam_max + 12 * np.sqrt(lam_max) + 40)
 
-    Returns the smallest ``k`` with ``P(X <= k) >= u``; monotone in ``u`` and ``lam``.
+
+def _poisson_ppf(u: np.ndarray, lam: np.ndarray, kmax: int | None = None) -> np.ndarray:
+    """Vectorised Poisson inverse CDF, capped at ``kmax`` (default :func:`_poisson_cap`).
+
+    Returns the smallest ``k`` with ``P(X <= k) >= u``; monotone in ``u`` and ``lam``. Small
+    means use a sequential search; means above 500 (where ``exp(-lam)`` underflows in the
+    search) use :func:`scipy.stats.poisson.ppf`.
     """
     u, lam = np.broadcast_arrays(np.asarray(u, dtype=float), np.asarray(lam, dtype=float))
     shape = u.shape
     u, lam = u.ravel(), lam.ravel()
+    if kmax is None:
+        kmax = _poisson_cap(float(np.max(lam, initial=0)))
     out = np.zeros(u.shape, dtype=np.int64)
-    pmf = np.exp(-lam)
+    big = lam > 500.0
+    if big.any():
+        from scipy.stats import poisson
+
+        out[big] = np.minimum(poisson.ppf(u[big], lam[big]), kmax).astype(np.int64)
+    small = np.flatnonzero(~big)
+    pmf = np.exp(-lam[small])
     cdf = pmf.copy()
-    idx = np.flatnonzero(u > cdf)
+    live = np.flatnonzero(u[small] > cdf)
+    idx = small[live]
+    pmf, cdf = pmf[live], cdf[live]
     k = 0
-    kmax = int(np.max(lam, initial=0) + 12 * np.sqrt(np.max(lam, initial=0)) + 40)
     while idx.size and k < kmax:
         k += 1
-        pmf_i = pmf[idx] * lam[idx] / k
-        pmf[idx] = pmf_i
-        cdf_i = cdf[idx] + pmf_i
-        cdf[idx] = cdf_i
+        pmf = pmf * lam[idx] / k
+        cdf = cdf + pmf
         out[idx] = k
-        idx = idx[u[idx] > cdf_i]
+        keep = u[idx] > cdf
+        idx, pmf, cdf = idx[keep], pmf[keep], cdf[keep]
     return out.reshape(shape)
-
-
-def _bins(n_bins: int, k: int, cap_t: np.float32, base: np.ndarray, when: np.ndarray) -> np.ndarray:
-    """Count events at month ``when`` (clipped to the overflow month ``cap_t``) per bin."""
-    return np.bincount(base + np.minimum(when, cap_t).astype(np.int64) * k, minlength=n_bins)
 
 
 def _monthly(rate_per_year: np.ndarray) -> np.ndarray:
@@ -565,9 +636,15 @@ def simulate(
     -------
     ForecastResult
     """
+    return _simulate_prepared(_Prepared(state, allocation), state, scenario, n_paths, seed)
+
+
+def _simulate_prepared(
+    prep: _Prepared, state: CityState, scenario: Scenario, n_paths: int, seed: int
+) -> ForecastResult:
+    """:func:`simulate` with the scenario-free tables already built (searches reuse them)."""
     if n_paths < 1:
         raise ValueError("n_paths must be >= 1")
-    prep = _Prepared(state, allocation)
     months = pd.period_range(scenario.start_period, scenario.end_period, freq="M")
     T = len(months) - 1
     K = prep.K
@@ -577,129 +654,36 @@ def simulate(
         shock_on = (np.arange(T + 1) >= s0) & (np.arange(T + 1) < s0 + 12)
     else:
         shock_on = np.zeros(T + 1, dtype=bool)
-
-    dtype = np.int32  # counts per kelurahan and month; int64 would double the memory
+    # entrants: one Poisson count per (path, kelurahan) over the horizon, split over the
+    # months in proportion to the monthly rate (a Poisson process, as monthly counts are)
+    weight = T + par["shock"] * int(shock_on[1:].sum())
+    lam = prep.near_poor[None, :] * (_monthly(par["entry"]) * weight)[:, None]
+    kmax = _poisson_cap(float(lam.max(initial=0.0)))
+    # every count per kelurahan and month is at most the households that can ever be there
+    bound = int((prep.n_start + prep.enrolled0).max(initial=0)) + kmax
+    dtype = np.int16 if bound < 2**14 else np.int32  # int16 halves the memory of the paths
     shape = (n_paths, T + 1, K)
     out = {
         name: np.zeros(shape, dtype=dtype)
         for name in ("unreached", "found", "enrolled", "exits", "entrants", "returns")
     }
+    blocks = [
+        (ci, slice(c0, min(c0 + CHUNK, n_paths))) for ci, c0 in enumerate(range(0, n_paths, CHUNK))
+    ]
 
-    x_m_all = _monthly(par["exit"])
-    e_m_all = _monthly(par["entry"])
-    g_m_all = _monthly(par["graduation"])
-    for c0 in range(0, n_paths, CHUNK):
-        c1 = min(c0 + CHUNK, n_paths)
-        ci = c0 // CHUNK
-        P = c1 - c0
-        sl = slice(c0, c1)
-        cap = par["capacity"][sl]
-        lag = par["lag"][sl]
-        x_m = x_m_all[sl]
-        # ---- starting stock: households with positions (scenario-free) and exit times
-        rng_a = _rng(seed, _S_START, ci)
-        n0 = rng_a.binomial(prep.n_start, prep.q_start, size=(CHUNK, K))[:P]
-        counts0 = n0.ravel()
-        m0 = int(counts0.sum())
-        u_pos = rng_a.random(m0)
-        e_exit0 = -np.log1p(-rng_a.random(m0))  # standard exponential, by inverse CDF
-        # ---- entrants: Poisson inverse CDF of fixed uniforms
-        u_e = _rng(seed, _S_ENTRY, ci).random((CHUNK, T, K))[:P]
-        lam = (
-            prep.near_poor[None, None, :]
-            * e_m_all[sl, None, None]
-            * (1.0 + shock_on[None, 1:, None] * par["shock"][sl, None, None])
-        )
-        entrants = _poisson_ppf(u_e, lam)
-        # ---- graduation returns from the stock enrolled before the start
-        returns = np.zeros((P, T, K), dtype=np.int64)
-        if prep.enrolled0.any():
-            rng_g = _rng(seed, _S_GRAD, ci)
-            e0 = np.broadcast_to(prep.enrolled0, (P, K)).copy()
-            g_m = g_m_all[sl, None]
-            for t in range(T):
-                grads = rng_g.binomial(e0, g_m)
-                left = rng_g.binomial(e0 - grads, x_m[:, None])
-                e0 -= grads + left
-                returns[:, t, :] = grads
-        arrivals = (entrants + returns).reshape(P * T, K)
-        counts_a = arrivals.ravel()
-        m_a = int(counts_a.sum())
-        rng_b = _rng(seed, _S_ARRIVAL, ci)
-        u_depth = rng_b.random(m_a)
-        e_exit_a = -np.log1p(-rng_b.random(m_a))
+    def run(block: tuple[int, slice]) -> None:
+        ci, sl = block
+        _simulate_block(prep, par, lam[sl], kmax, shock_on, T, seed, ci, sl, out)
 
-        # per (path, kelurahan) constants, expanded with np.repeat (cheaper than gathers)
-        with np.errstate(divide="ignore"):
-            inv_rate = np.where(
-                (cap[:, None] * prep.share[None, :] > 0) & prep.reachable[None, :],
-                1.0 / (cap[:, None] * prep.share[None, :]),
-                np.inf,
-            ).astype(np.float32)
-            lg = np.log1p(-x_m)
-            inv_lg = np.where(lg < 0, -1.0 / lg, np.inf).astype(np.float32)
-        inv_lg_pk = np.repeat(inv_lg, K)
-        lag_pk = np.repeat(lag, K).astype(np.float32)
-        k_pk = np.tile(np.arange(K), P)
-
-        # starting households: find month from the rank of their position in the queue
-        k0 = np.repeat(k_pk, counts0)
-        xg = u_pos * _GRID
-        cell = np.minimum(xg.astype(np.int64), _GRID - 1)
-        t0 = prep.inv_table[k0, cell]
-        pos = t0 + (xg - cell) * (prep.inv_table[k0, cell + 1] - t0)
-        g = prep.offsets[k0] + pos.astype(np.int64)
-        g = np.minimum(g, max(prep.total - 1, 0))
-        rank0 = prep.rank[g] if prep.total else np.zeros(m0, dtype=np.float32)
-        tf0 = np.ceil((rank0 + np.float32(1.0)) * np.repeat(inv_rate.ravel(), counts0))
-        tx0 = np.maximum(np.ceil(e_exit0.astype(np.float32) * np.repeat(inv_lg_pk, counts0)), 1)
-
-        # arrivals (month s = 1..T): join the remaining queue at a uniform depth
-        pa = np.repeat(np.repeat(np.arange(P), T * K), counts_a)
-        sa = np.repeat(np.tile(np.repeat(np.arange(1, T + 1), K), P), counts_a).astype(np.float32)
-        ka = np.repeat(np.tile(np.arange(K), P * T), counts_a)
-        pka = pa * K + ka
-        inv_rate_a = inv_rate.ravel()[pka]
-        queue = prep.queue[ka].astype(np.float32)
-        with np.errstate(invalid="ignore"):
-            visited = np.floor((sa - 1) / inv_rate_a)  # queue visited before the arrival month
-        visited = np.where(np.isfinite(inv_rate_a), visited, 0.0)
-        depth = np.minimum(np.floor(u_depth * queue), np.maximum(queue - visited, 0.0))
-        tfa = (sa - 1) + np.ceil((depth + 1) * inv_rate_a)
-        txa = (sa - 1) + np.maximum(np.ceil(e_exit_a.astype(np.float32) * inv_lg_pk[pka]), 1)
-
-        # count events per (path, month, kelurahan); month T + 1 collects "beyond the horizon"
-        n_bins = P * (T + 2) * K
-        base_pk = (np.arange(P)[:, None] * ((T + 2) * K) + np.arange(K)[None, :]).ravel()
-        cap_t = np.float32(T + 1)
-        found = np.zeros(n_bins, dtype=np.int64)
-        enrolled = np.zeros(n_bins, dtype=np.int64)
-        exits = np.zeros(n_bins, dtype=np.int64)
-
-        for tf, tx, base, lag_i in (
-            (tf0, tx0, np.repeat(base_pk, counts0), np.repeat(lag_pk, counts0)),
-            (tfa, txa, base_pk[pka], lag_pk[pka]),
-        ):
-            found += _bins(n_bins, K, cap_t, base, np.where(tf <= tx, tf, cap_t))
-            t_enrol = tf + lag_i
-            is_exit = tx < t_enrol
-            enrolled += _bins(n_bins, K, cap_t, base, np.where(is_exit, cap_t, t_enrol))
-            exits += _bins(n_bins, K, cap_t, base, np.where(is_exit, tx, cap_t))
-        found = found.reshape(P, T + 2, K)[:, : T + 1]
-        enrolled = enrolled.reshape(P, T + 2, K)[:, : T + 1]
-        exits = exits.reshape(P, T + 2, K)[:, : T + 1]
-        ent = np.zeros((P, T + 1, K), dtype=np.int64)
-        ent[:, 1:] = entrants
-        ret = np.zeros((P, T + 1, K), dtype=np.int64)
-        ret[:, 1:] = returns
-        delta = ent + ret - enrolled - exits
-        delta[:, 0] += n0
-        out["unreached"][sl] = np.cumsum(delta, axis=1)
-        out["found"][sl] = found
-        out["enrolled"][sl] = enrolled
-        out["exits"][sl] = exits
-        out["entrants"][sl] = ent
-        out["returns"][sl] = ret
+    workers = min(THREADS, len(blocks))
+    if workers > 1:
+        # numpy releases the GIL in its loops; each block writes only its own paths
+        with ThreadPoolExecutor(workers) as pool:
+            for _ in pool.map(run, blocks):
+                pass
+    else:
+        for b in blocks:
+            run(b)
 
     return ForecastResult(
         months=months,
@@ -716,6 +700,256 @@ def simulate(
         n_paths=n_paths,
         parameters=par,
     )
+
+
+def _simulate_block(
+    prep: _Prepared,
+    par: dict[str, np.ndarray],
+    lam: np.ndarray,
+    kmax: int,
+    shock_on: np.ndarray,
+    T: int,
+    seed: int,
+    ci: int,
+    sl: slice,
+    out: dict[str, np.ndarray],
+) -> None:
+    """Simulate the paths ``sl`` (random-stream block ``ci``) into ``out``."""
+    K = prep.K
+    P = sl.stop - sl.start
+    PK = P * K
+    W = T + 2  # months 0..T, then "beyond the horizon"
+    T1 = np.float32(T + 1)
+    cap = par["capacity"][sl]
+    x_m = _monthly(par["exit"][sl])
+    g_m = _monthly(par["graduation"][sl])
+    rate = cap[:, None] * prep.share[None, :]
+    rate = np.where(prep.reachable[None, :], rate, 0.0)
+    with np.errstate(divide="ignore"):
+        inv_rate = np.where(rate > 0, 1.0 / np.where(rate > 0, rate, 1.0), np.inf)
+        lg = np.log1p(-x_m)
+        inv_lg = np.where(lg < 0, -1.0 / np.where(lg < 0, lg, -1.0), np.inf)
+    pk = _PerArea(
+        rate=rate.astype(np.float32).ravel(),
+        inv_rate=inv_rate.astype(np.float32).ravel(),
+        inv_lg=np.repeat(inv_lg.astype(np.float32), K),
+        lag=np.repeat(par["lag"][sl].astype(np.float32), K),
+        # tally index: ((path * kinds + kind) * months + month) * K + kelurahan, so that
+        # each kind is a contiguous (months, kelurahan) block per path, as the output is
+        # (float32 while exact: adding in float32 is cheaper than in int64)
+        base=(np.arange(P)[:, None] * (_KINDS * W * K) + np.arange(K))
+        .ravel()
+        .astype(np.float32 if PK * _KINDS * W < 2**24 else np.float64),
+        K=K,
+        T1=T1,
+        W=W,
+    )
+    # ---- counts: starting households (scenario-free), entrants (Poisson inverse CDF of
+    # fixed uniforms), graduation returns
+    rng_s = _rng(seed, _S_START, ci)
+    n0 = rng_s.binomial(prep.n_start, prep.q_start, size=(CHUNK, K))[:P]
+    c0 = n0.ravel()
+    rng_e = _rng(seed, _S_ENTRY, ci)
+    c_e = _poisson_ppf(rng_e.random((CHUNK, K))[:P], lam, kmax).ravel()
+    rng_g = _rng(seed, _S_GRAD, ci)
+    # per household and month: graduate (g), else leave extreme poverty (x), else stay
+    stay = (1.0 - g_m) * (1.0 - x_m)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p_grad = np.where(stay < 1.0, g_m * (1.0 - stay**T) / (1.0 - stay), 0.0)
+    p_block = np.zeros(CHUNK)
+    p_block[:P] = p_grad
+    c_r = rng_g.binomial(prep.enrolled0[None, :], p_block[:, None], size=(CHUNK, K))[:P].ravel()
+    m0, m_e, m_r = int(c0.sum()), int(c_e.sum()), int(c_r.sum())
+    # tally indices of every event of the block (see pk.base), counted by one bincount
+    idx = np.empty(2 * m0 + 3 * (m_e + m_r), dtype=np.intp)
+
+    # ---- starting households: position on the list (scenario-free), exit time
+    u = rng_s.random(m0, dtype=np.float32)
+    ex = rng_s.random(m0, dtype=np.float32)  # exit uniform
+    x = u * np.repeat(np.tile(prep.n_slots, P), c0)
+    del u
+    slot = np.floor(x)
+    x -= slot  # fraction within the slot
+    slot += np.repeat(np.tile(prep.slot0, P), c0)
+    g = slot.astype(np.intp)
+    del slot
+    # np.take is faster than fancy indexing, and arithmetic with a 0/1 mask than np.where
+    # (the masks are random, so selecting branches mispredicts)
+    both = np.take(prep.alias_pair, g).view(prep.rank_dtype).reshape(-1, 2)
+    keep = x < np.take(prep.alias_thr, g)
+    rank = np.subtract(both[:, 0], both[:, 1])
+    rank *= keep
+    rank += both[:, 1]
+    del keep
+    del x, g, both
+    rank *= np.repeat(pk.inv_rate, c0)  # the table holds rank + 1
+    tf = np.ceil(rank, out=rank)  # visited in month ceil((rank + 1) / rate)
+    np.minimum(tf, T1, out=tf)
+    tx = _exit_month(ex, np.repeat(pk.inv_lg, c0), T1)
+    _tally(idx[: 2 * m0], tf, tx, c0, pk)
+    del tf, tx
+
+    # ---- arrivals
+    s_e = _entry_month(
+        rng_e.random(m_e, dtype=np.float32),
+        np.repeat(np.repeat(par["shock"][sl].astype(np.float32), K), c_e),
+        shock_on[1:],
+    )
+    i0 = 2 * m0
+    _arrive(idx[i0 : i0 + 3 * m_e], _ENTRANTS, s_e, c_e, _rng(seed, _S_ARRIVAL, ci), prep, pk, P)
+    del s_e
+    if m_r:
+        st = np.repeat(np.repeat(stay.astype(np.float32), K), c_r)
+        u_r = rng_g.random(m_r, dtype=np.float32)
+        # truncated geometric month: P(t) proportional to stay**(t - 1), t = 1..T
+        u_r *= np.float32(1.0) - st**T
+        with np.errstate(divide="ignore", invalid="ignore"):
+            s_r = np.ceil(np.log1p(-u_r) / np.log(st))
+        s_r = np.clip(np.nan_to_num(s_r, nan=1.0), 1, T)
+        i0 += 3 * m_e
+        _arrive(idx[i0:], _RETURNS, s_r, c_r, _rng(seed, _S_RETURN, ci), prep, pk, P)
+
+    # ---- one tally, then (paths, months, kelurahan)
+    tally = np.bincount(idx, minlength=PK * _KINDS * W)
+    del idx
+    c = tally.astype(out["found"].dtype).reshape(P, _KINDS, W, K)[:, :, : T + 1]
+    o = {name: out[name][sl] for name in _KIND_NAMES}
+    for kind, name in enumerate(_KIND_NAMES):
+        o[name][...] = c[:, kind]
+    # counts fit the output's integer type (see _simulate_prepared), so do the flows' sums
+    d = o["entrants"] + o["returns"]
+    d -= o["enrolled"]
+    d -= o["exits"]
+    d[:, 0] += n0.astype(d.dtype)
+    u = out["unreached"][sl]
+    u[:, 0] = d[:, 0]
+    for t in range(1, T + 1):  # faster than cumsum along the middle axis
+        np.add(u[:, t - 1], d[:, t], out=u[:, t])
+
+
+@dataclass
+class _PerArea:
+    """Per (path, kelurahan) constants of a block, flattened path-major."""
+
+    rate: np.ndarray
+    inv_rate: np.ndarray
+    inv_lg: np.ndarray
+    lag: np.ndarray
+    base: np.ndarray
+    K: int
+    T1: np.float32
+    W: int
+
+
+def _exit_month(u: np.ndarray, inv_lg: np.ndarray, T1: np.float32) -> np.ndarray:
+    """Geometric exit month ``max(ceil(log(1 - u) / log(1 - x)), 1)`` of uniforms ``u`` in [0, 1).
+
+    ``u`` is overwritten. ``E = -log(1 - u)`` is a standard exponential; a zero is lifted to a
+    tiny positive value so that a zero exit rate (``inv_lg = -1 / log(1 - x)`` infinite) gives
+    no exit rather than NaN.
+    """
+    np.subtract(np.float32(1.0), u, out=u)
+    np.log(u, out=u)
+    np.minimum(u, np.float32(-1e-30), out=u)
+    u *= inv_lg
+    np.negative(u, out=u)
+    np.ceil(u, out=u)
+    return np.clip(u, np.float32(1.0), T1, out=u)
+
+
+def _tally(idx: np.ndarray, tf: np.ndarray, tx: np.ndarray, counts: np.ndarray, pk) -> None:
+    """Write households' found and enrolled-or-exit tally indices into ``idx`` (2 per household).
+
+    ``tf`` (visit month) and ``tx`` (exit month) are capped at the overflow month ``T + 1``
+    and are overwritten. A household is found at ``tf`` if still extremely poor then
+    (``tf <= tx``); it is enrolled at ``tf + lag`` unless it left extreme poverty before
+    (``tx < tf + lag``: an exit at ``tx``). The tally of a block is one ``bincount`` of all
+    its indices (its bins are about as many as its households).
+    """
+    T1, W, K = pk.T1, pk.W, pk.K
+    m = len(tf)
+    base = np.repeat(pk.base, counts)
+    # indices are computed in the base's type (float32 only while exact)
+    tf, tx = tf.astype(base.dtype, copy=False), tx.astype(base.dtype, copy=False)
+    found = np.multiply(tx < tf, T1, dtype=tf.dtype)  # left before the visit: overflow
+    np.maximum(found, tf, out=found)
+    found *= K
+    found += base
+    np.copyto(idx[:m], found, casting="unsafe")
+    del found
+    te = tf
+    te += np.repeat(pk.lag, counts)
+    np.minimum(te, T1, out=te)
+    left = tx < te
+    # enrolled at te (slot W + te), or an exit at tx (slot 2W + tx), without a branch
+    tx += np.float32((_EXITS - _ENROLLED) * W)
+    tx -= te
+    tx *= left
+    te += np.float32(_ENROLLED * W)
+    te += tx
+    te *= K
+    te += base
+    np.copyto(idx[m:], te, casting="unsafe")
+
+
+def _arrive(
+    idx: np.ndarray,
+    kind: int,
+    s: np.ndarray,
+    counts: np.ndarray,
+    rng: np.random.Generator,
+    prep: _Prepared,
+    pk: _PerArea,
+    P: int,
+) -> np.ndarray:
+    """Households arriving in months ``s`` (sorted by path and kelurahan, ``counts`` each).
+
+    Each joins the remaining visit queue at a uniformly drawn depth (capped by the queue still
+    ahead) and is found when the capacity since its arrival reaches it; its visits are not
+    charged to the capacity. Their tally indices go to ``idx`` (3 per household: found,
+    enrolled or exit, arrival as ``kind``).
+    """
+    W, T1 = pk.W, pk.T1
+    m = len(s)
+    u_depth = rng.random(m, dtype=np.float32)
+    ex = rng.random(m, dtype=np.float32)  # exit uniform
+    before = s.astype(np.float32) - np.float32(1.0)
+    queue = np.repeat(np.tile(prep.queue.astype(np.float32), P), counts)
+    visited = np.floor(before * np.repeat(pk.rate, counts))  # queue visited before arrival
+    depth = np.minimum(np.floor(u_depth * queue), np.maximum(queue - visited, 0.0))
+    del queue, visited, u_depth
+    depth += 1.0
+    depth *= np.repeat(pk.inv_rate, counts)
+    tf = np.ceil(depth, out=depth)
+    tf += before
+    np.minimum(tf, T1, out=tf)
+    tx = _exit_month(ex, np.repeat(pk.inv_lg, counts), T1)
+    tx += before
+    np.minimum(tx, T1, out=tx)
+    _tally(idx[: 2 * m], tf, tx, counts, pk)
+    arrived = idx[2 * m :]
+    a = (s.astype(pk.base.dtype) + kind * W) * pk.K
+    a += np.repeat(pk.base, counts)
+    np.copyto(arrived, a, casting="unsafe")
+
+
+def _entry_month(u: np.ndarray, shock: np.ndarray, on: np.ndarray) -> np.ndarray:
+    """Month (1..T) of an entrant: inverse CDF of the monthly entry weights.
+
+    The weight of month ``t`` is 1, or ``1 + shock`` in the shock's window ``on`` (contiguous).
+    """
+    T = len(on)
+    window = np.flatnonzero(on)
+    if window.size == 0:
+        return np.clip(np.ceil(u * np.float32(T)), 1, T)
+    a = window[0]  # months 1..a before the window, then n_on months of weight 1 + shock
+    n_on = window.size
+    h = 1.0 + shock
+    y = u * (T + shock * n_on)
+    inside = a + np.ceil((y - a) / h)
+    after = a + n_on + np.ceil(y - a - n_on * h)
+    s = np.where(y <= a, np.ceil(y), np.where(y <= a + n_on * h, inside, after))
+    return np.clip(s, 1, T)
 
 
 # --------------------------------------------------------------------------- inverse questions
@@ -780,11 +1014,12 @@ def capacity_needed(
             return round(i * resolution, 10)
 
     cache: dict[int, tuple[float, float]] = {}
+    prep = _Prepared(state, allocation)  # scenario-free: built once for the whole search
 
     def prob(i: int) -> tuple[float, float]:
         if i not in cache:
             sc = scenario.replace(**{parameter: to_value(i)})
-            res = simulate(state, sc, n_paths=n_paths, seed=seed, allocation=allocation)
+            res = _simulate_prepared(prep, state, sc, n_paths, seed)
             cache[i] = res.p_goal() if goal == "goal" else res.p_near_zero()
         return cache[i]
 
@@ -882,19 +1117,20 @@ def tornado(
     if metric not in _TORNADO_METRICS:
         raise ValueError(f"metric must be one of {_TORNADO_METRICS}, not {metric!r}")
     fields_ = [f for f in _TORNADO_FIELDS if f != "shock_size" or scenario.shock_month]
-    base_v = _metric(simulate(state, scenario, n_paths, seed, allocation), metric)
+    prep = _Prepared(state, allocation)
+
+    def run(sc: Scenario) -> float:
+        return _metric(_simulate_prepared(prep, state, sc, n_paths, seed), metric)
+
+    base_v = run(scenario)
     rows = []
     for f in fields_:
         rng_ = getattr(scenario, f)
         if not isinstance(rng_, tuple) or rng_[0] == rng_[1]:
             continue
         lo, hi = rng_
-        v_lo = _metric(
-            simulate(state, scenario.replace(**{f: (lo, lo)}), n_paths, seed, allocation), metric
-        )
-        v_hi = _metric(
-            simulate(state, scenario.replace(**{f: (hi, hi)}), n_paths, seed, allocation), metric
-        )
+        v_lo = run(scenario.replace(**{f: (lo, lo)}))
+        v_hi = run(scenario.replace(**{f: (hi, hi)}))
         rows.append(
             {
                 "parameter": f,
