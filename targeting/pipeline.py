@@ -15,10 +15,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from targeting.config.experiment import DEFAULT_AUDIT_SHARE, ExperimentSpec
+from targeting.config.model import load_specs
 from targeting.console import Progress
 from targeting.data import schema
+from targeting.data.header_mapping import apply_header_mapping, load_header_mapping
 from targeting.data.io import (
     json_ready,
     json_records,
@@ -27,9 +30,38 @@ from targeting.data.io import (
     write_json,
     write_table,
 )
+from targeting.data.state import read_ledger, write_scores, write_state
+from targeting.data.synthetic import generate_city
+from targeting.evaluation.cv import fit_final, grouped_cross_validate
+from targeting.evaluation.metrics import group_error_ratios
+from targeting.feedback.refit import RefitResult, recalibrate_on_outcomes
+from targeting.feedback.rounds import RoundsResult, fit_champion, simulate_rounds
+from targeting.forecast.city import build_city_state
+from targeting.forecast.run import ForecastInputs, ForecastRun, run_forecast
+from targeting.forecast.run import write_outputs as write_forecast_outputs
+from targeting.forecast.scenarios import scenarios_from_spec
+from targeting.forecast.stockflow import simulate
+from targeting.plan import ranking, workbook
 from targeting.plan.audit import add_audit_sample, write_audit_design
+from targeting.pmt import reasons as explain
+from targeting.pmt.scoring import score_households
+from targeting.pmt.streaming import score_registry_file
+from targeting.tracking import load_model
 
-__all__ = ["CycleResult", "build_city_state", "data_fingerprint", "load_cycle_data", "run_cycle"]
+__all__ = [
+    "CycleResult",
+    "build_city_state",
+    "data_fingerprint",
+    "forecast_experiment",
+    "load_cycle_data",
+    "output_dir",
+    "plan_capacity",
+    "prepare_forecast",
+    "refit_experiment",
+    "run_cycle",
+    "score_registry",
+    "simulate_feedback_rounds",
+]
 
 _STATUS_COLUMNS = [
     "household_id",
@@ -94,6 +126,7 @@ class CycleResult:
     registry_status: pd.DataFrame | None = None
     group_ratios: pd.DataFrame | None = None
     oof: dict[str, pd.DataFrame] = field(default_factory=dict)
+    training_data: pd.DataFrame | None = None
 
     def summary(self) -> dict[str, Any]:
         """A JSON-ready summary: paths, metrics, counts (aggregates only, no personal data)."""
@@ -133,8 +166,6 @@ def load_cycle_data(spec: ExperimentSpec, progress: Progress | None = None) -> C
     data = spec.data
     truth = None
     if data.get("source", "synthetic") == "synthetic":
-        from targeting.data.synthetic import generate_city
-
         city = generate_city(
             n_households=int(data.get("n_households", 206_600)),
             seed=spec.seed,
@@ -143,8 +174,6 @@ def load_cycle_data(spec: ExperimentSpec, progress: Progress | None = None) -> C
         )
         raw_registry, raw_survey, truth = city.registry, city.survey, city.truth
     else:
-        from targeting.data.header_mapping import apply_header_mapping, load_header_mapping
-
         raw_registry = read_table(spec.resolve(data["registry"]))
         raw_survey = read_table(spec.resolve(data["survey"]))
         mapping_path = data.get("header_mapping", "default")
@@ -180,72 +209,6 @@ def load_cycle_data(spec: ExperimentSpec, progress: Progress | None = None) -> C
     )
 
 
-def build_city_state(
-    registry: pd.DataFrame,
-    probabilities: pd.Series,
-    order_scores: pd.Series | None = None,
-):
-    """Build the forecast's starting point per kelurahan from a scored registry.
-
-    Parameters
-    ----------
-    registry : pandas.DataFrame
-        The validated registry.
-    probabilities : pandas.Series
-        Calibrated P(extreme) per household (index ``household_id``): the best estimate of who
-        is extremely poor, used for the stock and for the yield of each visit.
-    order_scores : pandas.Series, optional
-        The scores that order the visits (another model's ranking); default ``probabilities``.
-        The yield curve is then the champion's probabilities read in that model's order, so a
-        worse ranking yields fewer finds per visit.
-
-    Returns
-    -------
-    targeting.forecast.stockflow.CityState
-    """
-    from targeting.forecast.stockflow import CityState
-
-    order_scores = probabilities if order_scores is None else order_scores
-    eligible_mask = ~schema.is_reached(registry) & (registry["verification_status"] == "unverified")
-    frame = pd.DataFrame(
-        {
-            "kecamatan": registry["kecamatan"].to_numpy(),
-            "kelurahan": registry["kelurahan"].to_numpy(),
-            "household_id": registry["household_id"].to_numpy(),
-            "p": probabilities.reindex(registry["household_id"]).to_numpy(),
-            "order": order_scores.reindex(registry["household_id"]).to_numpy(),
-            "eligible": eligible_mask.to_numpy(),
-            "reached": schema.is_reached(registry).to_numpy(),
-        }
-    )
-    areas = (
-        frame[["kecamatan", "kelurahan"]].drop_duplicates().sort_values(["kecamatan", "kelurahan"])
-    )
-    curves, orders, stock, eligible, near_poor, enrolled = [], [], [], [], [], []
-    for kec, kel in areas.itertuples(index=False):
-        sub = frame[(frame["kelurahan"] == kel) & (frame["kecamatan"] == kec)]
-        elig = sub[sub["eligible"]].sort_values(["order", "household_id"], ascending=[False, True])
-        curves.append(elig["p"].to_numpy(dtype=float))
-        orders.append(elig["order"].to_numpy(dtype=float))
-        stock.append(float(elig["p"].sum()))
-        eligible.append(len(elig))
-        # the near-poor pool that new entrants come from: households whose estimated risk is
-        # material (p >= 5 %) but who are not counted as extremely poor
-        near_poor.append(float(((sub["p"] >= 0.05) * (1 - sub["p"])).sum()))
-        # extreme-poor households already on a programme: graduation sends some of them back
-        enrolled.append(float(sub.loc[sub["reached"], "p"].sum()))
-    return CityState(
-        kecamatan=areas["kecamatan"].to_numpy(dtype=object),
-        kelurahan=areas["kelurahan"].to_numpy(dtype=object),
-        unreached_extreme=np.asarray(stock),
-        eligible=np.asarray(eligible),
-        near_poor=np.asarray(near_poor),
-        yield_curves=curves,
-        enrolled_extreme=np.asarray(enrolled),
-        order_curves=None if order_scores is probabilities else orders,
-    )
-
-
 @dataclass(frozen=True)
 class SurveyArrays:
     """What the PMT models learn from: proxies, consumption, label, weights and CV areas."""
@@ -271,8 +234,6 @@ class SurveyArrays:
 
 def cross_validate_spec(model_spec: Any, arrays: SurveyArrays, spec: ExperimentSpec) -> Any:
     """Grouped CV of one model spec under the experiment's evaluation protocol."""
-    from targeting.evaluation.cv import grouped_cross_validate
-
     return grouped_cross_validate(
         model_spec,
         arrays.X,
@@ -290,8 +251,6 @@ def cross_validate_spec(model_spec: Any, arrays: SurveyArrays, spec: ExperimentS
 
 def fit_spec(model_spec: Any, arrays: SurveyArrays, spec: ExperimentSpec) -> Any:
     """Fit one model spec on the whole survey, calibrated as in the CV."""
-    from targeting.evaluation.cv import fit_final
-
     return fit_final(
         model_spec,
         arrays.X,
@@ -313,21 +272,6 @@ def output_dir(spec: ExperimentSpec, output: str | Path | None = None) -> Path:
     return Path(spec.raw.get("output") or Path("outputs") / spec.name)
 
 
-def _models_dir(spec: ExperimentSpec) -> Path:
-    """The ``models/`` folder: beside the spec's ``experiments/`` folder, else the working
-    folder's, else the source checkout's."""
-    candidates = [Path("models"), Path(__file__).resolve().parents[1] / "models"]
-    if spec.path is not None:
-        candidates.insert(0, spec.path.parent.parent / "models")
-    for candidate in candidates:
-        if candidate.is_dir() and any(candidate.glob("*.yaml")):
-            return candidate
-    raise FileNotFoundError(
-        "no models/ folder with model specs found beside the experiment spec or in the "
-        "working folder; run from the repository root"
-    )
-
-
 def _choose_champion(table: pd.DataFrame, spec: ExperimentSpec) -> tuple[str, str | None]:
     metric = spec.primary_metric
     if metric not in table:
@@ -339,6 +283,363 @@ def _choose_champion(table: pd.DataFrame, spec: ExperimentSpec) -> tuple[str, st
         [metric, "auc", "model"], ascending=[spec.primary_lower_is_better, False, True]
     )["model"].tolist()
     return ordered[0], (ordered[1] if len(ordered) > 1 else None)
+
+
+def prepare_forecast(
+    spec: ExperimentSpec,
+    model: str | None = None,
+    tracking_uri: str | None = None,
+    progress: Progress | None = None,
+) -> ForecastInputs:
+    """Load the data, get the scoring model, score the registry and build the city states.
+
+    Which model scores the registry (``model``):
+
+    * ``None`` (default): the champion is chosen exactly as ``targeting run`` chooses it:
+      grouped cross-validation of every model of ``models:`` and the best ``primary_metric``.
+      This needs nothing but the spec, so a forecast is reproducible from the spec alone.
+    * a model name of ``models/*.yaml`` (e.g. ``"logit"``): that model, fitted on the whole
+      survey, without cross-validation (fast).
+    * a model URI (``"models:/serang-2026-pmt@champion"``): the registered champion of a previous
+      ``targeting run`` loaded via :func:`targeting.tracking.load_model` (the only MLflow
+      access, and only when asked for).
+
+    Parameters
+    ----------
+    spec : ExperimentSpec
+    model : str, optional
+        None (cross-validated champion), a model name, or a ``models:/`` URI (above).
+    tracking_uri : str, optional
+        Used only with a ``models:/`` URI.
+    progress : Progress, optional
+
+    Returns
+    -------
+    ForecastInputs
+    """
+    progress = progress or Progress(enabled=False)
+    with progress.step("Loading and validating the survey and registry"):
+        data = load_cycle_data(spec, progress)
+    survey, registry = data.survey, data.registry
+    arrays = SurveyArrays.from_survey(survey, spec)
+    scenarios = scenarios_from_spec(spec.raw)
+    ranking_models = sorted({s.model for s in scenarios if s.model})
+    all_specs = {s.name: s for s in load_specs(spec_path=spec.path)}
+
+    def fit(name: str) -> Any:
+        if name not in all_specs:
+            raise ValueError(f"no model spec named {name!r} in models/; known: {sorted(all_specs)}")
+        return fit_spec(all_specs[name], arrays, spec)
+
+    model_table = None
+    fitted: dict[str, Any] = {}
+    if model is not None and model.startswith("models:/"):
+        with progress.step(f"Loading {model}"):
+            scorer = load_model(model, tracking_uri=tracking_uri)
+        scoring_name, how = model, "registered model"
+    elif model is not None:
+        with progress.step(f"Fitting {model} on the whole survey"):
+            scorer = fitted[model] = fit(model)
+        scoring_name, how = model, "named model"
+    else:
+        rows = []
+        for name in spec.models:
+            with progress.step(f"Cross-validating {name} to choose the champion"):
+                cv = cross_validate_spec(all_specs[name], arrays, spec)
+            rows.append({"model": name, **{k: float(v) for k, v in cv.summary.items()}})
+        model_table = pd.DataFrame(rows)
+        scoring_name, _ = _choose_champion(model_table, spec)
+        with progress.step(f"Fitting the champion {scoring_name} on the whole survey"):
+            scorer = fitted[scoring_name] = fit(scoring_name)
+        how = "cross-validated champion"
+
+    ids = pd.Index(registry["household_id"].to_numpy(), name="household_id")
+    with progress.step(f"Scoring {len(registry):,} registry households with {scoring_name}"):
+        p = pd.Series(scorer.predict_proba(registry[schema.PROXY_COLUMNS])[:, 1], index=ids)
+        states: dict[str | None, Any] = {None: build_city_state(registry, p)}
+    for name in ranking_models:
+        if name == scoring_name:
+            continue
+        with progress.step(f"Ranking by {name} (fitted on the whole survey)"):
+            other = fitted.get(name) or fit(name)
+            order = pd.Series(other.predict_proba(registry[schema.PROXY_COLUMNS])[:, 1], index=ids)
+            states[name] = build_city_state(registry, p, order)
+    return ForecastInputs(
+        scoring_model=scoring_name,
+        how=how,
+        states=states,
+        data_fingerprint=data_fingerprint(survey, registry),
+        vintage=str(spec.data.get("vintage", "unknown")),
+        registry_households=int(data.n_input_households),
+        model_table=model_table,
+    )
+
+
+def forecast_experiment(
+    spec: ExperimentSpec,
+    output: str | Path | None = None,
+    n_paths: int | None = None,
+    seed: int | None = None,
+    model: str | None = None,
+    tracking_uri: str | None = None,
+    capacity_paths: int | None = None,
+    calibrate: bool = False,
+    progress: Progress | None = None,
+) -> ForecastRun:
+    """The forecast of an experiment: :func:`prepare_forecast`, every scenario, then the tables
+    and charts written to the output folder (``targeting forecast``; nothing logged here).
+
+    Parameters
+    ----------
+    spec : ExperimentSpec
+    output : path-like, optional
+        Output folder (default as :func:`output_dir`).
+    n_paths, seed, capacity_paths, calibrate
+        As in :func:`targeting.forecast.run.run_forecast`.
+    model, tracking_uri
+        As in :func:`prepare_forecast`.
+    progress : Progress, optional
+
+    Returns
+    -------
+    targeting.forecast.run.ForecastRun
+        With ``outputs`` filled.
+    """
+    progress = progress or Progress(enabled=False)
+    inputs = prepare_forecast(spec, model=model, tracking_uri=tracking_uri, progress=progress)
+    run = run_forecast(
+        spec,
+        inputs,
+        n_paths=n_paths,
+        seed=seed,
+        capacity_paths=capacity_paths,
+        calibrate=calibrate,
+        progress=progress,
+    )
+    out_dir = output_dir(spec, output)
+    with progress.step(f"Writing tables and charts to {out_dir}"):
+        write_forecast_outputs(run, out_dir)
+    return run
+
+
+def refit_experiment(
+    spec: ExperimentSpec,
+    folder: str | Path,
+    model_uri: str | None = None,
+    fit: str | None = None,
+    registry: str | Path | None = None,
+    method: str = "platt",
+    group_offsets: bool = True,
+    n_boot: int = 200,
+    tracking_uri: str | None = None,
+) -> RefitResult:
+    """Recalibrate the champion on the verified outcomes of a working state (``targeting refit``).
+
+    Reads the state's ledger, loads the registry (the spec's data, or ``registry``), gets the
+    base model (``fit``: that model spec fitted on the survey; else ``model_uri`` loaded from
+    the tracking store), recalibrates it (:func:`targeting.feedback.refit.recalibrate_on_outcomes`)
+    and writes the re-scored registry into the state folder. Nothing is logged here.
+
+    Parameters
+    ----------
+    spec : ExperimentSpec
+    folder : path-like
+        The working-state folder.
+    model_uri : str, optional
+        MLflow URI of the model to recalibrate (used when ``fit`` is not given).
+    fit : str, optional
+        A model spec name to fit on the survey instead of loading a model.
+    registry : path-like, optional
+        A registry file with the proxies (default: the spec's data).
+    method : {"platt", "intercept"}
+    group_offsets : bool, default True
+        Shrunk kelurahan offsets; False for one map for the city.
+    n_boot : int, default 200
+    tracking_uri : str, optional
+
+    Returns
+    -------
+    targeting.feedback.refit.RefitResult
+    """
+    ledger = read_ledger(folder)
+    if ledger is None or not len(ledger):
+        raise ValueError(f"no outcomes ingested in {folder}: run 'targeting ingest' first")
+    survey = None
+    if registry is not None:
+        frame = schema.validate_registry(read_table(registry), mode="quarantine").valid
+    else:
+        data = load_cycle_data(spec)
+        frame, survey = data.registry, data.survey
+    if survey is None:
+        survey = load_cycle_data(spec).survey
+    if fit:
+        base = fit_champion(survey, fit, seed=spec.seed, line=spec.extreme_line)
+        base_label = f"{fit} fitted on the survey"
+    else:
+        if model_uri is None:
+            raise ValueError("give a model URI (--model) or a model spec to fit (--fit)")
+        base = load_model(model_uri, tracking_uri=tracking_uri)
+        base_label = model_uri
+    result = recalibrate_on_outcomes(
+        base,
+        frame,
+        ledger,
+        base_label=base_label,
+        method=method,
+        group_column="kelurahan" if group_offsets else None,
+        n_boot=n_boot,
+        seed=spec.seed,
+        survey=survey,
+    )
+    write_scores(result.scores, folder)
+    return result
+
+
+def plan_capacity(spec: ExperimentSpec) -> ranking.PlanCapacity:
+    """The field capacity of the spec's ``plan:`` section (operators x visits/day x workdays)."""
+    return ranking.PlanCapacity(
+        operators=int(spec.plan.get("operators", 67)),
+        visits_per_day=float(spec.plan.get("visits_per_day", 2.0)),
+        workdays=int(spec.plan.get("workdays", 20)),
+        pooling=str(spec.plan.get("pooling", "kecamatan")),
+        start_date=str(spec.plan.get("start_date", "2025-11-03")),
+    )
+
+
+@dataclass
+class SimulatedRounds:
+    """``targeting simulate-rounds``: the rounds, the capacity per round and the verdict."""
+
+    rounds: RoundsResult
+    capacity: ranking.PlanCapacity
+    seed: int
+    verdict: dict[str, Any]
+
+
+def simulate_feedback_rounds(
+    spec: ExperimentSpec,
+    households: int,
+    model: str = "ols",
+    rounds: int = 3,
+    seed: int | None = None,
+    method: str = "platt",
+    group_offsets: bool = True,
+    progress: Progress | None = None,
+) -> SimulatedRounds:
+    """The feedback loop on a synthetic city of ``households`` under the spec's capacity.
+
+    Generates the city, fits ``model`` on its survey, and runs
+    :func:`targeting.feedback.rounds.simulate_rounds`. The verdict compares the last round's
+    true hit rate with the one the plan would have had without learning from the field ("not
+    worse" allows half a point of noise).
+
+    Parameters
+    ----------
+    spec : ExperimentSpec
+        Gives the capacity, the line and (unless ``seed``) the seed.
+    households : int
+    model : str, default "ols"
+        The model spec to start from.
+    rounds : int, default 3
+    seed : int, optional
+    method : {"platt", "intercept"}
+    group_offsets : bool, default True
+    progress : Progress, optional
+
+    Returns
+    -------
+    SimulatedRounds
+    """
+    progress = progress or Progress(enabled=False)
+    seed = spec.seed if seed is None else seed
+    with progress.step(f"Generating synthetic Serang ({households:,} households)"):
+        city = generate_city(n_households=households, seed=seed, extreme_line=spec.extreme_line)
+        registry = schema.validate_registry(city.registry, mode="quarantine").valid
+        survey = schema.validate_survey(city.survey, mode="strict").valid
+    with progress.step(f"Fitting {model} on the survey"):
+        base = fit_champion(survey, model, seed=seed, line=spec.extreme_line)
+    capacity = plan_capacity(spec)
+    with progress.step(f"Simulating {rounds} round(s) of {capacity.total_visits:,} visits"):
+        result = simulate_rounds(
+            registry,
+            city.truth,
+            base,
+            capacity,
+            rounds=rounds,
+            seed=seed,
+            method=method,
+            group_column="kelurahan" if group_offsets else None,
+            audit_share=float(spec.plan.get("audit_share", DEFAULT_AUDIT_SHARE)),
+        )
+    last = result.table.iloc[-1]
+    verdict = {
+        "round": int(last["round"]),
+        "feedback_rounds_before": int(last["round"]) - 1,
+        "true_hit_rate": float(last["true_hit_rate"]),
+        "true_hit_rate_without_feedback": float(last["true_hit_rate_without_feedback"]),
+        "not_worse": bool(last["feedback_gain"] >= -0.005),
+    }
+    return SimulatedRounds(rounds=result, capacity=capacity, seed=seed, verdict=verdict)
+
+
+def score_registry(
+    registry: str | Path,
+    output: str | Path,
+    model_uri: str,
+    tracking_uri: str | None = None,
+    mode: str = "quarantine",
+    seed: int = 2026,
+    batch_rows: int = 100_000,
+    engine: str = "local",
+    progress: Any = None,
+) -> dict[str, Any]:
+    """Score a registry file of any size with a logged model (``targeting score``).
+
+    The local engine streams the file in batches (memory bounded by ``batch_rows``) and writes
+    the scores (no personal data) and, beside them, ``rejected.<suffix>`` for rows set aside by
+    validation; the Spark engine scores a validated Parquet dataset with ``spark_udf``.
+
+    Parameters
+    ----------
+    registry : path-like
+        A registry file (.parquet, .csv or .xlsx; Parquet for Spark).
+    output : path-like
+        Where the scores go (.csv or .parquet; a folder for Spark).
+    model_uri : str
+        MLflow model URI (e.g. ``models:/serang-2026-pmt@champion``).
+    tracking_uri : str, optional
+    mode : {"quarantine", "strict"}
+    seed : int, default 2026
+        Seed of the interval simulation (models without an exact interval).
+    batch_rows : int, default 100_000
+    engine : {"local", "spark"}
+    progress : callable, optional
+        ``progress(rows done, rows scored, seconds)`` after each batch (local engine).
+
+    Returns
+    -------
+    dict
+        ``engine``, ``model``, ``households_in_file``, ``scored``, ``rejected``, ``seconds``,
+        ``output``, ``rejected_output`` (JSON-ready; no personal data).
+    """
+    if batch_rows < 1:
+        raise ValueError(f"--batch-rows must be a whole number ≥ 1, got {batch_rows}")
+    if engine == "spark":
+        from targeting.tracking.spark import score_with_spark  # needs PySpark and Java
+
+        summary = score_with_spark(model_uri, registry, output, tracking_uri=tracking_uri)
+        return {"engine": "spark", "model": model_uri, **summary}
+    model = load_model(model_uri, tracking_uri=tracking_uri)
+    result = score_registry_file(
+        model,
+        registry,
+        output,
+        batch_rows=batch_rows,
+        mode=mode,
+        seed=seed,
+        progress=progress,
+    )
+    return {"engine": "local", "model": model_uri, **result.as_dict()}
 
 
 def run_cycle(
@@ -366,8 +667,6 @@ def run_cycle(
     -------
     CycleResult
     """
-    from threadpoolctl import threadpool_limits
-
     with threadpool_limits(limits=int(spec.evaluation.get("threads", 1))):
         return _run_cycle(spec, output, progress, n_paths)
 
@@ -379,13 +678,6 @@ def _run_cycle(
     n_paths: int | None = None,
 ) -> CycleResult:
     """The body of :func:`run_cycle`, run under its thread limit."""
-    from targeting.config.model import load_specs
-    from targeting.forecast.scenarios import scenarios_from_spec
-    from targeting.forecast.stockflow import simulate
-    from targeting.plan import ranking
-    from targeting.pmt import reasons as explain
-    from targeting.pmt.scoring import score_households
-
     progress = progress or Progress(enabled=False)
     out_dir = output_dir(spec, output)
     seed = spec.seed
@@ -406,7 +698,7 @@ def _run_cycle(
     arrays = SurveyArrays.from_survey(survey, spec)
     label, weight = arrays.label, arrays.weight
     group_col = spec.evaluation.get("group", "kelurahan")
-    model_specs = load_specs(_models_dir(spec), names=spec.models)
+    model_specs = load_specs(names=spec.models, spec_path=spec.path)
 
     rows, fold_metrics, calibration_rows, oof_by_model = [], {}, [], {}
     for model_spec in model_specs:
@@ -455,13 +747,7 @@ def _run_cycle(
             if name != champion
         }
 
-    capacity = ranking.PlanCapacity(
-        operators=int(spec.plan.get("operators", 67)),
-        visits_per_day=float(spec.plan.get("visits_per_day", 2.0)),
-        workdays=int(spec.plan.get("workdays", 20)),
-        pooling=str(spec.plan.get("pooling", "kecamatan")),
-        start_date=str(spec.plan.get("start_date", "2025-11-03")),
-    )
+    capacity = plan_capacity(spec)
     with progress.step(
         f"Planning {capacity.total_visits:,} visits ({capacity.operators} operators x "
         f"{capacity.visits_per_day:g} visits/day x {capacity.workdays} workdays)"
@@ -565,12 +851,11 @@ def _run_cycle(
         fold_metrics=fold_metrics,
         timings=dict(progress.timings),
         input_example=_synthetic_input_example(seed),
+        training_data=survey.drop(columns=[c for c in schema.PII_COLUMNS if c in survey]),
         registry_status=registry[_STATUS_COLUMNS].copy(),
         group_ratios=group_ratios,
         oof=oof_by_model,
     )
-    from targeting.data.state import write_state
-
     result.outputs.update(write_state(result, out_dir))
     write_json(result.summary(), out_dir / "summary.json")
     result.outputs["summary"] = out_dir / "summary.json"
@@ -582,8 +867,6 @@ def _group_ratios(
 ) -> pd.DataFrame:
     """EE by group (kecamatan, female head, elderly head, disability) as a ratio to overall EE,
     from the champion's pooled out-of-fold predictions at the true extreme share."""
-    from targeting.evaluation.metrics import group_error_ratios
-
     first = oof[oof["repeat"] == oof["repeat"].min()].sort_values("row")
     rows = first["row"].to_numpy()
     groups = pd.DataFrame(
@@ -602,8 +885,6 @@ def _group_ratios(
 
 def _synthetic_input_example(seed: int) -> pd.DataFrame:
     """Five synthetic proxy rows for the logged model (never a registry row)."""
-    from targeting.data.synthetic import generate_city
-
     city = generate_city(n_households=2_000, seed=seed + 1, survey_fraction=0.05)
     return city.survey[schema.PROXY_COLUMNS].head(5).reset_index(drop=True)
 
@@ -618,8 +899,6 @@ def _write_outputs(
     forecasts: dict[str, Any],
 ) -> dict[str, Path]:
     """Write the planner's local outputs. By-name lists stay in this folder only."""
-    from targeting.plan import workbook
-
     out_dir.mkdir(parents=True, exist_ok=True)
     remove_stale_parts(out_dir)
     pii = [c for c in schema.PII_COLUMNS if c in registry]

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from targeting.cli.common import DEFAULT_SPEC, Formatter, print_json, table
+from targeting.cli.common import DEFAULT_SPEC, Formatter, load_spec, print_json, table
 
 __all__ = ["register", "state_folder"]
 
@@ -15,13 +15,14 @@ def state_folder(args: argparse.Namespace) -> Path:
     """The state folder: ``--state``, else the spec's output folder (``outputs/<name>``)."""
     if getattr(args, "state", None):
         return Path(args.state)
-    from targeting.config.experiment import load_experiment_spec
+    # imported on use, so that 'targeting --help' answers without loading them
     from targeting.pipeline import output_dir
 
-    return output_dir(load_experiment_spec(args.spec))
+    return output_dir(load_spec(args.spec))
 
 
 def _cmd_ingest(args: argparse.Namespace) -> int:
+    # imported on use, so that 'targeting --help' answers without loading them
     from targeting.data import schema, state
     from targeting.data.io import json_records, read_table
     from targeting.feedback import ingest as feedback

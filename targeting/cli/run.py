@@ -6,17 +6,17 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from targeting.cli.common import DEFAULT_SPEC, Formatter, print_json, table
+from targeting.cli.common import DEFAULT_SPEC, Formatter, load_spec, print_json, table
 
 __all__ = ["register"]
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from targeting.config.experiment import load_experiment_spec
+    # imported on use, so that 'targeting --help' answers without loading them
     from targeting.console import Progress
     from targeting.pipeline import run_cycle
 
-    spec = load_experiment_spec(args.spec)
+    spec = load_spec(args.spec)
     tracking_uri = args.tracking_uri
     if not args.no_tracking:
         from targeting import tracking as tracking_module
@@ -60,6 +60,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _print_summary(result: Any, tracking: dict[str, Any]) -> None:
+    # imported on use, so that 'targeting --help' answers without loading them
     from targeting.evaluation.metrics import HEADLINE_METRICS
 
     spec = result.spec
@@ -123,7 +124,7 @@ def _print_summary(result: Any, tracking: dict[str, Any]) -> None:
     print(table(frame))
     if tracking:
         print(f"\nMLflow run {tracking['run_id']} in {tracking['tracking_uri']}")
-        print("  champion model: models:/targeting-pmt@champion")
+        print(f"  champion model: models:/{tracking['model_name']}@champion")
     print(f"\nOutputs in {Path(result.outputs['summary']).parent}/:")
     for key, path in sorted(result.outputs.items()):
         print(f"  {key}: {path}")

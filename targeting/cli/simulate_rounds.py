@@ -6,58 +6,29 @@ import argparse
 import json
 from typing import Any
 
-from targeting.cli.common import DEFAULT_SPEC, Formatter, print_json, table
+from targeting.cli.common import DEFAULT_SPEC, Formatter, load_spec, print_json, table
 
 __all__ = ["register"]
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
-    from targeting.config.experiment import DEFAULT_AUDIT_SHARE, load_experiment_spec
+    # the pipeline imports scikit-learn: imported when the command runs, so that
+    # 'targeting --help' and argument errors answer at once
     from targeting.console import Progress
-    from targeting.data import schema
-    from targeting.data.synthetic import generate_city
-    from targeting.feedback import rounds as loop
-    from targeting.plan.ranking import PlanCapacity
+    from targeting.pipeline import simulate_feedback_rounds
 
-    spec = load_experiment_spec(args.spec)
-    progress = Progress(total=3, enabled=not args.quiet)
-    seed = spec.seed if args.seed is None else args.seed
-    with progress.step(f"Generating synthetic Serang ({args.households:,} households)"):
-        city = generate_city(
-            n_households=args.households, seed=seed, extreme_line=spec.extreme_line
-        )
-        registry = schema.validate_registry(city.registry, mode="quarantine").valid
-        survey = schema.validate_survey(city.survey, mode="strict").valid
-    with progress.step(f"Fitting {args.model} on the survey"):
-        base = loop.fit_champion(survey, args.model, seed=seed, line=spec.extreme_line)
-    capacity = PlanCapacity(
-        operators=int(spec.plan.get("operators", 67)),
-        visits_per_day=float(spec.plan.get("visits_per_day", 2.0)),
-        workdays=int(spec.plan.get("workdays", 20)),
-        pooling=str(spec.plan.get("pooling", "kecamatan")),
-        start_date=str(spec.plan.get("start_date", "2025-11-03")),
+    spec = load_spec(args.spec)
+    sim = simulate_feedback_rounds(
+        spec,
+        households=args.households,
+        model=args.model,
+        rounds=args.rounds,
+        seed=args.seed,
+        method=args.method,
+        group_offsets=not args.no_group_offsets,
+        progress=Progress(total=3, enabled=not args.quiet),
     )
-    with progress.step(f"Simulating {args.rounds} round(s) of {capacity.total_visits:,} visits"):
-        result = loop.simulate_rounds(
-            registry,
-            city.truth,
-            base,
-            capacity,
-            rounds=args.rounds,
-            seed=seed,
-            method=args.method,
-            group_column=None if args.no_group_offsets else "kelurahan",
-            audit_share=float(spec.plan.get("audit_share", DEFAULT_AUDIT_SHARE)),
-        )
-    frame = result.table
-    last = frame.iloc[-1]
-    verdict = {
-        "round": int(last["round"]),
-        "feedback_rounds_before": int(last["round"]) - 1,
-        "true_hit_rate": float(last["true_hit_rate"]),
-        "true_hit_rate_without_feedback": float(last["true_hit_rate_without_feedback"]),
-        "not_worse": bool(last["feedback_gain"] >= -0.005),
-    }
+    frame, verdict, seed, capacity = sim.rounds.table, sim.verdict, sim.seed, sim.capacity
     payload = {
         "households": args.households,
         "seed": seed,

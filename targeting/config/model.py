@@ -24,6 +24,7 @@ from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 
+from targeting.data.packaged import model_spec_files, model_spec_folders
 from targeting.pmt.calibration import CalibratedPMT
 from targeting.pmt.classifiers import BoostingPMT, LogitPMT
 from targeting.pmt.features import make_feature_set
@@ -127,24 +128,23 @@ class ModelSpec:
         )
 
 
-def _models_folder(folder: str | Path) -> Path:
-    path = Path(folder)
-    if path.is_dir() or path.is_absolute():
-        return path
-    repo = Path(__file__).resolve().parents[2] / path
-    return repo if repo.is_dir() else path
-
-
-def load_specs(folder: str | Path = "models", names: list[str] | None = None) -> list[ModelSpec]:
-    """Load the model specs of a folder.
+def load_specs(
+    folder: str | Path | None = None,
+    names: list[str] | None = None,
+    spec_path: str | Path | None = None,
+) -> list[ModelSpec]:
+    """Load the model specs: the packaged ones, overridden by the user's ``models/`` folders.
 
     Parameters
     ----------
-    folder : str or pathlib.Path, default "models"
-        A relative folder that does not exist in the working directory is looked up in the
-        source tree's root.
+    folder : str or pathlib.Path, optional
+        A folder of ``<name>.yaml`` specs that overrides every other (it must exist).
     names : list of str, optional
         Keep only these specs, in this order.
+    spec_path : str or pathlib.Path, optional
+        The experiment spec being run; the ``models/`` folder beside its ``experiments/``
+        folder overrides the working folder's (see
+        :func:`targeting.data.packaged.model_spec_folders`).
 
     Returns
     -------
@@ -153,19 +153,18 @@ def load_specs(folder: str | Path = "models", names: list[str] | None = None) ->
     Raises
     ------
     FileNotFoundError
-        If the folder does not exist.
+        If ``folder`` is given and does not exist.
     KeyError
         If a requested name has no spec.
     """
-    path = _models_folder(folder)
-    if not path.is_dir():
-        raise FileNotFoundError(f"no model folder {path}")
-    specs = {s.name: s for s in (ModelSpec.from_yaml(p) for p in sorted(path.glob("*.yaml")))}
+    files = model_spec_files(folder, spec_path)
+    specs = {s.name: s for s in (ModelSpec.from_yaml(p) for p in files.values())}
     if names is None:
         return list(specs.values())
     missing = [n for n in names if n not in specs]
     if missing:
-        raise KeyError(f"no model spec named {missing} in {path}; known: {sorted(specs)}")
+        where = ", ".join(str(f) for f in model_spec_folders(folder, spec_path))
+        raise KeyError(f"no model spec named {missing} in {where}; known: {sorted(specs)}")
     return [specs[n] for n in names]
 
 

@@ -23,6 +23,7 @@ import pandas as pd
 __all__ = [
     "InputFileError",
     "atomic_path",
+    "iter_table_batches",
     "json_ready",
     "json_records",
     "read_table",
@@ -231,6 +232,90 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
             "save it as UTF-8 CSV with a header row, or as Parquet"
         ) from exc
     raise InputFileError(f"{path}: unknown file type {suffix!r}; use .csv, .parquet or .xlsx")
+
+
+def iter_table_batches(
+    path: str | os.PathLike[str], batch_rows: int = 100_000, columns: list[str] | None = None
+) -> Iterator[pd.DataFrame]:
+    """Read a table in batches of about ``batch_rows`` rows, with memory bounded by the batch.
+
+    Parquet is read by record batches and CSV by blocks (pyarrow), with the same conventions as
+    :func:`read_table`: CSV columns come as text (empty cells stay ``""``), the separator and
+    the encoding are sniffed from the start of the file. Excel files cannot be streamed; they
+    are read whole and cut into batches.
+
+    Parameters
+    ----------
+    path : path-like
+    batch_rows : int, default 100_000
+    columns : list of str, optional
+        Read only these columns.
+
+    Yields
+    ------
+    pandas.DataFrame
+        Consecutive batches; their row counts add up to the file's.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    if not path.exists():
+        raise InputFileError(f"{path}: no such file; check the path (relative to {Path.cwd()})")
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        parquet = pq.ParquetFile(path)
+        for batch in parquet.iter_batches(batch_size=batch_rows, columns=columns):
+            yield batch.to_pandas()
+        return
+    if suffix not in {".csv", ".txt", ".tsv"}:
+        whole = read_table(path)
+        whole = whole[columns] if columns is not None else whole
+        for start in range(0, max(len(whole), 1), batch_rows):
+            yield whole.iloc[start : start + batch_rows].reset_index(drop=True)
+        return
+    with open(path, "rb") as handle:
+        head = handle.read(65_536)
+    if not head.strip():
+        raise InputFileError(f"{path}: the file is empty; export the table again")
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = "utf-16"
+    else:
+        try:
+            head.decode("utf-8-sig")
+            encoding = "utf-8"
+        except UnicodeDecodeError as exc:
+            # a multi-byte character cut by the 64 KiB sample is still UTF-8
+            encoding = "utf-8" if exc.start >= len(head) - 4 else "latin-1"
+    text = head.decode(encoding, errors="ignore").lstrip("\ufeff")
+    sep = "\t" if suffix == ".tsv" else _sniff_separator(text)
+    names = [n.strip().lstrip("\ufeff") for n in text.splitlines()[0].split(sep)]
+    wanted = columns if columns is not None else names
+    # about 300 bytes a registry row: the block size that gives batches of ~batch_rows
+    block = max(1 << 16, min(batch_rows * 300, 1 << 30))
+    try:
+        reader = pacsv.open_csv(
+            path,
+            read_options=pacsv.ReadOptions(encoding=encoding, block_size=block),
+            parse_options=pacsv.ParseOptions(delimiter=sep),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names},
+                include_columns=wanted,
+                strings_can_be_null=False,
+            ),
+        )
+        for block_batch in reader:
+            # a block holds about batch_rows rows; slicing keeps every batch within the bound
+            for offset in range(0, block_batch.num_rows, batch_rows):
+                frame = block_batch.slice(offset, batch_rows).to_pandas()
+                frame.columns = [str(c).lstrip("\ufeff") for c in frame.columns]
+                yield frame
+    except pa.ArrowInvalid as exc:
+        raise InputFileError(
+            f"{path}: could not be read as a CSV table ({exc}); "
+            "save it as UTF-8 CSV with a header row, or as Parquet"
+        ) from exc
 
 
 def json_ready(value: Any) -> Any:

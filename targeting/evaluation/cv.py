@@ -20,6 +20,7 @@ from sklearn.pipeline import Pipeline
 from targeting.config.model import DEFAULT_LINE, ModelSpec, build_model, fit_model
 from targeting.evaluation.metrics import evaluate_scores, expected_calibration_error
 from targeting.pmt.calibration import CalibratedPMT
+from targeting.pmt.scoring import attach_desil_cutpoints
 
 __all__ = ["CVResult", "fit_final", "grouped_cross_validate"]
 
@@ -235,7 +236,7 @@ def fit_final(
     pipeline = build_model(
         spec, line=line, features=features, calibrate=calibrate, random_state=seed
     )
-    return fit_model(
+    fitted = fit_model(
         pipeline,
         X,
         consumption=consumption,
@@ -245,3 +246,5 @@ def fit_final(
         line=line,
         y_ordinal=y_ordinal,
     )
+    # desils are fixed by the survey's weighted distribution, so every batch scores alike
+    return attach_desil_cutpoints(fitted, X, sample_weight)

@@ -33,7 +33,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from targeting.config.model import load_specs
 from targeting.data import schema
+from targeting.data.synthetic import FieldOutcomeSimulator
+from targeting.evaluation.cv import fit_final
 from targeting.feedback import ingest as feedback
 from targeting.feedback.design_estimate import (
     audit_outcomes,
@@ -76,10 +79,8 @@ def fit_champion(
     -------
     sklearn.pipeline.Pipeline
     """
-    from targeting.config.model import load_specs
-    from targeting.evaluation.cv import fit_final
 
-    spec = load_specs("models", names=[model])[0]
+    spec = load_specs(names=[model])[0]
     consumption = survey["consumption_pc"].to_numpy(dtype=float)
     return fit_final(
         spec,
@@ -257,7 +258,6 @@ def simulate_rounds(
     -------
     RoundsResult
     """
-    from targeting.data.synthetic import FieldOutcomeSimulator
 
     if rounds < 1:
         raise ValueError(f"rounds must be >= 1, got {rounds}")

@@ -1170,10 +1170,10 @@ def fan_chart(
     -------
     matplotlib.figure.Figure
     """
-    import matplotlib
+    import matplotlib  # slow to import: only when used
 
     matplotlib.use("Agg")
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # slow to import: only when used
 
     vals, areas = result.level_paths(level)
     j = 0 if area is None else int(np.flatnonzero(areas == area)[0])
@@ -1223,10 +1223,10 @@ def tornado_chart(table: pd.DataFrame, path: str | None = None, title: str = "")
     -------
     matplotlib.figure.Figure
     """
-    import matplotlib
+    import matplotlib  # slow to import: only when used
 
     matplotlib.use("Agg")
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # slow to import: only when used
 
     t = table.iloc[::-1].reset_index(drop=True)
     metric = str(t["metric"].iloc[0]) if len(t) else "p_goal"
@@ -1272,10 +1272,10 @@ def goal_month_chart(results: dict, path: str | None = None, tolerance: int | No
     -------
     matplotlib.figure.Figure
     """
-    import matplotlib
+    import matplotlib  # slow to import: only when used
 
     matplotlib.use("Agg")
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # slow to import: only when used
 
     fig = Figure(figsize=(9, 4.5))
     ax = fig.add_subplot()
