@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from targeting.config.experiment import ExperimentSpec
+from targeting.config.experiment import DEFAULT_AUDIT_SHARE, ExperimentSpec
 from targeting.config.model import load_specs
 from targeting.console import Progress
 from targeting.data import schema
@@ -45,6 +45,7 @@ from targeting.forecast.run import write_outputs as write_forecast_outputs
 from targeting.forecast.scenarios import scenarios_from_spec
 from targeting.forecast.stockflow import simulate
 from targeting.plan import ranking, workbook
+from targeting.plan.audit import add_audit_sample, write_audit_design
 from targeting.pmt import reasons as explain
 from targeting.pmt.scoring import score_households
 from targeting.pmt.streaming import score_registry_file
@@ -736,6 +737,7 @@ def simulate_feedback_rounds(
             seed=seed,
             method=method,
             group_column="kelurahan" if group_offsets else None,
+            audit_share=float(spec.plan.get("audit_share", DEFAULT_AUDIT_SHARE)),
         )
     last = result.table.iloc[-1]
     verdict = {
@@ -1062,6 +1064,13 @@ def _run_cycle(
         f"{capacity.visits_per_day:g} visits/day x {capacity.workdays} workdays)"
     ):
         plan = ranking.build_plan(registry, scores, capacity, rejected=data.rejected)
+        plan = add_audit_sample(
+            plan,
+            registry,
+            scores,
+            share=float(spec.plan.get("audit_share", DEFAULT_AUDIT_SHARE)),
+            seed=seed,
+        )
         planned_ids = plan.plan["household_id"]
         planned_rows = registry.set_index("household_id").loc[planned_ids]
         reasons = explain.reason_codes(
@@ -1285,6 +1294,8 @@ def _write_outputs(
     by_name = dataclasses.replace(plan, plan=field_plan)
     outputs: dict[str, Path] = {}
     outputs.update(workbook.write_plan_csv(by_name, out_dir))
+    if plan.audit is not None:
+        outputs.update(write_audit_design(plan.audit, out_dir))
     outputs["plan_workbook"] = workbook.write_plan_workbook(
         by_name, out_dir / "verification_plan.xlsx", plan_id=plan_id
     )

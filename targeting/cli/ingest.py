@@ -95,6 +95,7 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     from targeting.data.io import json_records, read_table
     from targeting.data.outputs import OutputSet
     from targeting.feedback import ingest as feedback
+    from targeting.feedback.design_estimate import estimate_from_state, model_stock
 
     folder = state_folder(args)
     cycle = state.read_cycle(folder)
@@ -144,6 +145,9 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
         by: feedback.hit_rate_table(result.ledger, predictions, by=by, alpha=args.alpha)
         for by in ("kelurahan", "desil", "operator")
     }
+    design = estimate_from_state(
+        folder, result.ledger, model_estimate=model_stock(result.registry, predictions)
+    )
     counts = result.registry["verification_status"].value_counts().sort_index()
     flagged = {
         by: [str(v) for v in t.loc[t["flagged"], by]] if len(t) else [] for by, t in tables.items()
@@ -164,6 +168,7 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
         "by_kelurahan": json_records(tables["kelurahan"]),
         "by_desil": json_records(tables["desil"]),
         "by_operator": json_records(tables["operator"]),
+        "design_estimate": design.summary() if design is not None else None,
     }
     if args.json:
         print_json(payload)
@@ -184,6 +189,13 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
         f"calibration intercept {summary['calibration_intercept']:.2f}, "
         f"slope {summary['calibration_slope']:.2f}"
     )
+    if design is not None:
+        flag = " (model OUTSIDE the design interval)" if design.model_outside else ""
+        print(
+            f"Unreached extreme-poor now: audit-sample (design) estimate {design.estimate:,.0f} "
+            f"({design.level:.0%} {design.low:,.0f}-{design.high:,.0f}, {design.rounds} round(s));"
+            f" model estimate {design.model_estimate:,.0f}{flag}"
+        )
     cols = ["visits", "conclusive", "finds", "realised", "low", "high", "predicted", "flagged"]
     for by in ("desil", "kelurahan"):
         t = tables[by]

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-__all__ = ["ExperimentSpec", "SpecError", "load_experiment_spec"]
+__all__ = ["DEFAULT_AUDIT_SHARE", "ExperimentSpec", "SpecError", "load_experiment_spec"]
 
 
 class SpecError(ValueError):
@@ -61,7 +61,10 @@ _PLAN_KEYS = {
     "start_date",
     "allocation",
     "pool_floor",
+    "audit_share",
 }
+DEFAULT_AUDIT_SHARE = 0.05
+"""Default ``plan.audit_share``: the share of each plan's visits given to the audit sample."""
 _FORECAST_KEYS = {"n_paths", "defaults", "scenarios", "capacity_search"}
 _LOWER_IS_BETTER = {"brier", "ece"}
 
@@ -241,6 +244,9 @@ def load_experiment_spec(path: str | Path) -> ExperimentSpec:
         isinstance(plan["visits_per_day"], int | float) and plan["visits_per_day"] > 0
     ):
         errors.append(f"plan.visits_per_day must be a number > 0, got {plan['visits_per_day']!r}")
+    share = plan.get("audit_share", DEFAULT_AUDIT_SHARE)
+    if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share < 1:
+        errors.append(f"plan.audit_share must be a number in [0, 1), got {share!r}; e.g. 0.05")
     if errors:
         raise SpecError(f"{path}: {len(errors)} problem(s):\n  " + "\n  ".join(errors))
     return ExperimentSpec(

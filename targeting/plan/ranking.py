@@ -28,6 +28,7 @@ import heapq
 import math
 import re
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -201,6 +202,8 @@ class VerificationPlan:
         Expected finds of the period under the plan's pooling and under city-wide pooling
         (``spec_pooling``, ``city_pooling``, ``cost_of_pooling``), and the operators per pool
         (``operators_by_pool``), so a planner sees what tying operators to places costs.
+    audit : targeting.plan.audit.AuditDesign or None
+        The audit sample's design when :func:`targeting.plan.audit.add_audit_sample` added one.
     """
 
     plan: pd.DataFrame
@@ -209,6 +212,7 @@ class VerificationPlan:
     kelurahan_curves: pd.DataFrame = field(default_factory=pd.DataFrame)
     capacity: PlanCapacity | None = None
     pooling_finds: dict = field(default_factory=dict)
+    audit: Any = None
 
     def summary(self) -> dict:
         """Return headline numbers (plain Python types, aggregates only; safe to log).
@@ -221,6 +225,8 @@ class VerificationPlan:
             ``last_visit_date``, ``not_ranked`` (count per reason, every reason present),
             ``households_accounted`` (plan + not_ranked), ``pooling_finds`` (see the
             attribute).
+            ``households_accounted`` (plan + not_ranked); with an audit sample also its
+            ``audit_*`` numbers (:meth:`targeting.plan.audit.AuditDesign.summary`).
         """
         plan = self.plan
         n = len(plan)
@@ -240,6 +246,7 @@ class VerificationPlan:
             "not_ranked": {r: int(counts.get(r, 0)) for r in NOT_RANKED_REASONS},
             "households_accounted": int(n + len(self.not_ranked)),
             "pooling_finds": dict(self.pooling_finds),
+            **(self.audit.summary() if self.audit is not None else {}),
         }
 
     def kelurahan_curve(self, kelurahan: str) -> pd.DataFrame:

@@ -17,6 +17,7 @@ import pandas as pd
 
 from targeting.data import schema
 from targeting.data.io import json_ready, json_records
+from targeting.feedback.design_estimate import read_design_estimate
 
 if TYPE_CHECKING:
     from targeting.pipeline import CycleResult
@@ -253,6 +254,7 @@ def build_report_data(
     if len(plan):
         predictions = plan[["household_id", "kelurahan", "p_extreme"]].astype({"household_id": str})
     progress = read_progress(state_dir, predictions)
+    design = read_design_estimate(state_dir, model_estimate=float(head.iloc[-1]["estimate"]))
 
     settings = _scenario_settings(result.forecasts)
     scenarios, fans = [], {}
@@ -328,7 +330,12 @@ def build_report_data(
             "by_kelurahan": json_records(by_kel),
             # expected finds under the spec's pooling vs city-wide pooling, operators per pool
             "pooling_finds": json_ready(plan_summary.get("pooling_finds") or None),
+            "audit_visits": int(plan_summary.get("audit_visits", 0)),
+            "audit_expected_finds_given_up": float(
+                plan_summary.get("audit_expected_finds_given_up", 0.0)
+            ),
         },
+        "design_estimate": json_ready(design),
         "accounting": json_ready(result.counts),
         "progress": progress,
         "forecast": {"deadline": deadline, "scenarios": scenarios, "fan": fans},
