@@ -224,9 +224,8 @@ class VerificationPlan:
             ``expected_finds``, ``expected_finds_per_visit``, ``first_visit_date``,
             ``last_visit_date``, ``not_ranked`` (count per reason, every reason present),
             ``households_accounted`` (plan + not_ranked), ``pooling_finds`` (see the
-            attribute).
-            ``households_accounted`` (plan + not_ranked); with an audit sample also its
-            ``audit_*`` numbers (:meth:`targeting.plan.audit.AuditDesign.summary`).
+            attribute); with an audit sample also its ``audit_*`` numbers
+            (:meth:`targeting.plan.audit.AuditDesign.summary`).
         """
         plan = self.plan
         n = len(plan)
