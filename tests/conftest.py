@@ -1,22 +1,19 @@
 """Shared fixtures: one small tracked cycle per test session (report, serving, compare, privacy).
 
 ``small_cycle`` runs ``targeting run --json`` once on a small synthetic city into a temporary
-SQLite MLflow store and is shared by every test that asks for it; ``tests/test_cycle.py`` keeps
-its own module fixture.
+SQLite MLflow store and is shared by every test that asks for it (the cycle's own checks, report,
+serving, compare, privacy): the suite runs this cycle once.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests._cli import run_cli, small_spec
-
-REPO = Path(__file__).resolve().parents[1]
+from tests.helpers.cli import run_cli, small_spec
 
 SMALL_CYCLE_HOUSEHOLDS = 8_000
 """Registry size of the shared cycle (the synthetic city is generated with the spec's seed)."""
@@ -39,6 +36,9 @@ def small_cycle(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
     def shrink(raw: dict) -> None:
         raw["data"]["n_households"] = SMALL_CYCLE_HOUSEHOLDS
+        # models are compared on the survey's unreached households: a quarter of the small city
+        # gives them a few dozen extreme-poor ones to learn from (5 % would give about seven)
+        raw["data"]["survey_fraction"] = 0.25
         # two quick models, plus any model a forecast scenario ranks by
         ranked_by = [s["model"] for s in raw["forecast"].get("scenarios", []) if s.get("model")]
         raw["models"] = list(dict.fromkeys(["ols", "logit", *ranked_by]))

@@ -1,0 +1,45 @@
+"""Helpers for end-to-end tests: a small copy of the default spec, and the CLI run in-process."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.helpers import REPO
+
+
+def small_spec(
+    folder: Path, name: str, edit: Callable[[dict[str, Any]], None] | None = None
+) -> tuple[Path, dict[str, Any]]:
+    """Write a copy of ``experiments/serang-2026.yaml`` named ``name`` under
+    ``folder/experiments/`` (``models/`` symlinked beside it, as in the repository).
+
+    ``edit`` changes the raw spec in place before it is written (sizes, models, data source).
+    Returns the spec's path and the raw dict.
+    """
+    raw = yaml.safe_load((REPO / "experiments" / "serang-2026.yaml").read_text())
+    raw["name"] = name
+    if edit is not None:
+        edit(raw)
+    (folder / "experiments").mkdir(parents=True, exist_ok=True)
+    spec = folder / "experiments" / f"{name}.yaml"
+    spec.write_text(yaml.safe_dump(raw))
+    if not (folder / "models").exists():
+        os.symlink(REPO / "models", folder / "models")
+    return spec, raw
+
+
+def run_cli(argv: list[str]) -> tuple[int, str, str]:
+    """Run ``targeting ARGV`` in-process; return (exit code, stdout, stderr)."""
+    from targeting.cli.main import main
+
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        code = main(argv)
+    return code, stdout.getvalue(), stderr.getvalue()
