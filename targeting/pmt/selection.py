@@ -37,6 +37,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold, KFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
@@ -381,6 +382,26 @@ class SelectionAwarePMT(ClassifierMixin, BaseEstimator):
         if self.calibrator_ is not None:
             draws = self.calibrator_.transform(draws)
         return draws
+
+    @available_if(lambda self: hasattr(self.estimator, "proba_interval"))
+    def proba_interval(self, X: Any, alpha: float = 0.2) -> tuple[np.ndarray, np.ndarray]:
+        """Exact interval of P(extreme | x, not reached) from the wrapped estimator's.
+
+        The reach ratio (``two_part``) and the recalibration map are increasing in P, so they
+        carry the ends of the wrapped model's exact interval to the ends of this one.
+
+        Returns
+        -------
+        (p_low, p_high) : tuple of numpy.ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self)
+        low, high = self.estimator_.proba_interval(self._scoring_X(X), alpha)
+        if self.method == "two_part":
+            ratio = self._reach_ratio(X)
+            low, high = np.clip(low * ratio, 0.0, 1.0), np.clip(high * ratio, 0.0, 1.0)
+        if self.calibrator_ is not None:
+            low, high = self.calibrator_.transform(low), self.calibrator_.transform(high)
+        return np.minimum(low, high), np.maximum(low, high)
 
     def predict_consumption(self, X: Any) -> np.ndarray:
         """Consumption per capita (IDR) of a consumption model, as fitted (see ``method``)."""

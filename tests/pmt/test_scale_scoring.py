@@ -12,8 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from targeting.config.model import load_specs
 from targeting.data import schema
 from targeting.data.synthetic import generate_city
+from targeting.evaluation.cv import fit_final
 from targeting.feedback.rounds import fit_champion
 from targeting.pmt.scoring import (
     DESIL_ATTRIBUTE,
@@ -226,9 +228,17 @@ def test_exact_interval_equals_the_limit_of_the_draws(city_and_model, estimator:
 
     from targeting.pmt.linear import _linear_predictor_draws, linear_predictor_interval
 
-    city, survey, model = city_and_model
-    if estimator != "ols":
-        model = fit_champion(survey, estimator, seed=31)
+    city, survey, champion = city_and_model
+    # the plain linear model (the plan's champion wraps it for selection, tested below)
+    consumption = survey["consumption_pc"].to_numpy(dtype=float)
+    model = fit_final(
+        load_specs(names=[estimator])[0],
+        survey[schema.PROXY_COLUMNS],
+        label=(consumption < 400_000).astype(int),
+        consumption=consumption,
+        sample_weight=survey["weight"].to_numpy(dtype=float),
+        seed=31,
+    )
     final = model.steps[-1][1]
     Xt = np.asarray(model[:-1].transform(city.registry[schema.PROXY_COLUMNS].head(300)), float)
     args = (Xt, final.intercept_, final.coef_, final._cov_factor_)
@@ -249,3 +259,10 @@ def test_exact_interval_equals_the_limit_of_the_draws(city_and_model, estimator:
         np.testing.assert_allclose(p_high, expit(high))
     p = final.predict_proba(Xt)[:, 1]
     assert np.all((p_low <= p) & (p <= p_high))
+    # the selection-aware champion carries its inner model's exact interval through its
+    # increasing maps: the interval still brackets its own P
+    wrapped = champion.steps[-1][1]
+    Xc = champion[:-1].transform(city.registry[schema.PROXY_COLUMNS].head(300))
+    c_low, c_high = wrapped.proba_interval(Xc, alpha=0.2)
+    c_p = wrapped.predict_proba(Xc)[:, 1]
+    assert np.all((c_low <= c_p + 1e-12) & (c_p <= c_high + 1e-12)) and np.any(c_low < c_high)
