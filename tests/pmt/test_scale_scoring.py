@@ -12,11 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from targeting.config.model import load_specs
 from targeting.data import schema
 from targeting.data.synthetic import generate_city
 from targeting.evaluation.cv import fit_final
 from targeting.feedback.rounds import fit_champion
+from targeting.pmt.build import load_specs
 from targeting.pmt.scoring import (
     DESIL_ATTRIBUTE,
     assign_desil,
