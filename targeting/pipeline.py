@@ -15,26 +15,56 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from targeting.config.experiment import ExperimentSpec, SpecError
 from targeting.console import Progress
 from targeting.data import schema
+from targeting.data import state as state_files
+from targeting.data.header_mapping import apply_header_mapping, load_header_mapping
 from targeting.data.io import (
+    InputFileError,
     json_ready,
     json_records,
     read_table,
-    remove_stale_parts,
     write_json,
     write_table,
 )
+from targeting.data.outputs import RUN_DROPS, OutputSet
+from targeting.data.state import read_ledger, write_cycle, write_scores, write_state
+from targeting.data.synthetic import generate_city
+from targeting.evaluation.cv import fit_final, grouped_cross_validate
+from targeting.evaluation.metrics import group_error_ratios
+from targeting.feedback.ingest import apply_ledger, pool_holds
+from targeting.feedback.refit import RefitResult, recalibrate_on_outcomes
+from targeting.feedback.rounds import RoundsResult, fit_champion, simulate_rounds
+from targeting.forecast.city import build_city_state
+from targeting.forecast.run import ForecastInputs, ForecastRun, run_forecast
+from targeting.forecast.run import write_outputs as write_forecast_outputs
+from targeting.forecast.scenarios import scenarios_from_spec
+from targeting.forecast.stockflow import simulate
+from targeting.plan import ranking, workbook
+from targeting.plan.audit import add_audit_sample, write_audit_design
+from targeting.pmt import reasons as explain
+from targeting.pmt.build import load_specs
+from targeting.pmt.scoring import score_households
+from targeting.pmt.streaming import score_registry_file
+from targeting.tracking import load_model
 
 __all__ = [
     "CycleResult",
     "build_city_state",
     "check_experiment",
     "data_fingerprint",
+    "forecast_experiment",
     "load_cycle_data",
+    "output_dir",
+    "plan_capacity",
+    "prepare_forecast",
+    "refit_experiment",
     "run_cycle",
+    "score_registry",
+    "simulate_feedback_rounds",
 ]
 
 _STATUS_COLUMNS = [
@@ -78,6 +108,14 @@ class CycleResult:
         reason ``invalid_row``).
     outputs : dict of str to Path
         Local files written (by-name lists stay here; they never go to MLflow).
+    unreached_stock : dict
+        The estimated unreached extreme-poor stock (:class:`~.evaluation.stock.StockEstimate`
+        fields: ``estimate, low, high, sd_log, level, survey_ratio``).
+    calibration_unreached : dict or None
+        The champion's calibration on the survey's unreached households (out-of-fold; see
+        :func:`~.evaluation.stock.unreached_calibration`); None without receipt in the survey.
+    selection : str or None
+        How selection was accounted for (``evaluation.selection``), None when it was not.
     """
 
     spec: ExperimentSpec
@@ -100,6 +138,12 @@ class CycleResult:
     registry_status: pd.DataFrame | None = None
     group_ratios: pd.DataFrame | None = None
     oof: dict[str, pd.DataFrame] = field(default_factory=dict)
+    training_data: pd.DataFrame | None = None
+    plan_id: str = ""
+    cycle: dict[str, Any] = field(default_factory=dict)
+    unreached_stock: dict[str, float] = field(default_factory=dict)
+    calibration_unreached: dict[str, Any] | None = None
+    selection: str | None = None
 
     def summary(self) -> dict[str, Any]:
         """A JSON-ready summary: paths, metrics, counts (aggregates only, no personal data)."""
@@ -108,12 +152,16 @@ class CycleResult:
             "spec_hash": self.spec.spec_hash,
             "seed": self.spec.seed,
             "data_fingerprint": self.data_fingerprint,
+            "plan_id": self.plan_id,
+            "cycle": self.cycle,
             "champion": self.champion,
             "challenger": self.challenger,
             "primary_metric": self.spec.primary_metric,
             "models": json_records(self.model_table),
             "plan": self.plan.summary(),
             "plan_truth_check": self.plan_truth_check,
+            "selection": self.selection,
+            "unreached_stock": self.unreached_stock,
             "forecast": json_records(self.forecast_table),
             **self.counts,
             "outputs": {k: str(v) for k, v in sorted(self.outputs.items())},
@@ -139,8 +187,6 @@ def load_cycle_data(spec: ExperimentSpec, progress: Progress | None = None) -> C
     data = spec.data
     truth = None
     if data.source == "synthetic":
-        from targeting.data.synthetic import generate_city
-
         city = generate_city(
             n_households=data.n_households,
             seed=spec.seed,
@@ -149,8 +195,6 @@ def load_cycle_data(spec: ExperimentSpec, progress: Progress | None = None) -> C
         )
         raw_registry, raw_survey, truth = city.registry, city.survey, city.truth
     else:
-        from targeting.data.header_mapping import apply_header_mapping, load_header_mapping
-
         # the spec's check guarantees both paths when the source is files
         raw_registry = read_table(spec.resolve(str(data.registry)))
         raw_survey = read_table(spec.resolve(str(data.survey)))
@@ -171,86 +215,86 @@ def load_cycle_data(spec: ExperimentSpec, progress: Progress | None = None) -> C
         if data.truth:
             truth = read_table(spec.resolve(data.truth))
     registry_check = schema.validate_registry(raw_registry, mode="quarantine")
+    malformed = list(raw_registry.attrs.get("malformed_lines", []))
+    if malformed:
+        # lines with more fields than the header: set aside (and accounted for) one by one
+        registry_check.rejected = pd.concat(
+            [
+                registry_check.rejected,
+                pd.DataFrame(
+                    {
+                        "row": [n - 1 for n in malformed],
+                        "household_id": "",
+                        "kecamatan": "",
+                        "kelurahan": "",
+                        "reason": [
+                            f"line {n}: more fields than the header (an unquoted separator)"
+                            for n in malformed
+                        ],
+                    }
+                ),
+            ],
+            ignore_index=True,
+        )
     survey_check = schema.validate_survey(raw_survey, mode="strict")
     if len(registry_check.rejected):
         progress.note(
             f"{len(registry_check.rejected)} registry row(s) set aside as invalid "
             "(see rejected.csv and validation_errors.csv in the output folder)"
         )
+    blank = int(raw_registry.attrs.get("blank_rows", 0))
+    if blank:
+        progress.note(f"{blank} blank registry row(s) ignored")
     return CycleData(
         survey=survey_check.valid,
         registry=registry_check.valid,
         rejected=registry_check.rejected,
         truth=truth,
-        n_input_households=len(raw_registry),
+        n_input_households=len(raw_registry) + len(malformed),
         problems=schema.problems_frame(registry_check.problems, "registry"),
     )
 
 
-def build_city_state(
+def unreached_stock_and_calibration(
     registry: pd.DataFrame,
     probabilities: pd.Series,
-    order_scores: pd.Series | None = None,
-):
-    """Build the forecast's starting point per kelurahan from a scored registry.
+    oof: pd.DataFrame,
+    arrays: SurveyArrays,
+) -> tuple[dict[str, float], dict[str, Any] | None]:
+    """The unreached extreme-poor stock (estimate, 90 % interval) and the champion's calibration
+    on the survey's unreached households.
 
     Parameters
     ----------
     registry : pandas.DataFrame
-        The validated registry.
     probabilities : pandas.Series
-        Calibrated P(extreme) per household (index ``household_id``): the best estimate of who
-        is extremely poor, used for the stock and for the yield of each visit.
-    order_scores : pandas.Series, optional
-        The scores that order the visits (another model's ranking); default ``probabilities``.
-        The yield curve is then the champion's probabilities read in that model's order, so a
-        worse ranking yields fewer finds per visit.
+        P(extreme | proxies, not reached) per household (index ``household_id``).
+    oof : pandas.DataFrame
+        The champion's out-of-fold predictions (:class:`~.evaluation.cv.CVResult` ``oof``).
+    arrays : SurveyArrays
 
     Returns
     -------
-    targeting.forecast.stockflow.CityState
+    stock : dict
+        :class:`~.evaluation.stock.StockEstimate` as a dict.
+    calibration : dict or None
+        :func:`~.evaluation.stock.unreached_calibration`; None when the survey has no receipt
+        (then the interval uses all survey households).
     """
-    from targeting.forecast.stockflow import CityState
+    from targeting.evaluation.stock import unreached_calibration, unreached_stock
 
-    order_scores = probabilities if order_scores is None else order_scores
-    eligible_mask = ~schema.is_reached(registry) & (registry["verification_status"] == "unverified")
-    frame = pd.DataFrame(
-        {
-            "kecamatan": registry["kecamatan"].to_numpy(),
-            "kelurahan": registry["kelurahan"].to_numpy(),
-            "household_id": registry["household_id"].to_numpy(),
-            "p": probabilities.reindex(registry["household_id"]).to_numpy(),
-            "order": order_scores.reindex(registry["household_id"]).to_numpy(),
-            "eligible": eligible_mask.to_numpy(),
-            "reached": schema.is_reached(registry).to_numpy(),
-        }
-    )
-    areas = (
-        frame[["kecamatan", "kelurahan"]].drop_duplicates().sort_values(["kecamatan", "kelurahan"])
-    )
-    curves, orders, stock, eligible, near_poor, enrolled = [], [], [], [], [], []
-    for kec, kel in areas.itertuples(index=False):
-        sub = frame[(frame["kelurahan"] == kel) & (frame["kecamatan"] == kec)]
-        elig = sub[sub["eligible"]].sort_values(["order", "household_id"], ascending=[False, True])
-        curves.append(elig["p"].to_numpy(dtype=float))
-        orders.append(elig["order"].to_numpy(dtype=float))
-        stock.append(float(elig["p"].sum()))
-        eligible.append(len(elig))
-        # the near-poor pool that new entrants come from: households whose estimated risk is
-        # material (p >= 5 %) but who are not counted as extremely poor
-        near_poor.append(float(((sub["p"] >= 0.05) * (1 - sub["p"])).sum()))
-        # extreme-poor households already on a programme: graduation sends some of them back
-        enrolled.append(float(sub.loc[sub["reached"], "p"].sum()))
-    return CityState(
-        kecamatan=areas["kecamatan"].to_numpy(dtype=object),
-        kelurahan=areas["kelurahan"].to_numpy(dtype=object),
-        unreached_extreme=np.asarray(stock),
-        eligible=np.asarray(eligible),
-        near_poor=np.asarray(near_poor),
-        yield_curves=curves,
-        enrolled_extreme=np.asarray(enrolled),
-        order_curves=None if order_scores is probabilities else orders,
-    )
+    eligible = ~schema.is_reached(registry) & (registry["verification_status"] == "unverified")
+    p = probabilities.reindex(registry.loc[eligible, "household_id"]).to_numpy(dtype=float)
+    first = oof[oof["repeat"] == oof["repeat"].min()]
+    if "reached" in first:
+        first = first[~first["reached"].to_numpy(dtype=bool)]
+    rows = first["row"].to_numpy()
+    y = first["label"].to_numpy(dtype=float)
+    q = first["p_extreme"].to_numpy(dtype=float)
+    w = arrays.weight[rows]
+    stock = unreached_stock(p[np.isfinite(p)], y, q, w, arrays.groups[rows])
+    calibration = unreached_calibration(y, q, w) if arrays.reached is not None else None
+    return stock.as_dict(), calibration
 
 
 @dataclass(frozen=True)
@@ -262,10 +306,12 @@ class SurveyArrays:
     label: np.ndarray
     weight: np.ndarray
     groups: np.ndarray
+    reached: np.ndarray | None = None
 
     @classmethod
     def from_survey(cls, survey: pd.DataFrame, spec: ExperimentSpec) -> SurveyArrays:
-        """Arrays of a validated survey; the label is ``consumption_pc < spec.extreme_line``."""
+        """Arrays of a validated survey; the label is ``consumption_pc < spec.extreme_line``;
+        ``reached`` from the optional receipt columns (None without them)."""
         consumption = survey["consumption_pc"].to_numpy(dtype=float)
         return cls(
             X=survey[schema.PROXY_COLUMNS],
@@ -273,13 +319,59 @@ class SurveyArrays:
             label=(consumption < spec.extreme_line).astype(int),
             weight=survey["weight"].to_numpy(dtype=float),
             groups=survey[spec.evaluation.group].to_numpy(),
+            reached=schema.survey_reached(survey),
         )
 
 
-def cross_validate_spec(model_spec: Any, arrays: SurveyArrays, spec: ExperimentSpec) -> Any:
-    """Grouped CV of one model spec under the experiment's evaluation protocol."""
-    from targeting.evaluation.cv import grouped_cross_validate
+def selection_method(spec: ExperimentSpec, arrays: SurveyArrays) -> str | None:
+    """The selection method of the spec (``evaluation.selection``, default
+    :data:`~targeting.pmt.selection.DEFAULT_SELECTION`), or None (no receipt in the survey, or
+    ``"none"``)."""
+    method = str(spec.evaluation.selection)
+    if method == "none" or arrays.reached is None or not arrays.reached.any():
+        return None
+    return method
 
+
+def selection_options(spec: ExperimentSpec, arrays: SurveyArrays) -> dict[str, Any] | None:
+    """Parameters of :class:`~targeting.pmt.selection.SelectionAwarePMT` for the spec's models:
+    ``method`` (:func:`selection_method`) and ``calibration_cv`` (``evaluation.
+    selection_calibration_cv``, default :data:`~targeting.pmt.selection.DEFAULT_CALIBRATION_CV`);
+    None when selection is not accounted for."""
+    method = selection_method(spec, arrays)
+    if method is None:
+        return None
+    cv = int(spec.evaluation.selection_calibration_cv)
+    return {"method": method, "calibration_cv": cv}
+
+
+def unreached_summary(oof: pd.DataFrame, arrays: SurveyArrays) -> dict[str, float]:
+    """Headline metrics of out-of-fold predictions on the unreached survey households.
+
+    The plan ranks only the unreached, so the models are compared (and the champion chosen) on
+    them. Pooled metrics are the mean over repeats; ``<metric>_sd`` is the spread over folds.
+    """
+    from targeting.evaluation.metrics import evaluate_scores
+
+    keep = ~oof["reached"].to_numpy(dtype=bool)
+    part = oof[keep]
+    pooled, per_fold = [], []
+    for _, chunk in part.groupby(["repeat", "fold"], sort=True):
+        w = arrays.weight[chunk["row"].to_numpy()]
+        per_fold.append(evaluate_scores(chunk["label"], chunk["p_extreme"], sample_weight=w))
+    for _, chunk in part.groupby("repeat", sort=True):
+        w = arrays.weight[chunk["row"].to_numpy()]
+        pooled.append(evaluate_scores(chunk["label"], chunk["p_extreme"], sample_weight=w))
+    out: dict[str, float] = {}
+    for key in pooled[0]:
+        out[key] = float(np.nanmean([m[key] for m in pooled]))
+        out[f"{key}_sd"] = float(np.nanstd([m[key] for m in per_fold], ddof=1))
+    return out
+
+
+def cross_validate_spec(model_spec: Any, arrays: SurveyArrays, spec: ExperimentSpec) -> Any:
+    """Grouped CV of one model spec under the experiment's evaluation protocol (selection-aware
+    when the survey records programme receipt)."""
     return grouped_cross_validate(
         model_spec,
         arrays.X,
@@ -292,13 +384,13 @@ def cross_validate_spec(model_spec: Any, arrays: SurveyArrays, spec: ExperimentS
         seed=spec.seed,
         line=spec.extreme_line,
         calibrate=spec.evaluation.calibrate,
+        reached=arrays.reached,
+        selection=selection_options(spec, arrays),
     )
 
 
 def fit_spec(model_spec: Any, arrays: SurveyArrays, spec: ExperimentSpec) -> Any:
     """Fit one model spec on the whole survey, calibrated as in the CV."""
-    from targeting.evaluation.cv import fit_final
-
     return fit_final(
         model_spec,
         arrays.X,
@@ -309,6 +401,8 @@ def fit_spec(model_spec: Any, arrays: SurveyArrays, spec: ExperimentSpec) -> Any
         groups=arrays.groups,
         seed=spec.seed,
         line=spec.extreme_line,
+        reached=arrays.reached,
+        selection=selection_options(spec, arrays),
     )
 
 
@@ -318,21 +412,6 @@ def output_dir(spec: ExperimentSpec, output: str | Path | None = None) -> Path:
     if output is not None:
         return Path(output)
     return Path(spec.output or Path("outputs") / spec.name)
-
-
-def _models_dir(spec: ExperimentSpec) -> Path:
-    """The ``models/`` folder: beside the spec's ``experiments/`` folder, else the working
-    folder's, else the source checkout's."""
-    candidates = [Path("models"), Path(__file__).resolve().parents[1] / "models"]
-    if spec.path is not None:
-        candidates.insert(0, spec.path.parent.parent / "models")
-    for candidate in candidates:
-        if candidate.is_dir() and any(candidate.glob("*.yaml")):
-            return candidate
-    raise FileNotFoundError(
-        "no models/ folder with model specs found beside the experiment spec or in the "
-        "working folder; run from the repository root"
-    )
 
 
 def check_experiment(spec: ExperimentSpec) -> tuple[list[Any], list[Any]]:
@@ -357,14 +436,11 @@ def check_experiment(spec: ExperimentSpec) -> tuple[list[Any], list[Any]]:
     SpecError
         Every problem at once.
     """
-    from targeting.forecast.scenarios import scenarios_from_spec
-    from targeting.pmt.build import load_specs
-
     problems: list[str] = []
     model_specs: list[Any] = []
     scenarios: list[Any] = []
     try:
-        model_specs = load_specs(_models_dir(spec), names=spec.models)
+        model_specs = load_specs(names=spec.models, spec_path=spec.path)
     except SpecError as exc:
         problems.extend(exc.problems)
     try:
@@ -389,11 +465,389 @@ def _choose_champion(table: pd.DataFrame, spec: ExperimentSpec) -> tuple[str, st
     return ordered[0], (ordered[1] if len(ordered) > 1 else None)
 
 
+def prepare_forecast(
+    spec: ExperimentSpec,
+    model: str | None = None,
+    tracking_uri: str | None = None,
+    progress: Progress | None = None,
+) -> ForecastInputs:
+    """Load the data, get the scoring model, score the registry and build the city states.
+
+    Which model scores the registry (``model``):
+
+    * ``None`` (default): the champion is chosen exactly as ``targeting run`` chooses it:
+      grouped cross-validation of every model of ``models:`` and the best ``primary_metric``.
+      This needs nothing but the spec, so a forecast is reproducible from the spec alone.
+    * a model name of ``models/*.yaml`` (e.g. ``"logit"``): that model, fitted on the whole
+      survey, without cross-validation (fast).
+    * a model URI (``"models:/serang-2026-pmt@champion"``): the registered champion of a previous
+      ``targeting run`` loaded via :func:`targeting.tracking.load_model` (the only MLflow
+      access, and only when asked for).
+
+    Parameters
+    ----------
+    spec : ExperimentSpec
+    model : str, optional
+        None (cross-validated champion), a model name, or a ``models:/`` URI (above).
+    tracking_uri : str, optional
+        Used only with a ``models:/`` URI.
+    progress : Progress, optional
+
+    Returns
+    -------
+    ForecastInputs
+    """
+    progress = progress or Progress(enabled=False)
+    # every problem of the spec and its model specs fails here, before any data is read
+    _, scenarios = check_experiment(spec)
+    with progress.step("Loading and validating the survey and registry"):
+        data = load_cycle_data(spec, progress)
+    survey, registry = data.survey, data.registry
+    arrays = SurveyArrays.from_survey(survey, spec)
+    ranking_models = sorted({s.model for s in scenarios if s.model})
+    all_specs = {s.name: s for s in load_specs(spec_path=spec.path)}
+
+    def fit(name: str) -> Any:
+        if name not in all_specs:
+            raise ValueError(f"no model spec named {name!r} in models/; known: {sorted(all_specs)}")
+        return fit_spec(all_specs[name], arrays, spec)
+
+    model_table = None
+    champion_oof = None
+    fitted: dict[str, Any] = {}
+    if model is not None and model.startswith("models:/"):
+        with progress.step(f"Loading {model}"):
+            scorer = load_model(model, tracking_uri=tracking_uri)
+        scoring_name, how = model, "registered model"
+    elif model is not None:
+        with progress.step(f"Fitting {model} on the whole survey"):
+            scorer = fitted[model] = fit(model)
+        scoring_name, how = model, "named model"
+    else:
+        rows, oofs = [], {}
+        selection = selection_method(spec, arrays)
+        for name in spec.models:
+            with progress.step(f"Cross-validating {name} to choose the champion"):
+                cv = cross_validate_spec(all_specs[name], arrays, spec)
+            summary = cv.summary if selection is None else unreached_summary(cv.oof, arrays)
+            rows.append({"model": name, **{k: float(v) for k, v in summary.items()}})
+            oofs[name] = cv.oof
+        model_table = pd.DataFrame(rows)
+        scoring_name, _ = _choose_champion(model_table, spec)
+        champion_oof = oofs[scoring_name]
+        with progress.step(f"Fitting the champion {scoring_name} on the whole survey"):
+            scorer = fitted[scoring_name] = fit(scoring_name)
+        how = "cross-validated champion"
+
+    ids = pd.Index(registry["household_id"].to_numpy(), name="household_id")
+    with progress.step(f"Scoring {len(registry):,} registry households with {scoring_name}"):
+        p = pd.Series(scorer.predict_proba(registry[schema.PROXY_COLUMNS])[:, 1], index=ids)
+        if champion_oof is None:
+            # no cross-validation for a named or registered model: the level check uses its
+            # in-sample predictions on the survey (a slightly narrower interval)
+            champion_oof = pd.DataFrame(
+                {
+                    "row": np.arange(len(survey)),
+                    "repeat": 0,
+                    "label": arrays.label,
+                    "p_extreme": scorer.predict_proba(arrays.X)[:, 1],
+                }
+            )
+            if arrays.reached is not None:
+                champion_oof["reached"] = arrays.reached
+        # the start stock is the corrected estimate, drawn per path from its uncertainty
+        stock, _ = unreached_stock_and_calibration(registry, p, champion_oof, arrays)
+        states: dict[str | None, Any] = {
+            None: build_city_state(registry, p, start_sd_log=stock["sd_log"])
+        }
+    for name in ranking_models:
+        if name == scoring_name:
+            continue
+        with progress.step(f"Ranking by {name} (fitted on the whole survey)"):
+            other = fitted.get(name) or fit(name)
+            order = pd.Series(other.predict_proba(registry[schema.PROXY_COLUMNS])[:, 1], index=ids)
+            states[name] = build_city_state(registry, p, order, start_sd_log=stock["sd_log"])
+    return ForecastInputs(
+        scoring_model=scoring_name,
+        how=how,
+        states=states,
+        data_fingerprint=data_fingerprint(survey, registry),
+        vintage=str(spec.data.vintage),
+        registry_households=int(data.n_input_households),
+        model_table=model_table,
+    )
+
+
+def forecast_experiment(
+    spec: ExperimentSpec,
+    output: str | Path | None = None,
+    n_paths: int | None = None,
+    seed: int | None = None,
+    model: str | None = None,
+    tracking_uri: str | None = None,
+    capacity_paths: int | None = None,
+    calibrate: bool = False,
+    progress: Progress | None = None,
+) -> ForecastRun:
+    """The forecast of an experiment: :func:`prepare_forecast`, every scenario, then the tables
+    and charts written to the output folder (``targeting forecast``; nothing logged here).
+
+    Parameters
+    ----------
+    spec : ExperimentSpec
+    output : path-like, optional
+        Output folder (default as :func:`output_dir`).
+    n_paths, seed, capacity_paths, calibrate
+        As in :func:`targeting.forecast.run.run_forecast`.
+    model, tracking_uri
+        As in :func:`prepare_forecast`.
+    progress : Progress, optional
+
+    Returns
+    -------
+    targeting.forecast.run.ForecastRun
+        With ``outputs`` filled.
+    """
+    progress = progress or Progress(enabled=False)
+    inputs = prepare_forecast(spec, model=model, tracking_uri=tracking_uri, progress=progress)
+    run = run_forecast(
+        spec,
+        inputs,
+        n_paths=n_paths,
+        seed=seed,
+        capacity_paths=capacity_paths,
+        calibrate=calibrate,
+        progress=progress,
+    )
+    out_dir = output_dir(spec, output)
+    with progress.step(f"Writing tables and charts to {out_dir}"):
+        write_forecast_outputs(run, out_dir)
+    return run
+
+
+def refit_experiment(
+    spec: ExperimentSpec,
+    folder: str | Path,
+    model_uri: str | None = None,
+    fit: str | None = None,
+    registry: str | Path | None = None,
+    method: str = "platt",
+    group_offsets: bool = True,
+    n_boot: int = 200,
+    tracking_uri: str | None = None,
+) -> RefitResult:
+    """Recalibrate the champion on the verified outcomes of a working state (``targeting refit``).
+
+    Reads the state's ledger, loads the registry (the spec's data, or ``registry``), gets the
+    base model (``fit``: that model spec fitted on the survey; else ``model_uri`` loaded from
+    the tracking store), recalibrates it (:func:`targeting.feedback.refit.recalibrate_on_outcomes`)
+    and writes the re-scored registry into the state folder. Nothing is logged here.
+
+    Parameters
+    ----------
+    spec : ExperimentSpec
+    folder : path-like
+        The working-state folder.
+    model_uri : str, optional
+        MLflow URI of the model to recalibrate (used when ``fit`` is not given).
+    fit : str, optional
+        A model spec name to fit on the survey instead of loading a model.
+    registry : path-like, optional
+        A registry file with the proxies (default: the spec's data).
+    method : {"platt", "intercept"}
+    group_offsets : bool, default True
+        Shrunk kelurahan offsets; False for one map for the city.
+    n_boot : int, default 200
+    tracking_uri : str, optional
+
+    Returns
+    -------
+    targeting.feedback.refit.RefitResult
+    """
+    ledger = read_ledger(folder)
+    if ledger is None or not len(ledger):
+        raise ValueError(f"no outcomes ingested in {folder}: run 'targeting ingest' first")
+    survey = None
+    if registry is not None:
+        frame = schema.validate_registry(read_table(registry), mode="quarantine").valid
+    else:
+        data = load_cycle_data(spec)
+        frame, survey = data.registry, data.survey
+    if survey is None:
+        survey = load_cycle_data(spec).survey
+    if fit:
+        base = fit_champion(survey, fit, seed=spec.seed, line=spec.extreme_line)
+        base_label = f"{fit} fitted on the survey"
+    else:
+        if model_uri is None:
+            raise ValueError("give a model URI (--model) or a model spec to fit (--fit)")
+        base = load_model(model_uri, tracking_uri=tracking_uri)
+        base_label = model_uri
+    result = recalibrate_on_outcomes(
+        base,
+        frame,
+        ledger,
+        base_label=base_label,
+        method=method,
+        group_column="kelurahan" if group_offsets else None,
+        n_boot=n_boot,
+        seed=spec.seed,
+        survey=survey,
+    )
+    write_scores(result.scores, folder)
+    return result
+
+
+def plan_capacity(spec: ExperimentSpec) -> ranking.PlanCapacity:
+    """The field capacity of the spec's ``plan:`` section (operators x visits/day x workdays)."""
+    return ranking.PlanCapacity.from_spec(spec.plan)
+
+
+@dataclass
+class SimulatedRounds:
+    """``targeting simulate-rounds``: the rounds, the capacity per round and the verdict."""
+
+    rounds: RoundsResult
+    capacity: ranking.PlanCapacity
+    seed: int
+    verdict: dict[str, Any]
+
+
+def simulate_feedback_rounds(
+    spec: ExperimentSpec,
+    households: int,
+    model: str = "ols",
+    rounds: int = 3,
+    seed: int | None = None,
+    method: str = "platt",
+    group_offsets: bool = True,
+    progress: Progress | None = None,
+) -> SimulatedRounds:
+    """The feedback loop on a synthetic city of ``households`` under the spec's capacity.
+
+    Generates the city, fits ``model`` on its survey, and runs
+    :func:`targeting.feedback.rounds.simulate_rounds`. The verdict compares the last round's
+    true hit rate with the one the plan would have had without learning from the field ("not
+    worse" allows half a point of noise).
+
+    Parameters
+    ----------
+    spec : ExperimentSpec
+        Gives the capacity, the line and (unless ``seed``) the seed.
+    households : int
+    model : str, default "ols"
+        The model spec to start from.
+    rounds : int, default 3
+    seed : int, optional
+    method : {"platt", "intercept"}
+    group_offsets : bool, default True
+    progress : Progress, optional
+
+    Returns
+    -------
+    SimulatedRounds
+    """
+    progress = progress or Progress(enabled=False)
+    seed = spec.seed if seed is None else seed
+    with progress.step(f"Generating synthetic Serang ({households:,} households)"):
+        city = generate_city(n_households=households, seed=seed, extreme_line=spec.extreme_line)
+        registry = schema.validate_registry(city.registry, mode="quarantine").valid
+        survey = schema.validate_survey(city.survey, mode="strict").valid
+    with progress.step(f"Fitting {model} on the survey"):
+        base = fit_champion(survey, model, seed=seed, line=spec.extreme_line)
+    capacity = plan_capacity(spec)
+    with progress.step(f"Simulating {rounds} round(s) of {capacity.total_visits:,} visits"):
+        result = simulate_rounds(
+            registry,
+            city.truth,
+            base,
+            capacity,
+            rounds=rounds,
+            seed=seed,
+            method=method,
+            group_column="kelurahan" if group_offsets else None,
+            audit_share=float(spec.plan.audit_share),
+        )
+    last = result.table.iloc[-1]
+    verdict = {
+        "round": int(last["round"]),
+        "feedback_rounds_before": int(last["round"]) - 1,
+        "true_hit_rate": float(last["true_hit_rate"]),
+        "true_hit_rate_without_feedback": float(last["true_hit_rate_without_feedback"]),
+        "not_worse": bool(last["feedback_gain"] >= -0.005),
+    }
+    return SimulatedRounds(rounds=result, capacity=capacity, seed=seed, verdict=verdict)
+
+
+def score_registry(
+    registry: str | Path,
+    output: str | Path,
+    model_uri: str,
+    tracking_uri: str | None = None,
+    mode: str = "quarantine",
+    seed: int = 2026,
+    batch_rows: int = 100_000,
+    engine: str = "local",
+    progress: Any = None,
+) -> dict[str, Any]:
+    """Score a registry file of any size with a logged model (``targeting score``).
+
+    The local engine streams the file in batches (memory bounded by ``batch_rows``) and writes
+    the scores (no personal data) and, beside them, ``rejected.<suffix>`` for rows set aside by
+    validation; the Spark engine scores a validated Parquet dataset with ``spark_udf``.
+
+    Parameters
+    ----------
+    registry : path-like
+        A registry file (.parquet, .csv or .xlsx; Parquet for Spark).
+    output : path-like
+        Where the scores go (.csv or .parquet; a folder for Spark).
+    model_uri : str
+        MLflow model URI (e.g. ``models:/serang-2026-pmt@champion``).
+    tracking_uri : str, optional
+    mode : {"quarantine", "strict"}
+    seed : int, default 2026
+        Seed of the interval simulation (models without an exact interval).
+    batch_rows : int, default 100_000
+    engine : {"local", "spark"}
+    progress : callable, optional
+        ``progress(rows done, rows scored, seconds)`` after each batch (local engine).
+
+    Returns
+    -------
+    dict
+        ``engine``, ``model``, ``households_in_file``, ``scored``, ``rejected``, ``seconds``,
+        ``output``, ``rejected_output`` (JSON-ready; no personal data).
+    """
+    if batch_rows < 1:
+        raise ValueError(f"--batch-rows must be a whole number ≥ 1, got {batch_rows}")
+    if engine == "spark":
+        from targeting.tracking.spark import score_with_spark  # needs PySpark and Java
+
+        summary = score_with_spark(model_uri, registry, output, tracking_uri=tracking_uri)
+        return {"engine": "spark", "model": model_uri, **summary}
+    model = load_model(model_uri, tracking_uri=tracking_uri)
+    result = score_registry_file(
+        model,
+        registry,
+        output,
+        batch_rows=batch_rows,
+        mode=mode,
+        seed=seed,
+        progress=progress,
+    )
+    return {"engine": "local", "model": model_uri, **result.as_dict()}
+
+
 def run_cycle(
     spec: ExperimentSpec,
     output: str | Path | None = None,
     progress: Progress | None = None,
     n_paths: int | None = None,
+    state: str | Path | None = None,
+    fresh: bool = False,
+    start: str | None = None,
+    staging: Any = None,
 ) -> CycleResult:
     """Run survey → PMT → score → plan → forecast for one experiment spec.
 
@@ -409,15 +863,123 @@ def run_cycle(
     progress : Progress, optional
     n_paths : int, optional
         Override the forecast's number of Monte Carlo paths.
+    state : path-like, optional
+        The working state to continue from (default: the output folder).
+    fresh : bool
+        Ignore the working state: plan as if nobody had been visited.
+    start : str, optional
+        First plan day ``YYYY-MM-DD`` (default: after the last plan once its results were
+        ingested, the same period when they were not, else the spec's ``plan.start_date``).
+    staging : targeting.data.outputs.OutputSet, optional
+        An open output set to write into (the caller adds its files, e.g. the report, and
+        commits). Without one, the run opens its own and commits it when done, so the output
+        folder only ever holds complete sets.
 
     Returns
     -------
     CycleResult
     """
-    from threadpoolctl import threadpool_limits
-
     with threadpool_limits(limits=spec.evaluation.threads):
-        return _run_cycle(spec, output, progress, n_paths)
+        if staging is not None:
+            return _run_cycle(spec, output, progress, n_paths, state, fresh, start, staging)
+        with OutputSet(output_dir(spec, output), drop=RUN_DROPS) as own:
+            result = _run_cycle(spec, output, progress, n_paths, state, fresh, start, own)
+            own.commit()
+        return result
+
+
+@dataclass
+class CarriedState:
+    """What a run takes over from the working state of the previous one."""
+
+    registry: pd.DataFrame
+    left_registry: pd.DataFrame
+    ledger: pd.DataFrame | None
+    audit: pd.DataFrame | None
+    cycle: dict[str, Any] | None
+    start_date: str
+
+
+def plan_start(spec: ExperimentSpec, cycle: dict[str, Any] | None, start: str | None = None) -> str:
+    """The first day of the next plan.
+
+    ``start`` when given; else, once the current plan's results were ingested, the next workday
+    after its last visit date; else the current plan's first day (a re-run re-plans the same
+    period); else the spec's ``plan.start_date``.
+    """
+    if start:
+        np.datetime64(start, "D")  # raises on a malformed date
+        return str(start)
+    if cycle and cycle.get("last_visit_date"):
+        if cycle.get("ingested"):
+            last = np.datetime64(str(cycle["last_visit_date"]), "D")
+            return str(np.busday_offset(last, 1, roll="forward"))
+        if cycle.get("first_visit_date"):
+            return str(cycle["first_visit_date"])
+    return str(spec.plan.start_date)
+
+
+def carry_state(
+    registry: pd.DataFrame,
+    rejected: pd.DataFrame,
+    folder: Path | None,
+    spec: ExperimentSpec,
+    start: str | None = None,
+) -> CarriedState:
+    """Merge the working state of ``folder`` into a newly loaded registry snapshot.
+
+    Households merge by ``household_id``. A household's status is the latest conclusive
+    outcome of the ledger, else a verified status the state already had, else the snapshot's.
+    Households with inconclusive visits get ``pool_hold`` (``retry_later`` /
+    ``attempts_exhausted``, :func:`targeting.feedback.ingest.pool_holds`). Households of the
+    previous snapshot that this one lacks (neither valid nor rejected) are returned in
+    ``left_registry`` with their last status.
+    """
+    registry = registry.copy()
+    empty_left = pd.DataFrame(columns=["household_id", "kecamatan", "kelurahan", "last_status"])
+    if folder is None or not Path(folder).is_dir():
+        start_date = plan_start(spec, None, start)
+        return CarriedState(registry, empty_left, None, None, None, start_date)
+    cycle = state_files.read_cycle(folder)
+    ledger = state_files.read_ledger(folder)
+    audit = state_files.read_audit(folder)
+    start_date = plan_start(spec, cycle, start)
+    ids = registry["household_id"].astype(str)
+    left = empty_left
+    if (Path(folder) / state_files.STATUS_FILE).exists():
+        prior = state_files.read_status(folder)
+        verified = prior[prior["verification_status"] != "unverified"]
+        carried = ids.map(verified.set_index("household_id")["verification_status"])
+        registry["verification_status"] = carried.fillna(registry["verification_status"]).astype(
+            object
+        )
+        known = set(ids) | set(rejected.get("household_id", pd.Series(dtype=str)).astype(str))
+        gone = prior[~prior["household_id"].isin(known)]
+        left = pd.DataFrame(
+            {
+                "household_id": gone["household_id"].astype(str).to_numpy(),
+                "kecamatan": gone.get("kecamatan", pd.Series("", index=gone.index)).to_numpy(),
+                "kelurahan": gone.get("kelurahan", pd.Series("", index=gone.index)).to_numpy(),
+                "last_status": gone["verification_status"].astype(str).to_numpy(),
+            }
+        )
+    if ledger is not None and len(ledger):
+        registry = apply_ledger(registry, ledger)
+        holds = pool_holds(ledger, start_date)
+        registry["pool_hold"] = ids.map(holds).fillna("").astype(object).to_numpy()
+    return CarriedState(registry, left, ledger, audit, cycle, start_date)
+
+
+def make_plan_id(plan: pd.DataFrame, start_date: str) -> str:
+    """A plan's id: its first day and a digest of who is visited when by whom.
+
+    The same plan made twice has the same id, so a re-run does not orphan a printed workbook;
+    any change of households, dates or operators gives another id.
+    """
+    digest = hashlib.sha256(start_date.encode())
+    cols = [c for c in ("household_id", "visit_date", "operator") if c in plan]
+    digest.update(pd.util.hash_pandas_object(plan[cols].astype(str), index=False).to_numpy())
+    return f"{start_date}-{digest.hexdigest()[:8]}"
 
 
 def _run_cycle(
@@ -425,15 +987,15 @@ def _run_cycle(
     output: str | Path | None = None,
     progress: Progress | None = None,
     n_paths: int | None = None,
+    state: str | Path | None = None,
+    fresh: bool = False,
+    start: str | None = None,
+    staging: Any = None,
 ) -> CycleResult:
-    """The body of :func:`run_cycle`, run under its thread limit."""
-    from targeting.forecast.stockflow import simulate
-    from targeting.plan import ranking
-    from targeting.pmt import reasons as explain
-    from targeting.pmt.scoring import score_households
-
+    """The body of :func:`run_cycle`, run under its thread limit, writing into ``staging``."""
     progress = progress or Progress(enabled=False)
-    out_dir = output_dir(spec, output)
+    final_dir = output_dir(spec, output)
+    out_dir = staging.staging  # every output of the set is written here, then swapped in
     seed = spec.seed
     # every problem of the spec and its model specs fails here, before any data is read
     model_specs, scenarios = check_experiment(spec)
@@ -442,25 +1004,49 @@ def _run_cycle(
         try:
             data = load_cycle_data(spec, progress)
         except schema.DataValidationError as exc:
-            schema.write_problems(exc, out_dir / "validation_errors.csv")
+            # the error report goes beside the previous set (this run has no outputs)
+            schema.write_problems(exc, final_dir / "validation_errors.csv")
             raise
         survey, registry = data.survey, data.registry
+        _stop_when_empty(data, final_dir)
         progress.note(
             f"survey: {len(survey):,} households; registry: {len(registry):,} valid of "
             f"{data.n_input_households:,}"
         )
     fingerprint = data_fingerprint(survey, registry)
+    state_dir = None if fresh else Path(state) if state is not None else final_dir
+    carried = carry_state(registry, data.rejected, state_dir, spec, start)
+    registry = carried.registry
+    if carried.ledger is not None:
+        progress.note(
+            f"working state: {len(carried.ledger):,} recorded visits; "
+            f"{int((registry['verification_status'] != 'unverified').sum()):,} households "
+            f"verified; {len(carried.left_registry):,} no longer in the registry"
+        )
 
     arrays = SurveyArrays.from_survey(survey, spec)
     label, weight = arrays.label, arrays.weight
     group_col = spec.evaluation.group
+    selection = selection_method(spec, arrays)
+    if selection is None:
+        progress.note(
+            "the survey has no programme receipt (receives_pkh, receives_bpnt): the models "
+            "estimate P(extreme | proxies) on all households, which over-states poverty among "
+            "the unreached when programmes reached households on what the proxies miss"
+        )
+    else:
+        progress.note(
+            f"models estimate P(extreme | proxies, not reached) (selection: {selection}); "
+            "metrics are on the survey's unreached households"
+        )
 
     rows, fold_metrics, calibration_rows, oof_by_model = [], {}, [], {}
     for model_spec in model_specs:
         with progress.step(f"Cross-validating {model_spec.name} (grouped by {group_col})"):
             cv = cross_validate_spec(model_spec, arrays, spec)
         row = {"model": model_spec.name}
-        for key, value in cv.summary.items():
+        summary = cv.summary if selection is None else unreached_summary(cv.oof, arrays)
+        for key, value in summary.items():
             row[key] = float(value)
         rows.append(row)
         fold_metrics[model_spec.name] = cv.fold_metrics
@@ -500,12 +1086,19 @@ def _run_cycle(
             if name != champion
         }
 
-    capacity = ranking.PlanCapacity.from_spec(spec.plan)
+    capacity = dataclasses.replace(plan_capacity(spec), start_date=carried.start_date)
     with progress.step(
         f"Planning {capacity.total_visits:,} visits ({capacity.operators} operators x "
         f"{capacity.visits_per_day:g} visits/day x {capacity.workdays} workdays)"
     ):
         plan = ranking.build_plan(registry, scores, capacity, rejected=data.rejected)
+        plan = add_audit_sample(
+            plan,
+            registry,
+            scores,
+            share=float(spec.plan.audit_share),
+            seed=seed,
+        )
         planned_ids = plan.plan["household_id"]
         planned_rows = registry.set_index("household_id").loc[planned_ids]
         reasons = explain.reason_codes(
@@ -519,6 +1112,8 @@ def _run_cycle(
         reason_cols = [f"reason_{i}" for i in (1, 2, 3)]
         plan.plan = plan.plan.drop(columns=[c for c in reason_cols if c in plan.plan])
         plan.plan[reason_cols] = reasons[reason_cols].to_numpy()
+    plan_id = make_plan_id(plan.plan, carried.start_date)
+    cycle = _next_cycle(carried.cycle, plan_id, plan.summary())
     counts = {
         "households_in_registry": int(data.n_input_households),
         "planned": len(plan.plan),
@@ -526,6 +1121,7 @@ def _run_cycle(
         "not_ranked_by_reason": {
             str(k): int(v) for k, v in plan.not_ranked["reason"].value_counts().sort_index().items()
         },
+        "left_registry": len(carried.left_registry),
         "rejected_rows": len(data.rejected),
         "rejected_by_column": {
             str(c): int(n) for c, n in data.problems["column"].value_counts().sort_index().items()
@@ -554,6 +1150,14 @@ def _run_cycle(
             "realised_hit_rate": float(hits.mean()) if len(hits) else float("nan"),
         }
 
+    stock, calibration_unreached = unreached_stock_and_calibration(
+        registry, scores["p_extreme"], oof_by_model[champion], arrays
+    )
+    if plan_truth_check:
+        plan_truth_check["estimated_unreached_extreme"] = stock["estimate"]
+        plan_truth_check["estimated_unreached_extreme_low"] = stock["low"]
+        plan_truth_check["estimated_unreached_extreme_high"] = stock["high"]
+
     paths = int(n_paths or spec.forecast.n_paths)
     forecasts: dict[str, Any] = {}
     forecast_rows = []
@@ -563,7 +1167,10 @@ def _run_cycle(
             key = scenario.model if scenario.model and scenario.model != champion else None
             if key not in states:
                 states[key] = build_city_state(
-                    registry, scores["p_extreme"], other_scores.get(key) if key else None
+                    registry,
+                    scores["p_extreme"],
+                    other_scores.get(key) if key else None,
+                    start_sd_log=stock["sd_log"],
                 )
             result = simulate(states[key], scenario, n_paths=paths, seed=seed)
             forecasts[scenario.name] = result
@@ -574,9 +1181,11 @@ def _run_cycle(
 
     with progress.step(f"Writing the plan and tables to {out_dir}"):
         outputs = _write_outputs(
-            out_dir, registry, plan, data.rejected, model_table, forecast_table, forecasts
+            out_dir, registry, plan, data.rejected, model_table, forecast_table, forecasts, plan_id
         )
         outputs["validation_errors"] = write_table(data.problems, out_dir / "validation_errors.csv")
+        outputs["left_registry"] = write_table(carried.left_registry, out_dir / "left_registry.csv")
+        outputs.update(_carry_files(carried, out_dir))
 
     result = CycleResult(
         spec=spec,
@@ -596,16 +1205,72 @@ def _run_cycle(
         fold_metrics=fold_metrics,
         timings=dict(progress.timings),
         input_example=_synthetic_input_example(seed),
+        training_data=survey.drop(columns=[c for c in schema.PII_COLUMNS if c in survey]),
         registry_status=registry[_STATUS_COLUMNS].copy(),
         group_ratios=group_ratios,
         oof=oof_by_model,
+        plan_id=plan_id,
+        cycle=cycle,
+        unreached_stock=stock,
+        calibration_unreached=calibration_unreached,
+        selection=selection,
     )
-    from targeting.data.state import write_state
-
     result.outputs.update(write_state(result, out_dir))
-    write_json(result.summary(), out_dir / "summary.json")
+    result.outputs["cycle"] = write_cycle(cycle, out_dir)
     result.outputs["summary"] = out_dir / "summary.json"
+    # paths as they will be once the set is committed
+    result.outputs = {k: staging.final(v) for k, v in result.outputs.items()}
+    write_json(result.summary(), out_dir / "summary.json")
     return result
+
+
+def _stop_when_empty(data: CycleData, folder: Path) -> None:
+    """Stop before any model is fitted when nothing valid is left to work on.
+
+    An empty or header-only file, or one whose every row is set aside (NIKs in scientific
+    notation, a wrong separator), otherwise fails deep inside a model fit. The set-aside rows
+    and their reasons are written beside the previous outputs first.
+    """
+    if len(data.registry) and len(data.survey):
+        return
+    if len(data.survey) == 0:
+        raise InputFileError(
+            "the survey has no rows; give data.survey a file with a header and households"
+        )
+    write_table(data.rejected, folder / "rejected.csv")
+    write_table(data.problems, folder / "validation_errors.csv")
+    raise InputFileError(
+        f"the registry has no valid household ({data.n_input_households:,} row(s) read, "
+        f"all set aside); see rejected.csv and validation_errors.csv in {folder}, fix the "
+        "export and run again"
+    )
+
+
+def _next_cycle(
+    previous: dict[str, Any] | None, plan_id: str, summary: dict[str, Any]
+) -> dict[str, Any]:
+    """The state's record of the current plan (``cycle.json``)."""
+    earlier = list((previous or {}).get("earlier_plan_ids", []))
+    if previous and previous.get("plan_id") and previous["plan_id"] != plan_id:
+        earlier.append(str(previous["plan_id"]))
+    same = bool(previous) and previous.get("plan_id") == plan_id
+    return {
+        "plan_id": plan_id,
+        "first_visit_date": summary.get("first_visit_date"),
+        "last_visit_date": summary.get("last_visit_date"),
+        "ingested": bool(same and previous.get("ingested")),
+        "earlier_plan_ids": earlier,
+    }
+
+
+def _carry_files(carried: CarriedState, out_dir: Path) -> dict[str, Path]:
+    """Keep the ledger and its audit trail in the output folder (they are the state)."""
+    written: dict[str, Path] = {}
+    if carried.ledger is not None:
+        written["ledger"] = state_files.write_ledger(carried.ledger, out_dir)
+    if carried.audit is not None:
+        written["audit"] = state_files.write_audit(carried.audit, out_dir)
+    return written
 
 
 def _group_ratios(
@@ -613,8 +1278,6 @@ def _group_ratios(
 ) -> pd.DataFrame:
     """EE by group (kecamatan, female head, elderly head, disability) as a ratio to overall EE,
     from the champion's pooled out-of-fold predictions at the true extreme share."""
-    from targeting.evaluation.metrics import group_error_ratios
-
     first = oof[oof["repeat"] == oof["repeat"].min()].sort_values("row")
     rows = first["row"].to_numpy()
     groups = pd.DataFrame(
@@ -633,8 +1296,6 @@ def _group_ratios(
 
 def _synthetic_input_example(seed: int) -> pd.DataFrame:
     """Five synthetic proxy rows for the logged model (never a registry row)."""
-    from targeting.data.synthetic import generate_city
-
     city = generate_city(n_households=2_000, seed=seed + 1, survey_fraction=0.05)
     return city.survey[schema.PROXY_COLUMNS].head(5).reset_index(drop=True)
 
@@ -647,19 +1308,23 @@ def _write_outputs(
     model_table: pd.DataFrame,
     forecast_table: pd.DataFrame,
     forecasts: dict[str, Any],
+    plan_id: str = "",
 ) -> dict[str, Path]:
-    """Write the planner's local outputs. By-name lists stay in this folder only."""
-    from targeting.plan import workbook
+    """Write the planner's local outputs. By-name lists stay in this folder only.
 
+    ``plan.csv`` and the workbook carry ``plan_id``; ``plan.csv``, the workbook and
+    ``rejected.csv`` are the only files with personal data."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    remove_stale_parts(out_dir)
     pii = [c for c in schema.PII_COLUMNS if c in registry]
     field_plan = plan.plan.merge(registry[["household_id", *pii]], on="household_id", how="left")
+    field_plan.insert(0, "plan_id", plan_id)
     by_name = dataclasses.replace(plan, plan=field_plan)
     outputs: dict[str, Path] = {}
     outputs.update(workbook.write_plan_csv(by_name, out_dir))
+    if plan.audit is not None:
+        outputs.update(write_audit_design(plan.audit, out_dir))
     outputs["plan_workbook"] = workbook.write_plan_workbook(
-        by_name, out_dir / "verification_plan.xlsx"
+        by_name, out_dir / "verification_plan.xlsx", plan_id=plan_id
     )
     outputs["rejected"] = write_table(rejected, out_dir / "rejected.csv")
     outputs["models"] = write_table(model_table, out_dir / "model_comparison.csv")

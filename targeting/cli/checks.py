@@ -8,6 +8,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from targeting.config.experiment import SpecError, load_experiment_spec
+from targeting.data.packaged import (
+    DEFAULT_EXPERIMENT,
+    experiment_path,
+    model_spec_files,
+    packaged_experiments_dir,
+    packaged_models_dir,
+)
+from targeting.data.paths import shared_data_dir
+from targeting.tracking import default_tracking_uri, store_health
+
 __all__ = ["run_checks"]
 
 _REQUIRED_PACKAGES = [
@@ -39,9 +50,13 @@ def _check(
 
 
 def _shared_data_folder() -> Path:
-    from targeting.data.paths import shared_data_dir
-
     return shared_data_dir()
+
+
+def _where(path: Path) -> str:
+    """'packaged' for a spec shipped with the package, else its path."""
+    packaged = {packaged_models_dir().resolve(), packaged_experiments_dir().resolve()}
+    return "packaged" if path.resolve().parent in packaged else str(path)
 
 
 def run_checks(tracking_uri: str | None = None) -> list[dict[str, Any]]:
@@ -71,25 +86,38 @@ def run_checks(tracking_uri: str | None = None) -> list[dict[str, Any]]:
             checks.append(
                 _check(f"package {module}", False, f"not importable: {exc}", "pip install -e .")
             )
-    from targeting.tracking import default_tracking_uri, store_health
-
     uri = tracking_uri or default_tracking_uri()
+    from targeting.tracking.connectivity import TrackingUnreachableError, check_store_intact
+
     try:
+        check_store_intact(uri)
+    except TrackingUnreachableError as exc:
+        damaged = str(exc)
+        checks.append(_check("tracking store", False, damaged, damaged.split("; ", 1)[-1]))
+        uri = ""
+    try:
+        if not uri:
+            raise _Skipped
         health = store_health(uri)
-        detail = f"{uri}: reachable, {health['experiments']} experiment(s)"
+        if not health["created"]:
+            detail = f"{uri}: not created yet (the first 'targeting run' creates it)"
+        else:
+            detail = f"{uri}: reachable, {health['experiments']} experiment(s)"
         checks.append(_check("tracking store", True, detail))
         champion = health["champion_version"]
         checks.append(
             _check(
                 "champion model",
                 champion is not None,
-                f"targeting-pmt@champion is version {champion}"
+                f"{health['model_name']}@champion is version {champion}"
                 if champion is not None
-                else "no targeting-pmt@champion registered yet",
+                else f"no {health['model_name']}@champion registered yet",
                 "run 'targeting run' once",
                 required=False,
             )
         )
+    except _Skipped:
+        pass
     except Exception as exc:
         checks.append(
             _check(
@@ -99,23 +127,21 @@ def run_checks(tracking_uri: str | None = None) -> list[dict[str, Any]]:
                 "check MLFLOW_TRACKING_URI, or unset it to use sqlite:///mlflow.db here",
             )
         )
-    repo = Path.cwd()
-    for folder, fix in [
-        ("models", "run from the repository root (models/*.yaml are the model specs)"),
-        ("experiments", "run from the repository root (experiments/*.yaml are the specs)"),
-    ]:
-        found = sorted(p.name for p in (repo / folder).glob("*.yaml"))
-        checks.append(
-            _check(f"{folder}/ specs", bool(found), ", ".join(found) or "none found", fix)
+    models = model_spec_files()
+    checks.append(
+        _check(
+            "model specs",
+            bool(models),
+            ", ".join(f"{name} ({_where(path)})" for name, path in models.items()) or "none found",
+            "reinstall the package (pip install -e .): the packaged models/*.yaml are missing",
         )
-    if (repo / "experiments" / "serang-2026.yaml").exists():
-        from targeting.config.experiment import SpecError, load_experiment_spec
-
-        try:
-            load_experiment_spec(repo / "experiments" / "serang-2026.yaml")
-            checks.append(_check("default experiment spec", True, "valid"))
-        except SpecError as exc:
-            checks.append(_check("default experiment spec", False, str(exc), "fix the spec"))
+    )
+    default = experiment_path(DEFAULT_EXPERIMENT)
+    try:
+        load_experiment_spec(default)
+        checks.append(_check("default experiment spec", True, f"{_where(default)}: valid"))
+    except SpecError as exc:
+        checks.append(_check("default experiment spec", False, str(exc), "fix the spec"))
     shared = _shared_data_folder()
     for relative in (
         "costa-rica-ipm/train.csv",
@@ -143,3 +169,7 @@ def run_checks(tracking_uri: str | None = None) -> list[dict[str, Any]]:
         )
     )
     return checks
+
+
+class _Skipped(Exception):
+    """The tracking store was found damaged; its health is not queried."""

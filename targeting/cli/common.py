@@ -8,9 +8,18 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["DEFAULT_SPEC", "Formatter", "print_json", "table"]
+from targeting.config.experiment import ExperimentSpec, load_experiment_spec
+from targeting.data.packaged import DEFAULT_EXPERIMENT, experiment_path
 
-DEFAULT_SPEC = "experiments/serang-2026.yaml"
+__all__ = ["DEFAULT_SPEC", "Formatter", "load_spec", "print_json", "table"]
+
+DEFAULT_SPEC = DEFAULT_EXPERIMENT
+
+
+def load_spec(path: str | None) -> ExperimentSpec:
+    """Load the experiment spec a command was given; a relative path missing from the working
+    folder (such as the default) falls back to the packaged spec of the same name."""
+    return load_experiment_spec(experiment_path(path))
 
 
 class Formatter(argparse.RawDescriptionHelpFormatter):

@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from targeting.cli.common import Formatter, print_json, table
 from targeting.data.io import json_records
 
@@ -29,8 +31,7 @@ def _fail(message: str) -> int:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    import pandas as pd
-
+    # imported on use, so that 'targeting --help' answers without loading them
     from targeting.tracking.compare import compare_cycle, sort_table
     from targeting.tracking.report import ReportNotFoundError
 

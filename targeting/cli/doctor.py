@@ -11,6 +11,7 @@ __all__ = ["register"]
 
 
 def _cmd_doctor(args: argparse.Namespace) -> int:
+    # imported on use, so that 'targeting --help' answers without loading them
     from targeting.cli.checks import run_checks
 
     checks = run_checks(tracking_uri=args.tracking_uri)

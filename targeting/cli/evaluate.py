@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from targeting.cli.common import Formatter, print_json, table
+from targeting.data.packaged import experiment_path
 from targeting.evaluation.provenance import REPORT_SEED
 
 __all__ = ["register"]
@@ -33,6 +34,7 @@ class _UsageError(Exception):
 def _load_data(args: argparse.Namespace) -> tuple[Any, bool]:
     """The data and whether they name an area (the sampling unit the folds are grouped by)."""
     if args.data_spec == "synthetic":
+        # imported on use, so that 'targeting --help' answers without loading them
         from targeting.evaluation.zoo import synthetic_survey_data
 
         data = synthetic_survey_data(n_households=args.n_households, seed=args.city_seed)
@@ -40,7 +42,8 @@ def _load_data(args: argparse.Namespace) -> tuple[Any, bool]:
     from targeting.data.adapters import DataSpecError, load_data_spec, load_dataset
 
     try:
-        spec = load_data_spec(args.data_spec)
+        # experiments/data/costa-rica.yaml outside the checkout: the packaged copy
+        spec = load_data_spec(experiment_path(args.data_spec))
         data = load_dataset(spec)
     except (DataSpecError, FileNotFoundError) as exc:
         raise _UsageError(str(exc)) from exc
@@ -49,6 +52,7 @@ def _load_data(args: argparse.Namespace) -> tuple[Any, bool]:
 
 
 def _specs(args: argparse.Namespace) -> list[Any]:
+    # imported on use, so that 'targeting --help' answers without loading them
     from targeting.pmt.build import load_specs
 
     names = [n.strip() for n in args.models.split(",") if n.strip()] if args.models else None
@@ -59,6 +63,7 @@ def _specs(args: argparse.Namespace) -> list[Any]:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
+    # imported on use, so that 'targeting --help' answers without loading them
     from targeting.console import Progress
     from targeting.evaluation.zoo import evaluate_zoo
 
@@ -220,7 +225,10 @@ def register(sub: Any) -> None:
         "embedded synthetic Serang survey (consumption label, groups = kelurahan)",
     )
     cmd.add_argument("--models", help="comma-separated model names (default: every spec)")
-    cmd.add_argument("--models-dir", default="models", help="folder of model specs")
+    cmd.add_argument(
+        "--models-dir",
+        help="folder of model specs that override the packaged ones (default: models/ if present)",
+    )
     cmd.add_argument("--repeats", type=int, default=3, help="CV repeats (default 3)")
     cmd.add_argument("--folds", type=int, default=5, help="folds per repeat (default 5)")
     cmd.add_argument(

@@ -8,19 +8,19 @@ from typing import Any
 
 import pandas as pd
 
-from targeting.cli.common import DEFAULT_SPEC, Formatter, print_json, table
+from targeting.cli.common import DEFAULT_SPEC, Formatter, load_spec, print_json, table
 
 __all__ = ["register"]
 
 
 def _cmd_forecast(args: argparse.Namespace) -> int:
-    from targeting.config.experiment import load_experiment_spec
+    # the pipeline and tracking import scikit-learn and statsmodels: imported when the command
+    # runs, so that 'targeting --help' and argument errors answer at once
     from targeting.console import Progress
-    from targeting.forecast.run import run_forecast, write_outputs
-    from targeting.pipeline import output_dir
+    from targeting.pipeline import forecast_experiment
 
     # command-line numbers are checked by the spec's own types, before any work
-    spec = load_experiment_spec(args.spec).with_overrides(
+    spec = load_spec(args.spec).with_overrides(
         {
             "forecast.n_paths": args.n_paths,
             "seed": args.seed,
@@ -37,16 +37,14 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
     steps = 5 + len(spec.models) * (args.model is None) + 2 * n_scen + len(ranking)
     steps += int(args.calibrate) + int(not args.no_tracking)
     progress = Progress(total=steps, enabled=not args.quiet)
-    run = run_forecast(
+    run = forecast_experiment(
         spec,
+        output=args.output,
         model=args.model,
         tracking_uri=args.tracking_uri,
         calibrate=args.calibrate,
         progress=progress,
     )
-    out_dir = output_dir(spec, args.output)
-    with progress.step(f"Writing tables and charts to {out_dir}"):
-        write_outputs(run, out_dir)
     tracking: dict[str, Any] = {}
     if not args.no_tracking:
         from targeting.tracking.forecast import log_forecast
@@ -140,7 +138,7 @@ def register(sub: Any) -> None:
         epilog=(
             "Examples:\n  targeting forecast experiments/serang-2026.yaml --json\n"
             "  targeting forecast experiments/serang-2026-scenarios.yaml --calibrate\n"
-            "  targeting forecast --model models:/targeting-pmt@champion --n-paths 5000"
+            "  targeting forecast --model models:/serang-2026-pmt@champion --n-paths 5000"
         ),
     )
     p.add_argument(
@@ -150,7 +148,7 @@ def register(sub: Any) -> None:
     p.add_argument("--seed", type=int, help="seed of the common random numbers (default spec seed)")
     p.add_argument(
         "--model",
-        help="scoring model: a models/ name (no CV), or models:/targeting-pmt@champion; "
+        help="scoring model: a models/ name (no CV), or models:/serang-2026-pmt@champion; "
         "default: the cross-validated champion of the spec's models",
     )
     p.add_argument(

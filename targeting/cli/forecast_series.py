@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ _FOLDER = "indonesia-bps-poverty"
 
 def shared_data_folder() -> Path:
     """The shared data folder (see :func:`targeting.data.paths.shared_data_dir`)."""
+    # imported on use, so that 'targeting --help' answers without loading them
     from targeting.data.paths import shared_data_dir
 
     return shared_data_dir()
@@ -68,7 +70,13 @@ def consecutive_tail(series: pd.Series) -> pd.Series:
 
 
 def _cmd(args: argparse.Namespace) -> int:
-    from targeting.forecast.series import backtest, forecast_rate, load_provincial_panel
+    # imported on use, so that 'targeting --help' answers without loading them
+    from targeting.forecast.series import (
+        SHORT_SERIES_METHOD,
+        backtest,
+        forecast_rate,
+        load_provincial_panel,
+    )
 
     folder = Path(args.data) if args.data else shared_data_folder() / _FOLDER
     panel_path = folder / "provinsi_p0_maret_2019_2024.csv"
@@ -80,11 +88,7 @@ def _cmd(args: argparse.Namespace) -> int:
     methods = ("ets", "llt", "naive", "drift")
     bt = backtest(panel, methods=methods, min_train=3, horizon=args.horizon_backtest)
     winner = str(bt.sort_values(["MASE", "CRPS"]).iloc[0]["method"])
-    from targeting.forecast.series import SHORT_SERIES_METHOD
-
     if winner != SHORT_SERIES_METHOD and winner not in ("ets", "llt"):
-        import sys
-
         print(
             f"note: the backtest winner is now {winner}, but forecast_rate(method='auto') uses "
             f"{SHORT_SERIES_METHOD} for short series; update SHORT_SERIES_METHOD",

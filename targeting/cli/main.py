@@ -13,6 +13,7 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 
+import targeting
 from targeting.cli.common import Formatter
 from targeting.cli.handlers import command_modules
 
@@ -28,6 +29,7 @@ def _parser() -> argparse.ArgumentParser:
         "Run 'targeting COMMAND --help' for a command's options.",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument("--version", action="version", version=f"targeting {targeting.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in command_modules():
         importlib.import_module(f"targeting.cli.{name}").register(sub)
@@ -35,9 +37,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _known_errors() -> tuple[type[BaseException], ...]:
+    # imported on use, so that 'targeting --help' answers without loading them
     from targeting.config.experiment import SpecError
     from targeting.data.adapters import DataSpecError
     from targeting.data.io import InputFileError
+    from targeting.data.outputs import OutputFolderBusyError
     from targeting.data.schema import DataValidationError
     from targeting.tracking.connectivity import TrackingUnreachableError
     from targeting.tracking.report import ReportNotFoundError
@@ -47,6 +51,7 @@ def _known_errors() -> tuple[type[BaseException], ...]:
         DataValidationError,
         SpecError,
         InputFileError,
+        OutputFolderBusyError,
         TrackingUnreachableError,
         ReportNotFoundError,
     )

@@ -5,120 +5,52 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from targeting.cli.common import DEFAULT_SPEC, Formatter, print_json
+from targeting.cli.common import DEFAULT_SPEC, Formatter, load_spec, print_json
 from targeting.cli.ingest import state_folder
 
 __all__ = ["register"]
 
 
-def _input_example(seed: int, group_column: str | None):
-    """Five synthetic rows of what the recalibrated model takes (never registry rows)."""
-    from targeting.data import schema
-    from targeting.data.synthetic import generate_city
-
-    city = generate_city(n_households=2_000, seed=seed + 1, survey_fraction=0.05)
-    cols = list(schema.PROXY_COLUMNS) + ([group_column] if group_column else [])
-    return city.survey[cols].head(5).reset_index(drop=True)
-
-
 def _cmd_refit(args: argparse.Namespace) -> int:
-    import numpy as np
+    # the pipeline imports scikit-learn: imported when the command runs, so that
+    # 'targeting --help' and argument errors answer at once
+    from targeting.pipeline import refit_experiment
+    from targeting.tracking import champion_uri
 
-    from targeting.config.experiment import load_experiment_spec
-    from targeting.data import schema, state
-    from targeting.data.io import read_table
-    from targeting.feedback import ingest as feedback
-    from targeting.feedback import rounds as loop
-    from targeting.pipeline import load_cycle_data
-    from targeting.pmt.recalibrated import RecalibratedPMT
-    from targeting.pmt.scoring import score_households
-
-    spec = load_experiment_spec(args.spec)
+    spec = load_spec(args.spec)
     folder = state_folder(args)
-    ledger = state.read_ledger(folder)
-    if ledger is None or not len(ledger):
-        raise ValueError(f"no outcomes ingested in {folder}: run 'targeting ingest' first")
-    survey = None
-    if args.registry:
-        registry = schema.validate_registry(read_table(args.registry), mode="quarantine").valid
-    else:
-        data = load_cycle_data(spec)
-        registry, survey = data.registry, data.survey
-    registry = feedback.apply_ledger(registry.drop(columns=[], errors="ignore"), ledger)
-    if args.fit:
-        if survey is None:
-            survey = load_cycle_data(spec).survey
-        base = loop.fit_champion(survey, args.fit, seed=spec.seed, line=spec.extreme_line)
-        base_label = f"{args.fit} fitted on the survey"
-    else:
-        from targeting import tracking
-
-        base = tracking.load_model(args.model, tracking_uri=args.tracking_uri)
-        base_label = args.model
-    if isinstance(base, RecalibratedPMT):  # recalibrations do not stack: start from the survey fit
-        base = base.base_
-    group = None if args.no_group_offsets else "kelurahan"
-    model = loop.refit_on_labels(base, registry, method=args.method, group_column=group)
-    if model is None:
-        raise ValueError(
-            "the verified households are all of one class: at least one verified_extreme and "
-            "one verified_not_extreme are needed to recalibrate"
-        )
-    labels = feedback.verified_labels(registry)
-    y = labels["label"].to_numpy(dtype=float)
-    p_before = base.predict_proba(labels[schema.PROXY_COLUMNS])[:, 1]
-    p_after = model.predict_proba(loop.model_input(labels, group))[:, 1]
-    a0, b0 = feedback.calibration_line(p_before, y)
-    a1, b1 = feedback.calibration_line(p_after, y)
-    metrics = {
-        "n_labels": len(y),
-        "n_labels_extreme": int(y.sum()),
-        "realised_hit_rate": float(y.mean()),
-        "predicted_hit_rate_before": float(p_before.mean()),
-        "predicted_hit_rate_after": float(p_after.mean()),
-        "calibration_intercept_before": a0,
-        "calibration_slope_before": b0,
-        "calibration_intercept_after": a1,
-        "calibration_slope_after": b1,
-        "recalibration_intercept": float(model.coef_[0]),
-        "recalibration_slope": float(model.coef_[1]),
-    }
-    scores = score_households(
-        model, loop.model_input(registry, group), n_boot=args.n_boot, seed=spec.seed
-    )
-    scores.index = registry["household_id"].astype(str).to_numpy()
-    scores.index.name = "household_id"
-    state.write_scores(scores, folder)
-    eligible = ~schema.is_reached(registry) & (registry["verification_status"] == "unverified")
-    metrics["expected_unreached_extreme_after"] = float(
-        np.nansum(scores["p_extreme"].to_numpy()[eligible.to_numpy()])
+    result = refit_experiment(
+        spec,
+        folder,
+        model_uri=args.model or champion_uri(spec.name),
+        fit=args.fit,
+        registry=args.registry,
+        method=args.method,
+        group_offsets=not args.no_group_offsets,
+        n_boot=args.n_boot,
+        tracking_uri=args.tracking_uri,
     )
     tracking_out: dict[str, Any] = {}
     if not args.no_tracking:
         from targeting.tracking.feedback import log_refit
 
         tracking_out = log_refit(
-            model,
-            metrics,
-            _input_example(spec.seed, group),
+            result.model,
+            result.metrics,
+            result.input_example,
             experiment=spec.name,
             tracking_uri=args.tracking_uri,
-            params={
-                "method": args.method,
-                "group_offsets": group is not None,
-                "base": base_label,
-                "slope_fitted": model.slope_fitted_,
-                "prior_strength": model.prior_strength,
-                "group_strength": model.group_strength,
-            },
+            params=result.params,
         )
+    metrics = result.metrics
     payload = {"state": str(folder), "metrics": metrics, "mlflow": tracking_out}
     if args.json:
         print_json(payload)
         return 0
     print(
-        f"Recalibrated {base_label} on {len(y):,} verified households "
-        f"({int(y.sum()):,} extremely poor; slope {'fitted' if model.slope_fitted_ else 'fixed'})"
+        f"Recalibrated {result.params['base']} on {metrics['n_labels']:,} verified households "
+        f"({metrics['n_labels_extreme']:,} extremely poor; slope "
+        f"{'fitted' if result.params['slope_fitted'] else 'fixed'})"
     )
     print(
         f"  realised hit rate {metrics['realised_hit_rate']:.3f}; predicted before "
@@ -126,8 +58,10 @@ def _cmd_refit(args: argparse.Namespace) -> int:
         f"after {metrics['predicted_hit_rate_after']:.3f}"
     )
     print(
-        f"  calibration intercept/slope before {a0:.2f}/{b0:.2f}, after {a1:.2f}/{b1:.2f} "
-        "(ideal 0/1; in-sample)"
+        "  calibration intercept/slope before "
+        f"{metrics['calibration_intercept_before']:.2f}/{metrics['calibration_slope_before']:.2f}"
+        f", after {metrics['calibration_intercept_after']:.2f}/"
+        f"{metrics['calibration_slope_after']:.2f} (ideal 0/1; in-sample)"
     )
     print(
         f"  expected unreached extreme-poor after recalibration: "
@@ -135,7 +69,7 @@ def _cmd_refit(args: argparse.Namespace) -> int:
     )
     if tracking_out:
         print(
-            f"  MLflow run {tracking_out['run_id']}: targeting-pmt version "
+            f"  MLflow run {tracking_out['run_id']}: {tracking_out['model_name']} version "
             f"{tracking_out['champion_version']} is @champion"
             + (
                 f" (previous @previous-champion: {tracking_out['previous_champion_version']})"
@@ -156,7 +90,7 @@ def register(sub: Any) -> None:
             "Use the verified outcomes in the state folder as labels: recalibrate the champion "
             "(logistic map of its log-odds with a prior toward the identity, plus shrunk "
             "kelurahan offsets), re-score the registry into scores.parquet, and register the "
-            "new model as targeting-pmt@champion (the old one becomes @previous-champion)."
+            "new model as <experiment>-pmt@champion (the old one becomes @previous-champion)."
         ),
         epilog="Example:\n"
         "  targeting refit experiments/serang-2026.yaml --state outputs/serang-2026",
@@ -170,8 +104,8 @@ def register(sub: Any) -> None:
     )
     refit.add_argument(
         "--model",
-        default="models:/targeting-pmt@champion",
-        help="MLflow URI of the model to recalibrate (default the champion)",
+        default=None,
+        help="MLflow URI of the model to recalibrate (default models:/<experiment>-pmt@champion)",
     )
     refit.add_argument(
         "--fit", metavar="MODEL", help="instead of loading from MLflow, fit this model spec"

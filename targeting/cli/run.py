@@ -6,18 +6,19 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from targeting.cli.common import DEFAULT_SPEC, Formatter, print_json, table
+from targeting.cli.common import DEFAULT_SPEC, Formatter, load_spec, print_json, table
 
 __all__ = ["register"]
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from targeting.config.experiment import load_experiment_spec
+    # imported on use, so that 'targeting --help' answers without loading them
     from targeting.console import Progress
-    from targeting.pipeline import check_experiment, run_cycle
+    from targeting.pipeline import check_experiment
 
-    # command-line numbers are checked by the spec's own types, before any work
-    spec = load_experiment_spec(args.spec).with_overrides(
+    # command-line numbers are checked by the spec's own types, and every problem of the spec
+    # and its model specs fails here, before any data is read
+    spec = load_spec(args.spec).with_overrides(
         {"forecast.n_paths": args.n_paths}, {"forecast.n_paths": "--n-paths"}
     )
     check_experiment(spec)
@@ -33,27 +34,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
             else (tracking_uri or tracking_module.default_tracking_uri())
         )
         check_reachable(tracking_uri)
+    from targeting.data.outputs import RUN_DROPS, OutputSet
+    from targeting.pipeline import output_dir
+
     progress = Progress(total=8 + len(spec.models), enabled=not args.quiet)
-    result = run_cycle(spec, output=args.output, progress=progress)
-    tracking: dict[str, Any] = {}
-    if not args.no_tracking:
-        with progress.step("Logging to MLflow (runs, metrics, plots, champion model)"):
-            tracking = tracking_module.log_cycle(result, tracking_uri=tracking_uri)
-    from targeting.report.data import build_report_data, write_report_data
-    from targeting.report.render import render_report, write_report
-
-    with progress.step("Writing the planner's report"):
-        report_data = build_report_data(result, run_id=tracking.get("run_id"))
-        out_dir = Path(result.outputs["summary"]).parent
-        result.outputs["report_data"] = write_report_data(out_dir / "report_data.json", report_data)
-        report_path = write_report(
-            out_dir / f"report_{args.lang}.html", render_report(report_data, lang=args.lang)
-        )
-        result.outputs["report"] = report_path
-        if tracking:
-            from targeting.tracking.report import log_report
-
-            log_report(tracking["run_id"], report_data, report_path, tracking["tracking_uri"])
+    with OutputSet(output_dir(spec, args.output), drop=RUN_DROPS) as outset:
+        result, tracking = _run_in(outset, spec, args, progress, tracking_uri)
+        outset.commit()
     summary = result.summary()
     summary["mlflow"] = tracking
     if args.json:
@@ -63,7 +50,49 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_in(
+    outset: Any, spec: Any, args: argparse.Namespace, progress: Any, tracking_uri: str | None
+) -> tuple[Any, dict[str, Any]]:
+    """The cycle, its MLflow logging and its report, all written into one output set."""
+    from targeting.pipeline import run_cycle
+
+    result = run_cycle(
+        spec,
+        output=args.output,
+        progress=progress,
+        n_paths=args.n_paths,
+        state=args.state,
+        fresh=args.fresh,
+        start=args.start,
+        staging=outset,
+    )
+    tracking: dict[str, Any] = {}
+    if not args.no_tracking:
+        from targeting import tracking as tracking_module
+
+        with progress.step("Logging to MLflow (runs, metrics, plots, champion model)"):
+            tracking = tracking_module.log_cycle(result, tracking_uri=tracking_uri)
+    from targeting.report.data import build_report_data, write_report_data
+    from targeting.report.render import render_report, write_report
+
+    with progress.step("Writing the planner's report"):
+        report_data = build_report_data(result, run_id=tracking.get("run_id"))
+        out_dir = outset.staging
+        data_path = write_report_data(out_dir / "report_data.json", report_data)
+        report_path = write_report(
+            out_dir / f"report_{args.lang}.html", render_report(report_data, lang=args.lang)
+        )
+        result.outputs["report_data"] = outset.final(data_path)
+        result.outputs["report"] = outset.final(report_path)
+        if tracking:
+            from targeting.tracking.report import log_report
+
+            log_report(tracking["run_id"], report_data, report_path, tracking["tracking_uri"])
+    return result, tracking
+
+
 def _print_summary(result: Any, tracking: dict[str, Any]) -> None:
+    # imported on use, so that 'targeting --help' answers without loading them
     from targeting.evaluation.metrics import HEADLINE_METRICS
 
     spec = result.spec
@@ -98,6 +127,20 @@ def _print_summary(result: Any, tracking: dict[str, Any]) -> None:
         f"{counts['planned']:,} planned + {counts['not_ranked']:,} not ranked "
         f"({', '.join(f'{k} {v:,}' for k, v in counts['not_ranked_by_reason'].items())})"
     )
+    if counts.get("left_registry"):
+        print(
+            f"  {counts['left_registry']:,} household(s) of the previous registry are no longer in "
+            "it (left_registry.csv; their recorded visits stay in the ledger)"
+        )
+    print(
+        f"Plan id {result.plan_id} ({result.cycle.get('first_visit_date')} to "
+        f"{result.cycle.get('last_visit_date')}): ingest the filled verification_plan.xlsx of "
+        "this plan with 'targeting ingest'."
+    )
+    print(
+        "Personal data (names, NIKs, addresses) is only in plan.csv, verification_plan.xlsx and "
+        "rejected.csv; store and destroy them by the rules."
+    )
     forecast = result.forecast_table
     deadline = forecast["deadline"].iloc[0] if "deadline" in forecast and len(forecast) else ""
     print(
@@ -127,7 +170,7 @@ def _print_summary(result: Any, tracking: dict[str, Any]) -> None:
     print(table(frame))
     if tracking:
         print(f"\nMLflow run {tracking['run_id']} in {tracking['tracking_uri']}")
-        print("  champion model: models:/targeting-pmt@champion")
+        print(f"  champion model: models:/{tracking['model_name']}@champion")
     print(f"\nOutputs in {Path(result.outputs['summary']).parent}/:")
     for key, path in sorted(result.outputs.items()):
         print(f"  {key}: {path}")
@@ -146,6 +189,21 @@ def register(sub: Any) -> None:
         "spec", nargs="?", default=DEFAULT_SPEC, help=f"experiment spec (default {DEFAULT_SPEC})"
     )
     run.add_argument("--output", help="local output folder (default outputs/<experiment name>)")
+    run.add_argument(
+        "--state",
+        help="working state to continue from (default: the output folder): verified households "
+        "are not planned again; see README 'The monthly cycle'",
+    )
+    run.add_argument(
+        "--fresh",
+        action="store_true",
+        help="ignore the working state and plan as if nobody had been visited",
+    )
+    run.add_argument(
+        "--start",
+        help="first plan day YYYY-MM-DD (default: the day after the last plan once its results "
+        "were ingested, else plan.start_date)",
+    )
     run.add_argument("--tracking-uri", help="MLflow tracking URI (default sqlite:///mlflow.db)")
     run.add_argument(
         "--n-paths", type=int, help="Monte Carlo paths per scenario (default from spec)"

@@ -6,58 +6,40 @@ import argparse
 import json
 from typing import Any
 
-from targeting.cli.common import DEFAULT_SPEC, Formatter, print_json, table
+from targeting.cli.common import DEFAULT_SPEC, Formatter, load_spec, print_json, table
 
 __all__ = ["register"]
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
-    from targeting.config.experiment import SpecError, load_experiment_spec
+    # the pipeline imports scikit-learn: imported when the command runs, so that
+    # 'targeting --help' and argument errors answer at once
+    from targeting.config.experiment import SpecError
     from targeting.console import Progress
-    from targeting.data import schema
-    from targeting.data.synthetic import generate_city
-    from targeting.feedback import rounds as loop
-    from targeting.plan.ranking import PlanCapacity
+    from targeting.pipeline import simulate_feedback_rounds
     from targeting.pmt.build import load_specs
 
     # command-line numbers are checked by the spec's own types, before any work
-    spec = load_experiment_spec(args.spec).with_overrides(
+    spec = load_spec(args.spec).with_overrides(
         {"seed": args.seed, "data.n_households": args.households},
         {"seed": "--seed", "data.n_households": "--households"},
     )
     if args.rounds < 1:
         raise SpecError(f"--rounds must be a whole number >= 1 (got {args.rounds})")
-    load_specs("models", names=[args.model])  # a bad model spec fails before the city is built
-    progress = Progress(total=3, enabled=not args.quiet)
-    seed = spec.seed
+    # a bad model spec fails before the city is built
+    load_specs(names=[args.model], spec_path=spec.path)
+    sim = simulate_feedback_rounds(
+        spec,
+        households=spec.data.n_households,
+        model=args.model,
+        rounds=args.rounds,
+        seed=spec.seed,
+        method=args.method,
+        group_offsets=not args.no_group_offsets,
+        progress=Progress(total=3, enabled=not args.quiet),
+    )
+    frame, verdict, seed, capacity = sim.rounds.table, sim.verdict, sim.seed, sim.capacity
     households = spec.data.n_households
-    with progress.step(f"Generating synthetic Serang ({households:,} households)"):
-        city = generate_city(n_households=households, seed=seed, extreme_line=spec.extreme_line)
-        registry = schema.validate_registry(city.registry, mode="quarantine").valid
-        survey = schema.validate_survey(city.survey, mode="strict").valid
-    with progress.step(f"Fitting {args.model} on the survey"):
-        base = loop.fit_champion(survey, args.model, seed=seed, line=spec.extreme_line)
-    capacity = PlanCapacity.from_spec(spec.plan)
-    with progress.step(f"Simulating {args.rounds} round(s) of {capacity.total_visits:,} visits"):
-        result = loop.simulate_rounds(
-            registry,
-            city.truth,
-            base,
-            capacity,
-            rounds=args.rounds,
-            seed=seed,
-            method=args.method,
-            group_column=None if args.no_group_offsets else "kelurahan",
-        )
-    frame = result.table
-    last = frame.iloc[-1]
-    verdict = {
-        "round": int(last["round"]),
-        "feedback_rounds_before": int(last["round"]) - 1,
-        "true_hit_rate": float(last["true_hit_rate"]),
-        "true_hit_rate_without_feedback": float(last["true_hit_rate_without_feedback"]),
-        "not_worse": bool(last["feedback_gain"] >= -0.005),
-    }
     payload = {
         "households": households,
         "seed": seed,
@@ -90,6 +72,22 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     if extra:
         print("\nRecalibration after each round:")
         print(table(frame[["round", *extra]]))
+    design = [
+        "round",
+        "audit_visits",
+        "unreached_extreme_at_start",
+        "model_estimate_at_start",
+        "design_estimate_at_start",
+        "design_low_at_start",
+        "design_high_at_start",
+        "unreached_extreme_after",
+        "design_estimate_after",
+        "design_low_after",
+        "design_high_after",
+    ]
+    if "design_estimate_at_start" in frame:
+        print("\nUnreached extreme-poor stock: truth, model and audit-sample (design) estimate:")
+        print(table(frame[design]))
     print(
         f"\nRound {verdict['round']} plan (after {verdict['feedback_rounds_before']} feedback "
         f"round(s)): true hit rate {verdict['true_hit_rate']:.3f} vs "

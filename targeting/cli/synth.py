@@ -13,6 +13,7 @@ __all__ = ["register"]
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:
+    # imported on use, so that 'targeting --help' answers without loading them
     from targeting.data.synthetic import calibration_summary, generate_city, write_city
 
     city = generate_city(n_households=args.households, seed=args.seed)

@@ -42,6 +42,8 @@ from targeting.config.types import (
 )
 
 __all__ = [
+    "AUTO",
+    "DEFAULT_AUDIT_SHARE",
     "DEFAULT_SPEC_NAME",
     "LOWER_IS_BETTER",
     "POOLINGS",
@@ -56,10 +58,17 @@ __all__ = [
     "SpecError",
     "experiment_json_schema",
     "load_experiment_spec",
+    "resolve_relative_dates",
     "write_experiment_schema",
 ]
 
 DEFAULT_SPEC_NAME = "experiments/serang-2026.yaml"
+
+DEFAULT_AUDIT_SHARE = 0.05
+"""Default ``plan.audit_share``: the share of each plan's visits given to the audit sample."""
+
+AUTO = "auto"
+"""A date key set to ``auto`` follows the calendar (see :func:`resolve_relative_dates`)."""
 
 #: How operators are tied to places (see :class:`targeting.plan.ranking.PlanCapacity`).
 Pooling = Literal["kelurahan", "kecamatan", "city"]
@@ -130,6 +139,17 @@ class EvaluationSection(Section):
         None, description="recalibrate every model (default: as each model spec says)"
     )
     threads: Count = Field(1, description="native threads for model fitting")
+    # chosen by benchmarks/selection_methods.py on seeds not reported (see pmt/selection.py)
+    selection: Literal["unreached", "input", "two_part", "none"] = Field(
+        "unreached",
+        description=(
+            "how models estimate P(extreme | proxies, not reached) when the survey records "
+            "programme receipt ('none': P(extreme | proxies) on all households)"
+        ),
+    )
+    selection_calibration_cv: NonNegativeInt = Field(
+        5, description="folds of the out-of-fold recalibration of selection-aware models (0: off)"
+    )
 
 
 class PlanSection(Section):
@@ -139,7 +159,20 @@ class PlanSection(Section):
     visits_per_day: PositiveFloat = Field(2.0, description="visits per operator-day")
     workdays: Count = Field(20, description="workdays in the plan period")
     pooling: Pooling = Field("kecamatan", description="how operators are tied to places")
-    start_date: IsoDate = Field("2025-11-03", description="first workday, YYYY-MM-DD")
+    start_date: IsoDate = Field(
+        "2025-11-03", description="first workday, YYYY-MM-DD (or 'auto': the next workday)"
+    )
+    allocation: Literal["finds", "eligible"] = Field(
+        "finds",
+        description="spread operators over pools by expected finds, or by eligible households",
+    )
+    pool_floor: bool = Field(True, description="at least one operator per pool")
+    audit_share: float = Field(
+        DEFAULT_AUDIT_SHARE,
+        ge=0.0,
+        lt=1.0,
+        description="share of each plan's visits given to the random audit sample",
+    )
 
 
 class ScenarioSpec(Section):
@@ -344,6 +377,48 @@ class ExperimentSpec(Section):
         return spec
 
 
+def resolve_relative_dates(raw: dict[str, Any], today: Any = None) -> dict[str, Any]:
+    """Replace ``auto`` dates of a raw spec by dates relative to ``today``, in place.
+
+    ``data.vintage`` and the forecast's ``start`` (defaults and scenarios) become the current
+    month; ``plan.start_date`` the next workday (Monday–Friday) after today. So the embedded
+    default always plans and forecasts from the month a planner opens it, never a year ago.
+    ``targeting run`` moves the plan's start on from the working state (the next period after
+    the last plan) or ``--start``.
+
+    Parameters
+    ----------
+    raw : dict
+        The parsed YAML.
+    today : date-like, optional
+        Default the machine's date.
+
+    Returns
+    -------
+    dict
+        ``raw``.
+    """
+    import datetime as dt
+
+    import numpy as np
+
+    day = dt.date.fromisoformat(str(today)[:10]) if today is not None else dt.date.today()
+    month = f"{day.year:04d}-{day.month:02d}"
+    data = raw.get("data") if isinstance(raw.get("data"), dict) else {}
+    if data.get("vintage") == AUTO:
+        data["vintage"] = month
+    plan = raw.get("plan") if isinstance(raw.get("plan"), dict) else {}
+    if plan.get("start_date") == AUTO:
+        nxt = np.busday_offset(np.datetime64(day, "D") + 1, 0, roll="forward")
+        plan["start_date"] = str(nxt)
+    forecast = raw.get("forecast") if isinstance(raw.get("forecast"), dict) else {}
+    items = [forecast.get("defaults") or {}, *(forecast.get("scenarios") or [])]
+    for item in items:
+        if isinstance(item, dict) and item.get("start") == AUTO:
+            item["start"] = month
+    return raw
+
+
 def load_experiment_spec(path: str | Path) -> ExperimentSpec:
     """Read and check an experiment spec.
 
@@ -370,6 +445,7 @@ def load_experiment_spec(path: str | Path) -> ExperimentSpec:
         raise SpecError(f"{path}: not valid YAML ({exc})") from exc
     if not isinstance(raw, dict):
         raise SpecError(f"{path}: expected a mapping of keys (name:, data:, models:, ...)")
+    resolve_relative_dates(raw)
     return ExperimentSpec.from_mapping(raw, path=path.resolve(), source=str(path))
 
 

@@ -23,6 +23,7 @@ import pandas as pd
 __all__ = [
     "InputFileError",
     "atomic_path",
+    "iter_table_batches",
     "json_ready",
     "json_records",
     "read_table",
@@ -133,14 +134,51 @@ def _sniff_separator(sample: str) -> str:
 
 
 def _decode(raw: bytes) -> str:
-    """UTF-16 (with BOM), UTF-8 (with or without BOM), else Latin-1 (never fails)."""
+    """UTF-16 (with BOM), UTF-8 (with or without BOM), else Windows-1252 (what Excel on
+    Windows writes: ``Nur’aini``), else Latin-1 (never fails)."""
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         with contextlib.suppress(UnicodeDecodeError):
             return raw.decode("utf-16")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
+        pass
+    try:
+        return raw.decode("cp1252")
+    except UnicodeDecodeError:
         return raw.decode("latin-1")
+
+
+def _read_csv_skipping_bad_lines(text: str, sep: str) -> tuple[pd.DataFrame, list[int]]:
+    """Read a CSV some of whose lines have more fields than the header (an unquoted comma in an
+    address): those lines are set aside, by line number, instead of refusing the whole file."""
+    import csv
+    from io import StringIO
+
+    frame = pd.read_csv(
+        StringIO(text),
+        sep=sep,
+        dtype=str,
+        keep_default_na=False,
+        engine="python",
+        on_bad_lines=lambda fields: None,  # skip the line; its number is found below
+    )
+    width = len(frame.columns)
+    lines = [
+        number
+        for number, fields in enumerate(csv.reader(StringIO(text), delimiter=sep), start=1)
+        if number > 1 and len(fields) > width
+    ]
+    return frame, lines
+
+
+def _drop_blank_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """Drop rows with no value in any cell (a trailing ``,,,,`` row is not a household);
+    their number is kept in ``frame.attrs["blank_rows"]``."""
+    blank = frame.apply(lambda row: not any(map(_filled, row)), axis=1).to_numpy(dtype=bool)
+    out = frame.loc[~blank].reset_index(drop=True) if len(frame) else frame
+    out.attrs["blank_rows"] = int(blank.sum()) if len(frame) else 0
+    return out
 
 
 def _header_row(cells: pd.DataFrame, scan: int = 20) -> int:
@@ -222,7 +260,14 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
             sep = "\t" if suffix == ".tsv" else _sniff_separator(text[:10_000])
             from io import StringIO
 
-            return pd.read_csv(StringIO(text), sep=sep, dtype=str, keep_default_na=False)
+            try:
+                frame = pd.read_csv(StringIO(text), sep=sep, dtype=str, keep_default_na=False)
+                malformed: list[int] = []
+            except pd.errors.ParserError:
+                frame, malformed = _read_csv_skipping_bad_lines(text, sep)
+            frame = _drop_blank_rows(frame)
+            frame.attrs["malformed_lines"] = malformed
+            return frame
     except InputFileError:
         raise
     except Exception as exc:  # the reader's own message is kept; the fix is named
@@ -231,6 +276,90 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
             "save it as UTF-8 CSV with a header row, or as Parquet"
         ) from exc
     raise InputFileError(f"{path}: unknown file type {suffix!r}; use .csv, .parquet or .xlsx")
+
+
+def iter_table_batches(
+    path: str | os.PathLike[str], batch_rows: int = 100_000, columns: list[str] | None = None
+) -> Iterator[pd.DataFrame]:
+    """Read a table in batches of about ``batch_rows`` rows, with memory bounded by the batch.
+
+    Parquet is read by record batches and CSV by blocks (pyarrow), with the same conventions as
+    :func:`read_table`: CSV columns come as text (empty cells stay ``""``), the separator and
+    the encoding are sniffed from the start of the file. Excel files cannot be streamed; they
+    are read whole and cut into batches.
+
+    Parameters
+    ----------
+    path : path-like
+    batch_rows : int, default 100_000
+    columns : list of str, optional
+        Read only these columns.
+
+    Yields
+    ------
+    pandas.DataFrame
+        Consecutive batches; their row counts add up to the file's.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    if not path.exists():
+        raise InputFileError(f"{path}: no such file; check the path (relative to {Path.cwd()})")
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        parquet = pq.ParquetFile(path)
+        for batch in parquet.iter_batches(batch_size=batch_rows, columns=columns):
+            yield batch.to_pandas()
+        return
+    if suffix not in {".csv", ".txt", ".tsv"}:
+        whole = read_table(path)
+        whole = whole[columns] if columns is not None else whole
+        for start in range(0, max(len(whole), 1), batch_rows):
+            yield whole.iloc[start : start + batch_rows].reset_index(drop=True)
+        return
+    with open(path, "rb") as handle:
+        head = handle.read(65_536)
+    if not head.strip():
+        raise InputFileError(f"{path}: the file is empty; export the table again")
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = "utf-16"
+    else:
+        try:
+            head.decode("utf-8-sig")
+            encoding = "utf-8"
+        except UnicodeDecodeError as exc:
+            # a multi-byte character cut by the 64 KiB sample is still UTF-8
+            encoding = "utf-8" if exc.start >= len(head) - 4 else "latin-1"
+    text = head.decode(encoding, errors="ignore").lstrip("\ufeff")
+    sep = "\t" if suffix == ".tsv" else _sniff_separator(text)
+    names = [n.strip().lstrip("\ufeff") for n in text.splitlines()[0].split(sep)]
+    wanted = columns if columns is not None else names
+    # about 300 bytes a registry row: the block size that gives batches of ~batch_rows
+    block = max(1 << 16, min(batch_rows * 300, 1 << 30))
+    try:
+        reader = pacsv.open_csv(
+            path,
+            read_options=pacsv.ReadOptions(encoding=encoding, block_size=block),
+            parse_options=pacsv.ParseOptions(delimiter=sep),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names},
+                include_columns=wanted,
+                strings_can_be_null=False,
+            ),
+        )
+        for block_batch in reader:
+            # a block holds about batch_rows rows; slicing keeps every batch within the bound
+            for offset in range(0, block_batch.num_rows, batch_rows):
+                frame = block_batch.slice(offset, batch_rows).to_pandas()
+                frame.columns = [str(c).lstrip("\ufeff") for c in frame.columns]
+                yield frame
+    except pa.ArrowInvalid as exc:
+        raise InputFileError(
+            f"{path}: could not be read as a CSV table ({exc}); "
+            "save it as UTF-8 CSV with a header row, or as Parquet"
+        ) from exc
 
 
 def json_ready(value: Any) -> Any:

@@ -23,6 +23,7 @@ __all__ = [
     "BOOL_PROXIES",
     "CATEGORICAL_PROXIES",
     "COUNT_PROXIES",
+    "DATE_CONVENTIONS",
     "EDUCATION_LEVELS",
     "KECAMATAN_KELURAHAN_COUNTS",
     "NUMERIC_PROXIES",
@@ -31,13 +32,19 @@ __all__ = [
     "PII_COLUMNS",
     "PROGRAMME_COLUMNS",
     "PROXY_COLUMNS",
+    "RESULT_CODES_ID",
+    "SURVEY_OPTIONAL_COLUMNS",
     "VERIFICATION_STATUSES",
     "DataValidationError",
     "Problem",
     "ValidationResult",
     "is_reached",
     "mask_value",
+    "normalise_operator",
+    "normalise_result",
+    "parse_visit_dates",
     "problems_frame",
+    "survey_reached",
     "validate_outcomes",
     "validate_registry",
     "validate_survey",
@@ -108,6 +115,18 @@ PROXY_COLUMNS: list[str] = (
 PROGRAMME_COLUMNS: list[str] = ["receives_pkh", "receives_bpnt", "receives_pbi"]
 VERIFICATION_STATUSES: list[str] = ["unverified", "verified_extreme", "verified_not_extreme"]
 OUTCOME_RESULTS: list[str] = ["extreme_poor", "not_extreme_poor", "not_found", "refused", "moved"]
+RESULT_CODES_ID: dict[str, str] = {
+    "extreme_poor": "miskin ekstrem",
+    "not_extreme_poor": "tidak miskin ekstrem",
+    "not_found": "tidak ditemukan",
+    "refused": "menolak",
+    "moved": "pindah",
+}
+"""The one mapping of outcome codes: English code -> the Bahasa Indonesia code the workbook
+shows. Both spellings are accepted on ingest (case, spaces and underscores do not matter)."""
+DATE_CONVENTIONS: tuple[str, ...] = ("dmy", "iso")
+"""How typed visit dates are read: ``dmy`` (``dd/mm/yyyy`` as typed in Indonesia; ISO
+``yyyy-mm-dd`` is unambiguous and accepted too) or ``iso`` (``yyyy-mm-dd`` only)."""
 
 PII_COLUMNS: list[str] = ["nik_head", "head_name", "address", "phone"]
 """Columns that identify a person. They never leave the planner's machine."""
@@ -125,6 +144,10 @@ SURVEY_COLUMNS: list[str] = (
 )
 """Required survey columns."""
 
+SURVEY_OPTIONAL_COLUMNS: list[str] = list(PROGRAMME_COLUMNS)
+"""Optional survey columns: programme receipt (Susenas asks about PKH, BPNT/Sembako, PBI-JK).
+With them the models estimate P(extreme | proxies, not reached) (DESIGN.md §3)."""
+
 OUTCOME_COLUMNS: list[str] = ["household_id", "visit_date", "operator", "result"]
 
 AGE_GROUP_COUNTS: list[str] = ["n_children_u5", "n_school_age", "n_elderly"]
@@ -133,6 +156,8 @@ AGE_GROUP_COUNTS: list[str] = ["n_children_u5", "n_school_age", "n_elderly"]
 PROBLEM_COLUMNS: list[str] = ["input", "column", "row", "value", "expected"]
 """Columns of ``validation_errors.csv`` (see :func:`write_problems`)."""
 
+MAX_HH_SIZE = 30
+"""Largest plausible household size; a larger value is set aside as an export error."""
 _MAX_VALUE_CHARS = 40
 _RT_RW_PATTERN = r"\d{1,3}"
 _HOUSEHOLD_COUNT_LIMITED = ["n_children_u5", "n_school_age", "n_elderly", "n_disabled", "n_workers"]
@@ -153,6 +178,24 @@ def is_reached(frame: pd.DataFrame) -> pd.Series:
     pandas.Series of bool
     """
     return frame["receives_pkh"].astype(bool) | frame["receives_bpnt"].astype(bool)
+
+
+def survey_reached(survey: pd.DataFrame) -> np.ndarray | None:
+    """Programme reach of each survey household, or None when the survey has no receipt columns.
+
+    Parameters
+    ----------
+    survey : pandas.DataFrame
+        A validated survey.
+
+    Returns
+    -------
+    numpy.ndarray of bool or None
+        ``receives_pkh or receives_bpnt`` (the registry's definition of *reached*).
+    """
+    if not {"receives_pkh", "receives_bpnt"} <= set(survey.columns):
+        return None
+    return is_reached(survey).to_numpy(dtype=bool)
 
 
 # --- problems and results ---------------------------------------------------------------------
@@ -429,6 +472,7 @@ class _Collector:
         self.problems: list[Problem] = []
         self.bad = np.zeros(len(frame), dtype=bool)
         self.reasons: dict[int, list[str]] = {}
+        self.warnings: list[Problem] = []
         self._pii = [c for c in PII_COLUMNS if c in frame.columns]
 
     def _shown(self, column: str, pos: int, value: object) -> str:
@@ -493,6 +537,25 @@ class _Collector:
             if details and int(p) in details:
                 reason += f" ({details[int(p)]})"
             self.reasons.setdefault(int(p), []).append(reason)
+
+    def warn(self, column: str, mask: np.ndarray, expected: str) -> None:
+        """Record a problem that flags rows without setting them aside (optional columns such
+        as the NIK: targeting does not need them, so a bad one never drops a household)."""
+        mask = np.asarray(mask, dtype=bool)
+        if not mask.any():
+            return
+        pos = np.flatnonzero(mask)
+        raw = self.frame[column].iloc[pos] if column in self.frame else [""] * len(pos)
+        self.warnings.append(
+            Problem(
+                column=column,
+                rows=tuple(int(p) + 1 for p in pos),
+                values=tuple(
+                    self._shown(column, int(p), v) for p, v in zip(pos, list(raw), strict=True)
+                ),
+                expected=f"{expected} (flagged; the household is kept)",
+            )
+        )
 
     def missing_column(self, column: str, expected: str) -> None:
         self.problems.append(Problem(column=column, rows=(), values=(), expected=expected))
@@ -567,7 +630,11 @@ def _check_proxies(frame: pd.DataFrame, out: dict[str, pd.Series], col: _Collect
         with np.errstate(invalid="ignore"):
             not_int = ~bad & (np.abs(v - np.round(v)) > 1e-9)
             if name == "hh_size":
-                out_of_range, expected = ~bad & (v < 1), "a whole number >= 1"
+                # above 30 members is an export error (a shifted column, a typo), not a family
+                out_of_range, expected = (
+                    ~bad & ((v < 1) | (v > MAX_HH_SIZE)),
+                    f"a whole number from 1 to {MAX_HH_SIZE}",
+                )
             elif name == "head_age":
                 out_of_range, expected = (
                     ~bad & ((v < 15) | (v > 110)),
@@ -644,9 +711,23 @@ def _check_ids_and_areas(frame: pd.DataFrame, out: dict[str, pd.Series], col: _C
         if name not in frame:
             col.missing_column(name, "area name")
             continue
-        text, bad = _as_text(frame[name])
+        text, bad = _as_text(frame[name].map(_strip_controls))
         col.flag(name, bad, f"a non-empty {name} name")
-        out[name] = text
+        out[name] = normalise_area_names(text)
+    if "kecamatan" in out:
+        known = {k.casefold() for k in KECAMATAN_KELURAHAN_COUNTS}
+        key = out["kecamatan"].map(lambda v: str(v).casefold())
+        filled = out["kecamatan"] != ""
+        match = key.isin(known) & filled
+        # a Kota Serang registry: an unknown kecamatan is a typo or a shifted column, set aside;
+        # a registry of another city (few names match) is left as it is
+        if filled.any() and match[filled].mean() >= 0.9:
+            col.flag(
+                "kecamatan",
+                (filled & ~match).to_numpy(dtype=bool),
+                "one of Kota Serang's kecamatan: " + ", ".join(sorted(KECAMATAN_KELURAHAN_COUNTS)),
+                values=pd.Series(["<hidden>"] * len(frame), index=frame.index),
+            )
 
 
 def _check_nik(frame: pd.DataFrame, out: dict[str, pd.Series], col: _Collector) -> None:
@@ -658,18 +739,16 @@ def _check_nik(frame: pd.DataFrame, out: dict[str, pd.Series], col: _Collector) 
     province = pd.to_numeric(text.str[:2], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     with np.errstate(invalid="ignore"):
         plausible_region = (province >= 11) & (province <= 99)
-    col.flag(
+    # the NIK is optional to targeting: Excel cuts it to 15 digits or shows it as 3.67E+15, and
+    # a bad NIK is flagged for the data manager, never a reason to drop the household
+    col.warn(
         "nik_head",
         present & ~(well_formed & plausible_region),
-        "16 digits starting with a province code 11-99 (Kota Serang: 3673...)",
+        "16 digits starting with a province code 11-99 (Kota Serang: 3673...); store NIKs as "
+        "text in Excel",
     )
     dup = text.duplicated(keep=False).fillna(False).to_numpy(dtype=bool) & present & well_formed
-    col.flag(
-        "nik_head",
-        dup,
-        "a unique NIK (this NIK heads more than one household)",
-        details=_duplicate_details(text, dup, "NIK"),
-    )
+    col.warn("nik_head", dup, "a unique NIK (this NIK heads more than one household)")
     out["nik_head"] = text.fillna("").astype(object)
 
 
@@ -709,7 +788,7 @@ def _finish(
 ) -> ValidationResult:
     missing_columns = [p for p in col.problems if not p.rows]
     if missing_columns or (mode == "strict" and col.problems):
-        raise DataValidationError(what, col.problems, n_rows=len(frame))
+        raise DataValidationError(what, col.problems + col.warnings, n_rows=len(frame))
     clean = frame.copy()
     for name, series in out.items():
         clean[name] = series
@@ -736,7 +815,7 @@ def _finish(
     return ValidationResult(
         valid=clean.loc[~bad].reset_index(drop=True),
         rejected=rejected,
-        problems=col.problems,
+        problems=col.problems + col.warnings,
         what=what,
     )
 
@@ -833,11 +912,151 @@ def validate_survey(
         with np.errstate(invalid="ignore"):
             col.flag(name, bad | (~bad & (v <= 0)), expected)
         out[name] = values
-    return _finish("survey", frame, out, col, mode, SURVEY_COLUMNS)
+    # receipt is optional, but when given it must be complete: a household whose receipt is
+    # unknown cannot be put on either side of the reached / not-reached split
+    for name in SURVEY_OPTIONAL_COLUMNS:
+        if name in frame:
+            values, bad = _as_bool(frame[name])
+            col.flag(name, bad, "true/false (or 1/0, ya/tidak), or leave the column out")
+            out[name] = values
+    return _finish("survey", frame, out, col, mode, SURVEY_COLUMNS + SURVEY_OPTIONAL_COLUMNS)
 
 
-def validate_outcomes(frame: pd.DataFrame, known_ids: pd.Series | None = None) -> pd.DataFrame:
+def normalise_area_names(names: pd.Series) -> pd.Series:
+    """Area names written one way: spaces collapsed, and one spelling per name whatever its case.
+
+    ``"TAKTAKAN"``, ``"taktakan "`` and ``"Taktakan"`` are one kecamatan: a known Kota Serang
+    kecamatan takes its official spelling; any other name the spelling most rows of the file
+    use (ties: the first in sort order), so upper-case or double-spaced kelurahan do not become
+    new areas.
+    """
+    collapsed = names.astype("string").fillna("").map(lambda v: " ".join(str(v).split()))
+    key = collapsed.map(str.casefold)
+    official = {k.casefold(): k for k in KECAMATAN_KELURAHAN_COUNTS}
+    counts = (
+        pd.DataFrame({"key": key, "name": collapsed})
+        .value_counts()
+        .reset_index(name="n")
+        .sort_values(["key", "n", "name"], ascending=[True, False, True], kind="mergesort")
+        .drop_duplicates("key")
+    )
+    spelling = dict(zip(counts["key"], counts["name"], strict=True))
+    spelling.update({k: v for k, v in official.items() if k in spelling})
+    return key.map(spelling).fillna("").astype(object)
+
+
+def normalise_result(value: object) -> str:
+    """The English outcome code of a typed result (Bahasa or English), or ``""`` if unknown.
+
+    Case, surrounding spaces, repeated spaces and underscores are ignored: ``"Miskin  Ekstrem"``,
+    ``"extreme_poor"`` and ``"EXTREME POOR"`` are all ``extreme_poor``.
+    """
+    if _is_missing(value):
+        return ""
+    key = " ".join(str(value).replace("_", " ").split()).casefold()
+    return _RESULT_LOOKUP.get(key, "")
+
+
+_RESULT_LOOKUP: dict[str, str] = {
+    **{code.replace("_", " "): code for code in OUTCOME_RESULTS},
+    **{bahasa: code for code, bahasa in RESULT_CODES_ID.items()},
+}
+
+
+def normalise_operator(value: object) -> str:
+    """An operator name compared and stored one way: spaces collapsed, upper case.
+
+    ``" op-kasemen-03 "`` and ``"OP-Kasemen-03"`` are the same operator.
+    """
+    if _is_missing(value):
+        return ""
+    return " ".join(str(value).split()).upper()
+
+
+_DMY = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})$")
+_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]00:00(?::00)?)?$")
+
+
+def parse_visit_dates(
+    values: pd.Series, convention: str = "dmy", today: object = None
+) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    """Read visit dates by one declared convention.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        Typed text, or dates/datetimes (Excel date cells), which are taken as they are.
+    convention : {"dmy", "iso"}
+        ``dmy``: ``dd/mm/yyyy`` (also ``-`` or ``.``), or ISO ``yyyy-mm-dd``; ``iso``: ISO only.
+    today : date-like, optional
+        Dates after it are rejected (default: no upper limit, as in a simulated round).
+
+    Returns
+    -------
+    dates : pandas.Series
+        ``YYYY-MM-DD`` text (empty where rejected).
+    unreadable : numpy.ndarray of bool
+        Not a date of the convention, or ambiguous (a two-digit year, ``03/11/25``).
+    future : numpy.ndarray of bool
+        Readable, but after ``today`` (or before 2000).
+    """
+    if convention not in DATE_CONVENTIONS:
+        raise ValueError(f"dates must be one of {', '.join(DATE_CONVENTIONS)}, got {convention!r}")
+    limit = pd.Timestamp(today).normalize() if today is not None else pd.Timestamp.max
+    out, unreadable, future = [], [], []
+    for value in values.tolist():
+        stamp = _one_date(value, convention)
+        if stamp is None:
+            out.append("")
+            unreadable.append(True)
+            future.append(False)
+            continue
+        late = stamp > limit or stamp.year < 2000
+        out.append("" if late else stamp.strftime("%Y-%m-%d"))
+        unreadable.append(False)
+        future.append(late)
+    return (
+        pd.Series(out, index=values.index, dtype=object),
+        np.asarray(unreadable, dtype=bool),
+        np.asarray(future, dtype=bool),
+    )
+
+
+def _one_date(value: object, convention: str) -> pd.Timestamp | None:
+    import datetime as dt
+
+    if isinstance(value, dt.datetime | dt.date | pd.Timestamp):
+        # an Excel date cell: a date, whatever display format the office chose
+        return pd.Timestamp(value).normalize()
+    if _is_missing(value):
+        return None
+    text = str(value).strip()
+    match = _ISO.match(text)
+    parts: tuple[int, int, int] | None = None
+    if match:
+        parts = (int(match[1]), int(match[2]), int(match[3]))
+    elif convention == "dmy":
+        match = _DMY.match(text)
+        if match and len(match[3]) == 4:  # a two-digit year is ambiguous: rejected
+            parts = (int(match[3]), int(match[2]), int(match[1]))
+    if parts is None:
+        return None
+    try:
+        return pd.Timestamp(year=parts[0], month=parts[1], day=parts[2])
+    except ValueError:
+        return None
+
+
+def validate_outcomes(
+    frame: pd.DataFrame,
+    known_ids: pd.Series | None = None,
+    dates: str = "dmy",
+    today: object = None,
+) -> pd.DataFrame:
     """Validate a verification-outcomes file (strict: any problem stops).
+
+    Nothing of a row is echoed in the errors (ids may be a NIK typed in the wrong column): the
+    problems name the column, the row numbers and the fix.
 
     Parameters
     ----------
@@ -845,11 +1064,16 @@ def validate_outcomes(frame: pd.DataFrame, known_ids: pd.Series | None = None) -
         Columns ``household_id, visit_date, operator, result`` and optional ``notes``.
     known_ids : pandas.Series, optional
         The registry's household ids; outcomes for unknown households are an error.
+    dates : {"dmy", "iso"}
+        The declared date convention (:func:`parse_visit_dates`).
+    today : date-like, optional
+        Visit dates after it are rejected (``targeting ingest`` passes the machine's date).
 
     Returns
     -------
     pandas.DataFrame
-        The outcomes with ``visit_date`` parsed as a date and ``result`` lower-cased.
+        The outcomes with ``visit_date`` as ``YYYY-MM-DD``, ``result`` the English code and
+        ``operator`` normalised (:func:`normalise_operator`).
 
     Raises
     ------
@@ -857,33 +1081,54 @@ def validate_outcomes(frame: pd.DataFrame, known_ids: pd.Series | None = None) -
     """
     frame = _prepare(frame, "outcomes")
     col = _Collector(frame)
+    hidden = pd.Series(["<hidden>"] * len(frame), index=frame.index, dtype=object)
     out: dict[str, pd.Series] = {}
     for name in ["household_id", "operator"]:
         if name not in frame:
             col.missing_column(name, "text")
             continue
-        text, bad = _as_text(frame[name])
-        col.flag(name, bad, f"a non-empty {name}")
+        text, bad = _as_text(frame[name].map(_strip_controls))
+        col.flag(name, bad, f"a non-empty {name}", values=hidden)
         out[name] = text
+    if "operator" in out:
+        out["operator"] = out["operator"].map(normalise_operator).astype(object)
     if "visit_date" not in frame:
-        col.missing_column("visit_date", "a date YYYY-MM-DD")
+        col.missing_column("visit_date", "a date dd/mm/yyyy or yyyy-mm-dd")
     else:
-        dates = pd.to_datetime(
-            frame["visit_date"].astype("string"), errors="coerce", format="mixed"
-        )
-        col.flag("visit_date", dates.isna().to_numpy(), "a date YYYY-MM-DD")
-        out["visit_date"] = dates.dt.strftime("%Y-%m-%d").fillna("").astype(object)
-    if "result" not in frame:
-        col.missing_column("result", "one of " + ", ".join(OUTCOME_RESULTS))
-    else:
-        text = frame["result"].astype("string").str.strip().str.lower()
+        parsed, unreadable, future = parse_visit_dates(frame["visit_date"], dates, today)
+        form = "dd/mm/yyyy (or yyyy-mm-dd)" if dates == "dmy" else "yyyy-mm-dd"
         col.flag(
-            "result",
-            ~text.isin(OUTCOME_RESULTS).fillna(False).to_numpy(dtype=bool),
-            "one of " + ", ".join(OUTCOME_RESULTS),
+            "visit_date",
+            unreadable,
+            f"a date {form} with a four-digit year (--dates {dates})",
+            values=hidden,
         )
-        out["result"] = text.fillna("").astype(object)
+        col.flag("visit_date", future, "a visit date that is not in the future", values=hidden)
+        out["visit_date"] = parsed
+    codes = ", ".join(f"{b} / {e}" for e, b in RESULT_CODES_ID.items())
+    if "result" not in frame:
+        col.missing_column("result", "one of " + codes)
+    else:
+        text = frame["result"].map(normalise_result).astype(object)
+        col.flag("result", (text == "").to_numpy(dtype=bool), "one of " + codes, values=hidden)
+        out["result"] = text
+    if "notes" in frame:
+        out["notes"] = frame["notes"].map(
+            lambda v: "" if _is_missing(v) else " ".join(_strip_controls(v).split())
+        )
     if known_ids is not None and "household_id" in out:
         unknown = ~out["household_id"].isin(set(known_ids)).to_numpy()
-        col.flag("household_id", unknown, "a household_id that exists in the registry")
+        col.flag(
+            "household_id", unknown, "a household_id that exists in the registry", values=hidden
+        )
     return _finish("outcomes", frame, out, col, "strict", OUTCOME_COLUMNS).valid
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _strip_controls(value: object) -> object:
+    """Remove control characters (a pasted name with a NUL breaks Excel and terminals)."""
+    if isinstance(value, str):
+        return _CONTROL.sub("", value)
+    return value

@@ -13,29 +13,46 @@ personal data:
 ``scores.parquet``             household_id, p_extreme, p_low, p_high, desil of the current
                                champion (rewritten by ``refit``)
 ``plan.csv``                   the plan as written by ``targeting run`` (its ``p_extreme`` is
-                               the prediction the realised hit rate is compared with)
+                               the prediction the realised hit rate is compared with); holds
+                               names and NIKs when the registry has them (personal data)
+``cycle.json``                 the current plan's id and period, and the ids of earlier plans;
+                               ``ingest`` accepts only the current plan's workbook
+``outcomes_audit.parquet``     ledger rows superseded by a later correction (audit trail)
+``left_registry.csv``          households of the previous snapshot that the current registry
+                               no longer has (id, last status), accounted for by the run
 =============================  ===============================================================
+
+``targeting run`` continues from this folder (``--fresh`` starts over): the ledger decides who is
+verified, who waits to be visited again and who has had enough attempts
+(:func:`targeting.feedback.ingest.pool_holds`); the next plan starts after the current one ends.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from targeting.data.io import InputFileError, read_table, write_table
+from targeting.data.io import InputFileError, read_table, write_json, write_table
 
 __all__ = [
+    "AUDIT_FILE",
+    "CYCLE_FILE",
     "LEDGER_FILE",
     "PLAN_FILE",
     "SCORES_FILE",
     "STATUS_COLUMNS",
     "STATUS_FILE",
+    "read_audit",
+    "read_cycle",
     "read_ledger",
     "read_predictions",
     "read_scores",
     "read_status",
+    "write_audit",
+    "write_cycle",
     "write_ledger",
     "write_scores",
     "write_state",
@@ -46,6 +63,8 @@ STATUS_FILE = "registry_status.parquet"
 LEDGER_FILE = "outcomes_ledger.parquet"
 SCORES_FILE = "scores.parquet"
 PLAN_FILE = "plan.csv"
+CYCLE_FILE = "cycle.json"
+AUDIT_FILE = "outcomes_audit.parquet"
 STATUS_COLUMNS = [
     "household_id",
     "kecamatan",
@@ -83,6 +102,42 @@ def write_ledger(ledger: pd.DataFrame, folder: str | Path) -> Path:
     for c in frame.columns:
         frame[c] = frame[c].astype(str)
     return write_table(frame.reset_index(drop=True), Path(folder) / LEDGER_FILE)
+
+
+def write_audit(audit: pd.DataFrame, folder: str | Path) -> Path:
+    """Write the audit trail of superseded outcomes (all columns as text)."""
+    frame = audit.copy()
+    for c in frame.columns:
+        frame[c] = frame[c].fillna("").astype(str)
+    return write_table(frame.reset_index(drop=True), Path(folder) / AUDIT_FILE)
+
+
+def read_audit(folder: str | Path) -> pd.DataFrame | None:
+    """Read the audit trail of superseded outcomes, or None when nothing was corrected."""
+    path = Path(folder) / AUDIT_FILE
+    if not path.exists():
+        return None
+    return read_table(path).fillna("").astype(str).astype(object)
+
+
+def write_cycle(cycle: dict[str, Any], folder: str | Path) -> Path:
+    """Write ``cycle.json``: ``plan_id``, ``first_visit_date``, ``last_visit_date``,
+    ``earlier_plan_ids`` (aggregates and ids only)."""
+    return write_json(cycle, Path(folder) / CYCLE_FILE)
+
+
+def read_cycle(folder: str | Path) -> dict[str, Any] | None:
+    """Read ``cycle.json``, or None when the folder has no plan yet."""
+    path = Path(folder) / CYCLE_FILE
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise InputFileError(
+            f"{path} is damaged ({exc.__class__.__name__}); run 'targeting run --fresh' to start "
+            "the state over, or restore the file from a backup"
+        ) from exc
 
 
 def write_state(result: Any, folder: str | Path | None = None) -> dict[str, Path]:

@@ -28,6 +28,7 @@ the names are fake on purpose, so no synthetic row can be mistaken for a real pl
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import tempfile
@@ -43,6 +44,7 @@ from targeting.data.schema import (
     EDUCATION_LEVELS,
     KECAMATAN_KELURAHAN_COUNTS,
     OUTCOME_RESULTS,
+    PROGRAMME_COLUMNS,
     REGISTRY_COLUMNS,
     SURVEY_COLUMNS,
 )
@@ -449,8 +451,11 @@ def _calibrate_reach(
     extreme: np.ndarray,
     reached_share: float,
     extreme_reached_share: float,
-) -> tuple[np.ndarray, float]:
-    """Find the weight on poverty in the reach score (bisection) that reaches the target shares."""
+) -> tuple[np.ndarray, float, float]:
+    """Find the weight on poverty in the reach score (bisection) that reaches the target shares.
+
+    Returns the reach of each household, the weight and the score threshold (so other households,
+    the survey's, can be reached by the same rule)."""
     n_reached = round(reached_share * poverty.size)
 
     def reached_for(b: float) -> np.ndarray:
@@ -466,7 +471,96 @@ def _calibrate_reach(
         else:
             hi = mid
     b = 0.5 * (lo + hi)
-    return reached_for(b), b
+    score = b * poverty + offset + noise
+    cut = float(np.partition(score, score.size - n_reached)[score.size - n_reached])
+    return score >= cut, b, cut
+
+
+@dataclass(frozen=True)
+class _ReachProcess:
+    """The programme reach process, calibrated on the registry and applied to anybody.
+
+    ``poverty`` standardises the proxy-explained and total log consumption with the registry's
+    means and deviations, so a survey household gets the same index a registry household with the
+    same values would; ``weight`` and ``cut`` are the calibrated reach score's weight on poverty
+    and threshold; ``pbi_cut`` the threshold of the PBI-JKN score among the unreached.
+    """
+
+    proxy_mean: float
+    proxy_sd: float
+    log_c_mean: float
+    log_c_sd: float
+    mix_mean: float
+    mix_sd: float
+    weight: float = float("nan")
+    cut: float = float("nan")
+    pbi_cut: float = float("nan")
+
+    @classmethod
+    def from_population(cls, proxy: np.ndarray, log_c: np.ndarray) -> _ReachProcess:
+        mix = 0.7 * _standardise(proxy) + 0.3 * _standardise(log_c)
+        return cls(
+            float(proxy.mean()),
+            float(proxy.std()),
+            float(log_c.mean()),
+            float(log_c.std()),
+            float(mix.mean()),
+            float(mix.std()),
+        )
+
+    def poverty(self, proxy: np.ndarray, log_c: np.ndarray) -> np.ndarray:
+        """The poverty index the old targeting saw: mostly proxies, a little true poverty."""
+
+        def z(x: np.ndarray, mean: float, sd: float) -> np.ndarray:
+            return (x - mean) / (sd if sd > 0 else 1.0)
+
+        mix = 0.7 * z(proxy, self.proxy_mean, self.proxy_sd) + 0.3 * z(
+            log_c, self.log_c_mean, self.log_c_sd
+        )
+        return -z(mix, self.mix_mean, self.mix_sd)
+
+
+def _programme_receipt(
+    rng: np.random.Generator,
+    frame: pd.DataFrame,
+    reached: np.ndarray,
+    poverty: np.ndarray,
+    pbi_cut: float | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """PKH, BPNT and PBI-JKN receipt given reach (one function for registry and survey).
+
+    Among the reached: BPNT (food) for most, PKH (conditional cash) more with children or
+    elderly. PBI-JKN (health insurance premium subsidy) covers more households than PKH/BPNT:
+    90 % of the reached and the top 22 % of the unreached by a noisy poverty score (the cut is
+    computed on the registry and reused for the survey).
+    """
+    n = len(frame)
+    has_pkh_member = (frame["n_children_u5"] + frame["n_school_age"] + frame["n_elderly"]) > 0
+    u = rng.random(n)
+    p_pkh = np.where(has_pkh_member.to_numpy(), 0.60, 0.20)
+    pkh = reached & (u < p_pkh)
+    bpnt = reached & ((u >= p_pkh) | (rng.random(n) < 0.70))
+    pbi_score = poverty + rng.normal(0.0, 0.8, n)
+    if pbi_cut is None:
+        pbi_cut = float(np.quantile(pbi_score[~reached], 1 - 0.22)) if (~reached).any() else np.inf
+    pbi = (reached & (rng.random(n) < 0.90)) | (~reached & (pbi_score >= pbi_cut))
+    return pkh, bpnt, pbi, pbi_cut
+
+
+def _reach_survey(
+    rng: np.random.Generator,
+    frame: pd.DataFrame,
+    log_c: np.ndarray,
+    proxy: np.ndarray,
+    process: _ReachProcess,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Programme receipt of households outside the registry, by the registry's reach process."""
+    poverty = process.poverty(proxy, log_c)
+    noise = rng.logistic(0.0, 1.0, len(frame))
+    offset = frame["kecamatan"].map(_REACH_OFFSET).fillna(0.0).to_numpy(dtype=float)
+    reached = process.weight * poverty + offset + noise >= process.cut
+    pkh, bpnt, pbi, _ = _programme_receipt(rng, frame, reached, poverty, process.pbi_cut)
+    return pkh, bpnt, pbi
 
 
 def _nik(
@@ -593,8 +687,10 @@ def generate_city(
         raise ValueError("survey_fraction must be in (0, 1]")
     if extreme_line <= 0:
         raise ValueError("extreme_line must be > 0")
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(6)]
-    rng_area, rng_reg, rng_survey, rng_reach, rng_pii, rng_ids = streams
+    # spawn(7) gives the same first six streams as spawn(6): the survey's receipt stream was
+    # added without changing any other table of a seed
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(7)]
+    rng_area, rng_reg, rng_survey, rng_reach, rng_pii, rng_ids, rng_survey_reach = streams
     scale = n_households / REFERENCE_HOUSEHOLDS
 
     kel = _kelurahan_table(n_households, rng_area)
@@ -614,10 +710,11 @@ def generate_city(
     extreme = consumption < extreme_line
 
     # Programme reach: the old targeting saw proxies (mostly) and poverty (a little), imperfectly.
-    poverty = -_standardise(0.7 * _standardise(proxy) + 0.3 * _standardise(log_c))
+    process = _ReachProcess.from_population(proxy, log_c)
+    poverty = process.poverty(proxy, log_c)
     reach_noise = rng_reach.logistic(0.0, 1.0, n_households)
     offset = pd.Series(kecamatan).map(_REACH_OFFSET).fillna(0.0).to_numpy(dtype=float)
-    reached, reach_weight = _calibrate_reach(
+    reached, reach_weight, reach_cut = _calibrate_reach(
         poverty,
         reach_noise,
         offset,
@@ -625,16 +722,8 @@ def generate_city(
         CALIBRATION_TARGETS["reached_share_of_households"],
         CALIBRATION_TARGETS["reached_share_of_extreme"],
     )
-    # Among the reached: BPNT (food) for most, PKH (conditional cash) more with children/elderly.
-    has_pkh_member = (frame["n_children_u5"] + frame["n_school_age"] + frame["n_elderly"]) > 0
-    u = rng_reach.random(n_households)
-    p_pkh = np.where(has_pkh_member.to_numpy(), 0.60, 0.20)
-    pkh = reached & (u < p_pkh)
-    bpnt = reached & ((u >= p_pkh) | (rng_reach.random(n_households) < 0.70))
-    # PBI-JKN (health insurance premium subsidy) covers more households than PKH/BPNT.
-    pbi_score = poverty + rng_reach.normal(0.0, 0.8, n_households)
-    pbi_cut = np.quantile(pbi_score[~reached], 1 - 0.22) if (~reached).any() else np.inf
-    pbi = (reached & (rng_reach.random(n_households) < 0.90)) | (~reached & (pbi_score >= pbi_cut))
+    pkh, bpnt, pbi, pbi_cut = _programme_receipt(rng_reach, frame, reached, poverty)
+    process = dataclasses.replace(process, weight=reach_weight, cut=reach_cut, pbi_cut=pbi_cut)
     # A small share of the reached were verified at enrolment (with some field error).
     verified = reached & (rng_reach.random(n_households) < 0.05)
     flip = rng_reach.random(n_households) < 0.05
@@ -678,13 +767,18 @@ def generate_city(
         survey_parts.append(np.sort(rng_survey.choice(rows, size=size, p=p)))
         weights.append(np.full(size, n_kec[kec] / size))
     s_index = np.concatenate(survey_parts)
-    s_frame, s_log_c, _ = _draw_households(rng_survey, s_index, kel, kec_wealth)
+    s_frame, s_log_c, s_proxy = _draw_households(rng_survey, s_index, kel, kec_wealth)
     s_mu = s_frame["kecamatan"].map(intercepts).to_numpy(dtype=float)
     survey = s_frame.copy()
     survey.insert(0, "household_id", [f"S{i + 1:06d}" for i in range(len(s_frame))])
     survey["consumption_pc"] = np.round(np.exp(s_mu + s_log_c), 2)
     survey["weight"] = np.concatenate(weights)
-    survey = survey[SURVEY_COLUMNS]
+    # Programme receipt (Susenas asks it) by the registry's own reach process, on a stream of
+    # its own so the registry, truth and survey proxies do not change with it.
+    s_receipt = _reach_survey(rng_survey_reach, s_frame, s_log_c, s_proxy, process)
+    for name, values in zip(PROGRAMME_COLUMNS, s_receipt, strict=True):
+        survey[name] = values
+    survey = survey[SURVEY_COLUMNS + PROGRAMME_COLUMNS]
 
     params = {
         "seed": int(seed),
@@ -701,6 +795,7 @@ def generate_city(
         "shock_mean": _SHOCK_MEAN,
         "size_elasticity": _SIZE_ELASTICITY,
         "reach_poverty_weight": round(float(reach_weight), 6),
+        "reach_cut": round(float(reach_cut), 6),
         "reference_date": str(_REFERENCE_DATE),
     }
     return SyntheticCity(

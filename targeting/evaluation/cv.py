@@ -20,6 +20,7 @@ from sklearn.pipeline import Pipeline
 from targeting.evaluation.metrics import evaluate_scores, expected_calibration_error
 from targeting.pmt.build import DEFAULT_LINE, ModelSpec, build_model, fit_model
 from targeting.pmt.calibration import CalibratedPMT
+from targeting.pmt.scoring import attach_desil_cutpoints
 
 __all__ = ["CVResult", "fit_final", "grouped_cross_validate"]
 
@@ -85,6 +86,8 @@ def grouped_cross_validate(
     features: Any = None,
     stratify: bool = False,
     y_ordinal: np.ndarray | None = None,
+    reached: np.ndarray | None = None,
+    selection: str | dict[str, Any] | None = None,
 ) -> CVResult:
     """Cross-validate a model spec with folds grouped by area.
 
@@ -118,6 +121,13 @@ def grouped_cross_validate(
     y_ordinal : numpy.ndarray, optional
         An ordered label (lowest class = extreme) given, on the training rows only, to models
         that accept it (:class:`~targeting.pmt.ensemble.OrdinalEnsemblePMT`).
+    reached : numpy.ndarray of bool, optional
+        Programme reach of each survey household, given (training rows only) to selection-aware
+        models. The out-of-fold frame then has a ``reached`` column, so metrics can be restricted
+        to the unreached.
+    selection : {"unreached", "input", "two_part"} or dict, optional
+        Fit :class:`~targeting.pmt.selection.SelectionAwarePMT` around each model (see
+        :func:`~targeting.config.model.build_model`).
 
     Returns
     -------
@@ -141,7 +151,12 @@ def grouped_cross_validate(
         )
         for fold, (train, test) in enumerate(splitter.split(np.zeros(n), label, groups)):
             pipeline = build_model(
-                spec, line=line, features=features, calibrate=calibrate, random_state=seed + fold
+                spec,
+                line=line,
+                features=features,
+                calibrate=calibrate,
+                random_state=seed + fold,
+                selection=selection,
             )
             fit_model(
                 pipeline,
@@ -152,20 +167,22 @@ def grouped_cross_validate(
                 groups=groups[train],
                 line=line,
                 y_ordinal=_opt(y_ordinal, train),
+                reached=_opt(reached, train),
             )
             p_raw, p_cal = _raw_and_calibrated(pipeline, _take(X, test))
-            records.append(
-                pd.DataFrame(
-                    {
-                        "row": test,
-                        "repeat": repeat,
-                        "fold": fold,
-                        "label": label[test],
-                        "p_extreme": p_cal,
-                        "p_raw": p_raw,
-                    }
-                )
+            part = pd.DataFrame(
+                {
+                    "row": test,
+                    "repeat": repeat,
+                    "fold": fold,
+                    "label": label[test],
+                    "p_extreme": p_cal,
+                    "p_raw": p_raw,
+                }
             )
+            if reached is not None:
+                part["reached"] = np.asarray(reached, dtype=bool)[test]
+            records.append(part)
             metrics = evaluate_scores(label[test], p_cal, sample_weight=_opt(sample_weight, test))
             fold_rows.append({"repeat": repeat, "fold": fold, "n_test": len(test), **metrics})
     oof = pd.concat(records, ignore_index=True)
@@ -205,6 +222,8 @@ def fit_final(
     features: Any = None,
     line: float = DEFAULT_LINE,
     y_ordinal: np.ndarray | None = None,
+    reached: np.ndarray | None = None,
+    selection: str | dict[str, Any] | None = None,
 ) -> Pipeline:
     """Fit a spec on all the data, with the same calibration approach as the CV.
 
@@ -226,16 +245,26 @@ def fit_final(
     line : float, default 400_000.0
     y_ordinal : numpy.ndarray, optional
         An ordered label (lowest class = extreme) for models that accept it.
+    reached : numpy.ndarray of bool, optional
+        Programme reach of each row (for selection-aware models).
+    selection : {"unreached", "input", "two_part"} or dict, optional
+        As in :func:`grouped_cross_validate`.
 
     Returns
     -------
     sklearn.pipeline.Pipeline
-        Fitted; ``predict_proba(X)[:, 1]`` is P(extreme).
+        Fitted; ``predict_proba(X)[:, 1]`` is P(extreme) (P(extreme | x, not reached) with
+        ``selection``).
     """
     pipeline = build_model(
-        spec, line=line, features=features, calibrate=calibrate, random_state=seed
+        spec,
+        line=line,
+        features=features,
+        calibrate=calibrate,
+        random_state=seed,
+        selection=selection,
     )
-    return fit_model(
+    fitted = fit_model(
         pipeline,
         X,
         consumption=consumption,
@@ -244,4 +273,7 @@ def fit_final(
         groups=groups,
         line=line,
         y_ordinal=y_ordinal,
+        reached=reached,
     )
+    # desils are fixed by the survey's weighted distribution, so every batch scores alike
+    return attach_desil_cutpoints(fitted, X, sample_weight)

@@ -1,12 +1,20 @@
 """Verification outcomes in: registry status, realised hit rates, labels for recalibration.
 
-Ingestion is idempotent: outcomes are kept in a ledger keyed by
-``(household_id, visit_date, operator, result)``; ingesting a file twice adds nothing, so the
-registry and every metric stay the same.
+Rules (DESIGN.md §3, "Verification outcomes"):
 
-A household's status follows its latest conclusive visit: ``extreme_poor`` →
-``verified_extreme``, ``not_extreme_poor`` → ``verified_not_extreme``. ``not_found``, ``refused``
-and ``moved`` are not conclusive; the household stays ``unverified`` and is counted as an attempt.
+* A *visit* is one household on one date. The ledger holds one row per visit.
+* Ingesting a row equal to the ledger's (same result, operator and notes, operator names
+  compared by :func:`~targeting.data.schema.normalise_operator`) adds nothing: ingesting a file
+  twice, or re-exported with other date formatting or operator case, changes nothing.
+* A row for a visit already in the ledger with another result (or operator or notes) is a
+  *correction*: it supersedes the ledger's row, and the superseded row is kept in the audit
+  trail (``superseded`` of :class:`IngestResult`).
+* Two different results for one household on one day *in the same file* are a conflict: the
+  file is refused with the rows named, never resolved silently.
+* A household's status follows its latest conclusive visit: ``extreme_poor`` →
+  ``verified_extreme``, ``not_extreme_poor`` → ``verified_not_extreme``. ``not_found``,
+  ``refused`` and ``moved`` are not conclusive; the household stays ``unverified`` and the visit
+  counts as an attempt (see :func:`pool_holds` for when it returns to the plan).
 """
 
 from __future__ import annotations
@@ -20,19 +28,30 @@ from scipy import stats
 from targeting.data import schema
 
 __all__ = [
+    "AUDIT_COLUMNS",
     "LEDGER_COLUMNS",
+    "MAX_ATTEMPTS",
+    "RETRY_AFTER_DAYS",
     "IngestResult",
+    "apply_ledger",
     "calibration_line",
     "hit_rate_summary",
     "hit_rate_table",
     "ingest_outcomes",
+    "pool_holds",
     "verified_labels",
     "wilson_interval",
 ]
 
 LEDGER_COLUMNS = ["household_id", "visit_date", "operator", "result", "notes"]
+AUDIT_COLUMNS = [*LEDGER_COLUMNS, "superseded_by_result", "superseded_on"]
+_VISIT = ["household_id", "visit_date"]
 _KEY = ["household_id", "visit_date", "operator", "result"]
 _CONCLUSIVE = {"extreme_poor": "verified_extreme", "not_extreme_poor": "verified_not_extreme"}
+RETRY_AFTER_DAYS = 14
+"""A household not found, refused or moved returns to the pool this many days after the visit."""
+MAX_ATTEMPTS = 3
+"""After this many inconclusive visits a household leaves the pool (``attempts_exhausted``)."""
 
 
 @dataclass
@@ -44,13 +63,15 @@ class IngestResult:
     registry : pandas.DataFrame
         The registry with ``verification_status`` updated.
     ledger : pandas.DataFrame
-        Every outcome ever ingested (deduplicated, sorted).
+        One row per visit ever ingested (the latest correction of each), sorted.
     new_rows : int
-        Outcome rows that were not in the ledger before.
+        Visits that were not in the ledger before.
     duplicate_rows : int
-        Rows already in the ledger (ignored).
+        Rows equal to the ledger's (ignored).
     status_changes : int
         Registry households whose status changed.
+    superseded : pandas.DataFrame
+        Ledger rows replaced by a correction in this ingestion (:data:`AUDIT_COLUMNS`).
     """
 
     registry: pd.DataFrame
@@ -58,23 +79,59 @@ class IngestResult:
     new_rows: int
     duplicate_rows: int
     status_changes: int
+    superseded: pd.DataFrame | None = None
+
+
+def _conflicts(checked: pd.DataFrame) -> None:
+    """Refuse a file with two different results for one household on one day."""
+    distinct = checked.drop_duplicates(["household_id", "visit_date", "result"])
+    clash = distinct.duplicated(_VISIT, keep=False)
+    if not clash.any():
+        return
+    keys = distinct.loc[clash, _VISIT].drop_duplicates()
+    # the input's own row numbers (validate_outcomes keeps a 0..n-1 index)
+    positions = checked.reset_index().merge(keys, on=_VISIT, how="inner")["index"].to_numpy()
+    raise schema.DataValidationError(
+        "outcomes",
+        [
+            schema.Problem(
+                column="result",
+                rows=tuple(int(p) + 1 for p in sorted(positions)),
+                values=tuple("<hidden>" for _ in positions),
+                expected="one result per household and visit date (the rows give different "
+                "results for one household on one day; keep the right one and ingest again)",
+            )
+        ],
+        n_rows=len(checked),
+    )
 
 
 def ingest_outcomes(
     registry: pd.DataFrame,
     outcomes: pd.DataFrame,
     ledger: pd.DataFrame | None = None,
+    dates: str = "dmy",
+    today: object = None,
+    ingested_on: str = "",
 ) -> IngestResult:
-    """Validate outcomes, add them to the ledger and update the registry's status.
+    """Validate outcomes, merge them into the ledger and update the registry's status.
+
+    The whole file is validated before anything changes (the caller writes nothing on error).
 
     Parameters
     ----------
     registry : pandas.DataFrame
-        A validated registry.
+        A validated registry (or the state's status table).
     outcomes : pandas.DataFrame
         The field file (DESIGN.md §3): household_id, visit_date, operator, result, optional notes.
     ledger : pandas.DataFrame, optional
         Outcomes ingested before.
+    dates : {"dmy", "iso"}
+        How typed visit dates are read (:func:`targeting.data.schema.parse_visit_dates`).
+    today : date-like, optional
+        Visit dates after it are rejected (none by default, for simulated rounds).
+    ingested_on : str
+        Recorded in the audit trail of superseded rows.
 
     Returns
     -------
@@ -83,31 +140,69 @@ def ingest_outcomes(
     Raises
     ------
     targeting.data.schema.DataValidationError
-        If any outcome row is malformed or names a household that is not in the registry.
+        If any row is malformed, names a household that is not in the registry, or conflicts
+        with another row of the file.
     """
-    checked = schema.validate_outcomes(outcomes, known_ids=registry["household_id"])
+    checked = schema.validate_outcomes(
+        outcomes, known_ids=registry["household_id"], dates=dates, today=today
+    )
     if "notes" not in checked:
         checked["notes"] = ""
     checked["notes"] = checked["notes"].astype("string").fillna("").astype(object)
-    checked = checked[LEDGER_COLUMNS]
+    checked = checked[LEDGER_COLUMNS].astype(object)
+    _conflicts(checked)
+    checked = checked.drop_duplicates(_VISIT, keep="last")
     previous = (
-        ledger[LEDGER_COLUMNS].astype(object)
+        _normalised_ledger(ledger)
         if ledger is not None and len(ledger)
-        else pd.DataFrame(columns=LEDGER_COLUMNS)
+        else pd.DataFrame(columns=LEDGER_COLUMNS, dtype=object)
     )
-    combined = pd.concat([previous, checked.astype(object)], ignore_index=True)
-    is_duplicate = combined.duplicated(subset=_KEY, keep="first")
-    duplicates_in_new = int(is_duplicate.iloc[len(previous) :].sum())
-    merged = combined.loc[~is_duplicate].sort_values(_KEY, kind="mergesort").reset_index(drop=True)
+    joined = checked.merge(previous, on=_VISIT, how="left", suffixes=("", "_old"), indicator=True)
+    known = (joined["_merge"] == "both").to_numpy()
+    same = known & np.all(
+        [
+            (joined[c].astype(str) == joined[f"{c}_old"].astype(str)).to_numpy()
+            for c in ("operator", "result", "notes")
+        ],
+        axis=0,
+    )
+    changed = known & ~same
+    replaced = joined.loc[changed]
+    superseded = pd.DataFrame(
+        {
+            **{c: replaced[c].to_numpy(dtype=object) for c in _VISIT},
+            **{c: replaced[f"{c}_old"].to_numpy(dtype=object) for c in LEDGER_COLUMNS[2:]},
+            "superseded_by_result": replaced["result"].to_numpy(dtype=object),
+            "superseded_on": ingested_on,
+        },
+        columns=AUDIT_COLUMNS,
+    )
+    incoming = checked.loc[~same]
+    keep_previous = ~previous.set_index(_VISIT).index.isin(incoming.set_index(_VISIT).index)
+    merged = pd.concat([previous.loc[keep_previous], incoming], ignore_index=True)
+    merged = merged.sort_values(_KEY, kind="mergesort").reset_index(drop=True)
     updated = apply_ledger(registry, merged)
     changes = int((updated["verification_status"] != registry["verification_status"]).sum())
     return IngestResult(
         registry=updated,
-        ledger=merged,
-        new_rows=len(checked) - duplicates_in_new,
-        duplicate_rows=duplicates_in_new,
+        ledger=merged[LEDGER_COLUMNS],
+        new_rows=int((~known).sum()),
+        duplicate_rows=int(same.sum()),
         status_changes=changes,
+        superseded=superseded,
     )
+
+
+def _normalised_ledger(ledger: pd.DataFrame) -> pd.DataFrame:
+    """A stored ledger in the current form: one row per visit, operators normalised.
+
+    Ledgers written before one-row-per-visit may hold two rows for one visit; the row that
+    sorts last by result is kept, as the old status rule did.
+    """
+    frame = ledger.reindex(columns=LEDGER_COLUMNS).fillna("").astype(str).astype(object)
+    frame["operator"] = frame["operator"].map(schema.normalise_operator).astype(object)
+    frame = frame.sort_values(_KEY, kind="mergesort").drop_duplicates(_VISIT, keep="last")
+    return frame.reset_index(drop=True)
 
 
 def apply_ledger(registry: pd.DataFrame, ledger: pd.DataFrame) -> pd.DataFrame:
@@ -125,9 +220,51 @@ def apply_ledger(registry: pd.DataFrame, ledger: pd.DataFrame) -> pd.DataFrame:
         .last()
     )
     status = latest.map(_CONCLUSIVE)
-    mapped = updated["household_id"].map(status)
+    mapped = updated["household_id"].astype(str).map(status)
     updated["verification_status"] = mapped.fillna(updated["verification_status"]).astype(object)
     return updated
+
+
+def pool_holds(
+    ledger: pd.DataFrame | None,
+    start_date: str,
+    retry_after_days: int = RETRY_AFTER_DAYS,
+    max_attempts: int = MAX_ATTEMPTS,
+) -> pd.Series:
+    """Households visited without a conclusive result that stay out of the next plan, and why.
+
+    The rule: an inconclusive visit (not found, refused, moved) is an attempt. The household
+    returns to the pool ``retry_after_days`` after its last attempt; after ``max_attempts``
+    attempts it leaves the pool (``attempts_exhausted``: the office decides, e.g. from a newer
+    address). A conclusive visit at any time ends the question (the household is verified).
+
+    Parameters
+    ----------
+    ledger : pandas.DataFrame or None
+    start_date : str
+        First day of the plan being made (``YYYY-MM-DD``).
+    retry_after_days, max_attempts : int
+
+    Returns
+    -------
+    pandas.Series
+        Index ``household_id``; value ``"retry_later"`` or ``"attempts_exhausted"``.
+    """
+    if ledger is None or not len(ledger):
+        return pd.Series(dtype=object, name="hold")
+    frame = ledger[["household_id", "visit_date", "result"]].astype(str)
+    conclusive = set(frame.loc[frame["result"].isin(list(_CONCLUSIVE)), "household_id"])
+    open_visits = frame[~frame["household_id"].isin(conclusive)]
+    if open_visits.empty:
+        return pd.Series(dtype=object, name="hold")
+    per = open_visits.groupby("household_id").agg(
+        attempts=("visit_date", "nunique"), last=("visit_date", "max")
+    )
+    wait = pd.to_datetime(start_date) - pd.to_datetime(per["last"])
+    hold = pd.Series("", index=per.index, dtype=object, name="hold")
+    hold[wait < pd.Timedelta(days=retry_after_days)] = "retry_later"
+    hold[per["attempts"] >= max_attempts] = "attempts_exhausted"
+    return hold[hold != ""].sort_index()
 
 
 def wilson_interval(

@@ -34,10 +34,21 @@ import numpy as np
 import pandas as pd
 
 from targeting.data import schema
+from targeting.data.synthetic import FieldOutcomeSimulator
+from targeting.evaluation.cv import fit_final
 from targeting.feedback import ingest as feedback
+from targeting.feedback.design_estimate import (
+    audit_outcomes,
+    combine_rounds,
+    design_estimate,
+    model_stock,
+)
+from targeting.plan.audit import add_audit_sample
 from targeting.plan.ranking import PlanCapacity, build_plan, replan
+from targeting.pmt.build import load_specs
 from targeting.pmt.recalibrated import RecalibratedPMT
 from targeting.pmt.scoring import assign_desil
+from targeting.pmt.selection import DEFAULT_CALIBRATION_CV, DEFAULT_SELECTION
 
 __all__ = [
     "RoundsResult",
@@ -52,9 +63,17 @@ _NON_RESPONSE = {"not_found", "refused", "moved"}
 
 
 def fit_champion(
-    survey: pd.DataFrame, model: str = "ols", seed: int = 2026, line: float = 400_000.0
+    survey: pd.DataFrame,
+    model: str = "ols",
+    seed: int = 2026,
+    line: float = 400_000.0,
+    selection: str | None = DEFAULT_SELECTION,
 ):
     """Fit one model spec of ``models/`` on the whole survey (no calibration override).
+
+    With programme receipt in the survey the model estimates P(extreme | proxies, not reached)
+    (``selection``, see :class:`~targeting.pmt.selection.SelectionAwarePMT`; None: all
+    households, P(extreme | proxies)).
 
     Parameters
     ----------
@@ -69,11 +88,10 @@ def fit_champion(
     -------
     sklearn.pipeline.Pipeline
     """
-    from targeting.evaluation.cv import fit_final
-    from targeting.pmt.build import load_specs
 
-    spec = load_specs("models", names=[model])[0]
+    spec = load_specs(names=[model])[0]
     consumption = survey["consumption_pc"].to_numpy(dtype=float)
+    reached = schema.survey_reached(survey)
     return fit_final(
         spec,
         survey[schema.PROXY_COLUMNS],
@@ -83,6 +101,12 @@ def fit_champion(
         groups=survey["kelurahan"].to_numpy(),
         seed=seed,
         line=line,
+        reached=reached,
+        selection=(
+            {"method": selection, "calibration_cv": DEFAULT_CALIBRATION_CV}
+            if reached is not None and selection is not None
+            else None
+        ),
     )
 
 
@@ -176,6 +200,35 @@ def _true_hit_rate(plan: pd.DataFrame, extreme: pd.Series) -> float:
     return float(extreme.reindex(plan["household_id"].astype(str)).fillna(False).mean())
 
 
+def _design_columns(
+    plan: Any,
+    outcomes: pd.DataFrame,
+    estimates: list[Any],
+    registry_after: pd.DataFrame,
+    scores: pd.DataFrame,
+    extreme: pd.Series,
+) -> dict[str, float]:
+    """The round's design estimate (at its start) and the combined one (after it) vs truth."""
+    est = design_estimate(plan.audit, audit_outcomes(plan.audit, outcomes))
+    estimates.append(est)
+    combined = combine_rounds(estimates)
+    eligible = ~schema.is_reached(registry_after) & (
+        registry_after["verification_status"] == "unverified"
+    )
+    after = int(extreme.reindex(registry_after.loc[eligible, "household_id"].astype(str)).sum())
+    return {
+        "audit_visits": int((plan.audit.units["part"] == "audit").sum()),
+        "audit_expected_finds_given_up": float(plan.audit.expected_finds_given_up),
+        "design_estimate_at_start": est.estimate,
+        "design_low_at_start": est.low,
+        "design_high_at_start": est.high,
+        "design_estimate_after": combined.estimate,
+        "design_low_after": combined.low,
+        "design_high_after": combined.high,
+        "unreached_extreme_after": after,
+    }
+
+
 def simulate_rounds(
     registry: pd.DataFrame,
     truth: pd.DataFrame,
@@ -187,6 +240,7 @@ def simulate_rounds(
     group_column: str | None = "kelurahan",
     recalibrate: bool = True,
     simulator_params: dict[str, float] | None = None,
+    audit_share: float = 0.0,
 ) -> RoundsResult:
     """Run ``rounds`` rounds of plan → field → ingest → refit → re-score on a synthetic city.
 
@@ -209,12 +263,17 @@ def simulate_rounds(
         False keeps the survey model throughout (outcomes still update the status).
     simulator_params : dict, optional
         Passed to :class:`~.synthetic.FieldOutcomeSimulator`.
+    audit_share : float, default 0
+        Share of each plan's visits given to the audit sample
+        (:func:`targeting.plan.audit.add_audit_sample`, seeded by ``seed`` and the round). When
+        positive, each row also carries the design estimate of the stock at the round's start,
+        the rounds-combined estimate of the stock after it, their 90 % intervals and the truth
+        (:mod:`targeting.feedback.design_estimate`).
 
     Returns
     -------
     RoundsResult
     """
-    from targeting.data.synthetic import FieldOutcomeSimulator
 
     if rounds < 1:
         raise ValueError(f"rounds must be >= 1, got {rounds}")
@@ -233,6 +292,7 @@ def simulate_rounds(
     eligible0 = ~schema.is_reached(current) & (current["verification_status"] == "unverified")
     stock0 = int(extreme.reindex(current.loc[eligible0, "household_id"].astype(str)).sum())
     rows, plans, cumulative = [], [], 0
+    estimates: list[Any] = []
     previous = None
     for r in range(1, rounds + 1):
         plan = (
@@ -244,10 +304,20 @@ def simulate_rounds(
             plan_without = plan
         else:
             plan_without = replan(previous, current, base_scores, capacity=None)
+        if audit_share > 0:
+            plan = add_audit_sample(plan, current, scores, share=audit_share, seed=seed * 100 + r)
+            plan_without = (
+                plan
+                if model is base_model
+                else add_audit_sample(
+                    plan_without, current, base_scores, share=audit_share, seed=seed * 100 + r
+                )
+            )
         plans.append(plan)
         eligible = ~schema.is_reached(current) & (current["verification_status"] == "unverified")
         stock = int(extreme.reindex(current.loc[eligible, "household_id"].astype(str)).sum())
         outcomes = simulator.respond(plan.plan)
+        current_before = current
         ingest = feedback.ingest_outcomes(current, outcomes, ledger)
         current, ledger = ingest.registry, ingest.ledger
         visits = outcomes.assign(p_extreme=plan.plan["p_extreme"].to_numpy(dtype=float))
@@ -271,6 +341,11 @@ def simulate_rounds(
             "model": "survey champion" if model is base_model else "recalibrated",
         }
         row["feedback_gain"] = row["true_hit_rate"] - row["true_hit_rate_without_feedback"]
+        if plan.audit is not None:
+            row.update(_design_columns(plan, outcomes, estimates, current, scores, extreme))
+            row["model_estimate_at_start"] = model_stock(
+                current_before, scores.reset_index().rename(columns={"index": "household_id"})
+            )
         if recalibrate:
             refit = refit_on_labels(base_model, current, method=method, group_column=group_column)
             if refit is not None:

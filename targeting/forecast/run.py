@@ -1,21 +1,10 @@
 """The forecast of an experiment spec as plain Python (no MLflow here): ``targeting forecast``.
 
-Steps: load the spec's data (:func:`targeting.pipeline.load_cycle_data`), get the PMT model that
-scores the registry, score it, build the starting :class:`~targeting.forecast.CityState`
-(:func:`targeting.pipeline.build_city_state`), then run every scenario of ``forecast.scenarios``
-with common random numbers (same seed), search the capacity needed for an 80 % chance, and
-measure which uncertain parameter moves the forecast most (tornado).
-
-Which model scores the registry (``model=``):
-
-* ``None`` (default): the champion is chosen exactly as ``targeting run`` chooses it: grouped
-  cross-validation of every model of ``models:`` and the lowest (or highest) ``primary_metric``.
-  This needs nothing but the spec, so a forecast is reproducible from the spec alone.
-* a model name of ``models/*.yaml`` (e.g. ``"logit"``): that model, fitted on the whole survey,
-  without cross-validation (fast).
-* a model URI (``"models:/targeting-pmt@champion"``): the registered champion of a previous
-  ``targeting run`` loaded via :func:`targeting.tracking.load_model` (the only MLflow access,
-  and only when asked for).
+:func:`targeting.pipeline.prepare_forecast` loads the spec's data, gets the PMT model that scores
+the registry and builds the starting :class:`~targeting.forecast.CityState` of each ranking
+(:func:`targeting.forecast.city.build_city_state`); :func:`run_forecast` then runs every scenario
+of ``forecast.scenarios`` with common random numbers (same seed), searches the capacity needed
+for an 80 % chance, and measures which uncertain parameter moves the forecast most (tornado).
 
 Scenarios with ``model: NAME`` rank the visits by that model's scores (fitted on the survey)
 while the yield is still measured with the scoring model's probabilities.
@@ -37,10 +26,19 @@ import pandas as pd
 
 from targeting.config.experiment import ExperimentSpec
 from targeting.console import Progress
-from targeting.data import schema
-from targeting.data.io import json_ready, json_records
+from targeting.data.io import json_ready, json_records, write_table
+from targeting.forecast.calibrate import calibrate_serang_2023
+from targeting.forecast.scenarios import scenarios_from_spec
+from targeting.forecast.stockflow import (
+    capacity_needed,
+    fan_chart,
+    goal_month_chart,
+    simulate,
+    tornado,
+    tornado_chart,
+)
 
-__all__ = ["ForecastInputs", "ForecastRun", "prepare_forecast", "run_forecast", "write_outputs"]
+__all__ = ["ForecastInputs", "ForecastRun", "run_forecast", "write_outputs"]
 
 
 @dataclass
@@ -122,133 +120,33 @@ class ForecastRun:
         return out
 
 
-def prepare_forecast(
-    spec: ExperimentSpec,
-    model: str | None = None,
-    tracking_uri: str | None = None,
-    progress: Progress | None = None,
-) -> ForecastInputs:
-    """Load the data, get the scoring model, score the registry and build the city states.
-
-    Parameters
-    ----------
-    spec : ExperimentSpec
-    model : str, optional
-        None (cross-validated champion), a model name, or a ``models:/`` URI (module docstring).
-    tracking_uri : str, optional
-        Used only with a ``models:/`` URI.
-    progress : Progress, optional
-
-    Returns
-    -------
-    ForecastInputs
-    """
-    from targeting.pipeline import (
-        SurveyArrays,
-        _choose_champion,
-        _models_dir,
-        build_city_state,
-        check_experiment,
-        cross_validate_spec,
-        data_fingerprint,
-        fit_spec,
-        load_cycle_data,
-    )
-    from targeting.pmt.build import load_specs
-
-    progress = progress or Progress(enabled=False)
-    # every problem of the spec and its model specs fails here, before any data is read
-    _, scenarios = check_experiment(spec)
-    all_specs = {s.name: s for s in load_specs(_models_dir(spec))}
-    with progress.step("Loading and validating the survey and registry"):
-        data = load_cycle_data(spec, progress)
-    survey, registry = data.survey, data.registry
-    arrays = SurveyArrays.from_survey(survey, spec)
-    ranking_models = sorted({s.model for s in scenarios if s.model})
-
-    def fit(name: str) -> Any:
-        if name not in all_specs:
-            raise ValueError(f"no model spec named {name!r} in models/; known: {sorted(all_specs)}")
-        return fit_spec(all_specs[name], arrays, spec)
-
-    model_table = None
-    fitted: dict[str, Any] = {}
-    if model is not None and model.startswith("models:/"):
-        from targeting.tracking import load_model
-
-        with progress.step(f"Loading {model}"):
-            scorer = load_model(model, tracking_uri=tracking_uri)
-        scoring_name, how = model, "registered model"
-    elif model is not None:
-        with progress.step(f"Fitting {model} on the whole survey"):
-            scorer = fitted[model] = fit(model)
-        scoring_name, how = model, "named model"
-    else:
-        rows = []
-        for name in spec.models:
-            with progress.step(f"Cross-validating {name} to choose the champion"):
-                cv = cross_validate_spec(all_specs[name], arrays, spec)
-            rows.append({"model": name, **{k: float(v) for k, v in cv.summary.items()}})
-        model_table = pd.DataFrame(rows)
-        scoring_name, _ = _choose_champion(model_table, spec)
-        with progress.step(f"Fitting the champion {scoring_name} on the whole survey"):
-            scorer = fitted[scoring_name] = fit(scoring_name)
-        how = "cross-validated champion"
-
-    ids = pd.Index(registry["household_id"].to_numpy(), name="household_id")
-    with progress.step(f"Scoring {len(registry):,} registry households with {scoring_name}"):
-        p = pd.Series(scorer.predict_proba(registry[schema.PROXY_COLUMNS])[:, 1], index=ids)
-        states: dict[str | None, Any] = {None: build_city_state(registry, p)}
-    for name in ranking_models:
-        if name == scoring_name:
-            continue
-        with progress.step(f"Ranking by {name} (fitted on the whole survey)"):
-            other = fitted.get(name) or fit(name)
-            order = pd.Series(other.predict_proba(registry[schema.PROXY_COLUMNS])[:, 1], index=ids)
-            states[name] = build_city_state(registry, p, order)
-    return ForecastInputs(
-        scoring_model=scoring_name,
-        how=how,
-        states=states,
-        data_fingerprint=data_fingerprint(survey, registry),
-        vintage=spec.data.vintage or "unknown",
-        registry_households=int(data.n_input_households),
-        model_table=model_table,
-    )
-
-
 def run_forecast(
     spec: ExperimentSpec,
+    inputs: ForecastInputs,
     n_paths: int | None = None,
     seed: int | None = None,
-    model: str | None = None,
-    tracking_uri: str | None = None,
     capacity_paths: int | None = None,
     calibrate: bool = False,
     progress: Progress | None = None,
-    inputs: ForecastInputs | None = None,
 ) -> ForecastRun:
     """Run every scenario of the spec with common random numbers, plus the inverse questions.
 
     Parameters
     ----------
     spec : ExperimentSpec
+    inputs : ForecastInputs
+        The starting states (:func:`targeting.pipeline.prepare_forecast` builds them).
     n_paths : int, optional
-        Monte Carlo paths per scenario (default the spec's ``forecast.n_paths``).
+        Monte Carlo paths per scenario (default ``forecast.n_paths``, else 2000).
     seed : int, optional
         Seed of the common random numbers (default the spec's seed).
-    model : str, optional
-        Scoring model (see :func:`prepare_forecast`).
-    tracking_uri : str, optional
     capacity_paths : int, optional
         Paths per evaluation of the capacity search and the tornado (default
-        :meth:`~targeting.config.experiment.CapacitySearch.paths`).
+        ``forecast.capacity_search.n_paths``, else ``min(n_paths, 500)``).
     calibrate : bool
         Also run the rejection ABC of :mod:`targeting.forecast.calibrate` (Kota Serang 2023)
         and add the first scenario with the fitted ranges as ``<name>_calibrated``.
     progress : Progress, optional
-    inputs : ForecastInputs, optional
-        Reuse prepared states (skips loading and fitting).
 
     Returns
     -------
@@ -257,11 +155,8 @@ def run_forecast(
         for P(goal) >= ``target_p`` (default 0.8), and the same for P(near zero), each with
         ``value`` None and a ``reason`` when unreachable within ``max_value``.
     """
-    from targeting.forecast.scenarios import scenarios_from_spec
-    from targeting.forecast.stockflow import capacity_needed, simulate, tornado
 
     progress = progress or Progress(enabled=False)
-    inputs = inputs or prepare_forecast(spec, model, tracking_uri, progress)
     seed = int(spec.seed if seed is None else seed)
     paths = int(n_paths or spec.forecast.n_paths)
     search = spec.forecast.capacity_search
@@ -270,8 +165,6 @@ def run_forecast(
     scenarios = scenarios_from_spec(spec.forecast)
     cal = None
     if calibrate:
-        from targeting.forecast.calibrate import calibrate_serang_2023
-
         with progress.step("Calibrating visits/day and rates to Kota Serang 2023 (ABC)"):
             cal = calibrate_serang_2023(seed=seed)
         # the fitted ranges are applied, not only reported: the first scenario again, with every
@@ -360,8 +253,6 @@ def write_outputs(run: ForecastRun, out_dir: str | Path) -> dict[str, Path]:
     -------
     dict of str to Path
     """
-    from targeting.data.io import write_table
-    from targeting.forecast.stockflow import fan_chart, goal_month_chart, tornado_chart
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -140,7 +140,7 @@ def _drift(z: np.ndarray, horizon: int, naive: bool) -> tuple[np.ndarray, np.nda
 
 
 def _ets(z: np.ndarray, horizon: int) -> tuple[np.ndarray, np.ndarray]:
-    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel  # slow to import: only when used
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -115,7 +115,7 @@ _QUANTILES = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
 _FOUND, _ENROLLED, _EXITS, _ENTRANTS, _RETURNS = range(5)
 _KINDS = 5
 _KIND_NAMES = ("found", "enrolled", "exits", "entrants", "returns")
-_S_PARAMS, _S_START, _S_ENTRY, _S_GRAD, _S_ARRIVAL, _S_RETURN = 1, 2, 3, 4, 5, 6
+_S_PARAMS, _S_START, _S_ENTRY, _S_GRAD, _S_ARRIVAL, _S_RETURN, _S_LEVEL = 1, 2, 3, 4, 5, 6, 7
 
 
 # --------------------------------------------------------------------------- state
@@ -149,6 +149,11 @@ class CityState:
     enrolled_extreme : numpy.ndarray of float, optional
         Expected extreme-poor households among those already reached (enrolled before the
         start); they feed graduation returns. None means no returns.
+    start_sd_log : float, default 0
+        Uncertainty of the estimated start stock as a whole: the standard deviation of its
+        log (:func:`targeting.evaluation.stock.unreached_stock`). Each path scales every
+        kelurahan's expected start by one draw of ``exp(N(0, start_sd_log))``, so the forecast
+        carries the estimate's uncertainty, not a fixed number; 0 keeps the estimate fixed.
     """
 
     kecamatan: np.ndarray
@@ -159,8 +164,11 @@ class CityState:
     yield_curves: list[np.ndarray]
     enrolled_extreme: np.ndarray | None = None
     order_curves: list[np.ndarray] | None = None
+    start_sd_log: float = 0.0
 
     def __post_init__(self) -> None:
+        if not np.isfinite(self.start_sd_log) or self.start_sd_log < 0:
+            raise ValueError("CityState.start_sd_log must be a finite number >= 0")
         self.kecamatan = np.asarray(self.kecamatan, dtype=str)
         self.kelurahan = np.asarray(self.kelurahan, dtype=str)
         self.unreached_extreme = np.asarray(self.unreached_extreme, dtype=float)
@@ -274,6 +282,7 @@ class _Prepared:
         q = np.where(sum_p > 0, sum_p2 / np.where(sum_p > 0, sum_p, 1.0), 1.0)
         n_star = np.where(mu > 0, np.maximum(np.rint(mu / q), 1), 0).astype(np.int64)
         self.n_start = n_star
+        self.start_sd_log = float(state.start_sd_log)
         self.q_start = np.where(n_star > 0, np.minimum(mu / np.maximum(n_star, 1), 1.0), 0.0)
         self.reachable = e > 0
         self.near_poor = state.near_poor
@@ -660,7 +669,9 @@ def _simulate_prepared(
     lam = prep.near_poor[None, :] * (_monthly(par["entry"]) * weight)[:, None]
     kmax = _poisson_cap(float(lam.max(initial=0.0)))
     # every count per kelurahan and month is at most the households that can ever be there
-    bound = int((prep.n_start + prep.enrolled0).max(initial=0)) + kmax
+    # a start-level draw can scale the start stock up (6 sd covers every draw in practice)
+    level_max = float(np.exp(6.0 * prep.start_sd_log))
+    bound = int((np.ceil(prep.n_start * level_max) + prep.enrolled0).max(initial=0)) + kmax
     dtype = np.int16 if bound < 2**14 else np.int32  # int16 halves the memory of the paths
     shape = (n_paths, T + 1, K)
     out = {
@@ -747,7 +758,13 @@ def _simulate_block(
     # ---- counts: starting households (scenario-free), entrants (Poisson inverse CDF of
     # fixed uniforms), graduation returns
     rng_s = _rng(seed, _S_START, ci)
-    n0 = rng_s.binomial(prep.n_start, prep.q_start, size=(CHUNK, K))[:P]
+    if prep.start_sd_log > 0:
+        # one level draw per path (its own stream: the other draws stay common)
+        level = np.exp(prep.start_sd_log * _rng(seed, _S_LEVEL, ci).standard_normal(CHUNK))
+        n_trials = np.rint(prep.n_start[None, :] * level[:, None]).astype(np.int64)
+        n0 = rng_s.binomial(n_trials, prep.q_start[None, :])[:P]
+    else:
+        n0 = rng_s.binomial(prep.n_start, prep.q_start, size=(CHUNK, K))[:P]
     c0 = n0.ravel()
     rng_e = _rng(seed, _S_ENTRY, ci)
     c_e = _poisson_ppf(rng_e.random((CHUNK, K))[:P], lam, kmax).ravel()
@@ -1170,10 +1187,10 @@ def fan_chart(
     -------
     matplotlib.figure.Figure
     """
-    import matplotlib
+    import matplotlib  # slow to import: only when used
 
     matplotlib.use("Agg")
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # slow to import: only when used
 
     vals, areas = result.level_paths(level)
     j = 0 if area is None else int(np.flatnonzero(areas == area)[0])
@@ -1223,10 +1240,10 @@ def tornado_chart(table: pd.DataFrame, path: str | None = None, title: str = "")
     -------
     matplotlib.figure.Figure
     """
-    import matplotlib
+    import matplotlib  # slow to import: only when used
 
     matplotlib.use("Agg")
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # slow to import: only when used
 
     t = table.iloc[::-1].reset_index(drop=True)
     metric = str(t["metric"].iloc[0]) if len(t) else "p_goal"
@@ -1272,10 +1289,10 @@ def goal_month_chart(results: dict, path: str | None = None, tolerance: int | No
     -------
     matplotlib.figure.Figure
     """
-    import matplotlib
+    import matplotlib  # slow to import: only when used
 
     matplotlib.use("Agg")
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # slow to import: only when used
 
     fig = Figure(figsize=(9, 4.5))
     ax = fig.add_subplot()

@@ -28,6 +28,7 @@ import heapq
 import math
 import re
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -36,21 +37,34 @@ from targeting.config.experiment import POOLINGS, PlanSection
 from targeting.data.schema import PROGRAMME_COLUMNS, is_reached
 
 __all__ = [
+    "ALLOCATIONS",
     "NOT_RANKED_REASONS",
     "POOLINGS",
     "PlanCapacity",
     "VerificationPlan",
+    "allocate_by_finds",
     "allocate_operators",
     "build_plan",
     "daily_visits",
+    "pool_finds_curve",
     "rank_unreached",
     "replan",
 ]
 
-NOT_RANKED_REASONS: list[str] = ["reached", "verified", "invalid_row", "beyond_capacity"]
-"""Why a registry household is not in the plan, in order of precedence."""
+NOT_RANKED_REASONS: list[str] = [
+    "reached",
+    "verified",
+    "attempts_exhausted",
+    "retry_later",
+    "invalid_row",
+    "beyond_capacity",
+]
+"""Why a registry household is not in the plan, in order of precedence. ``retry_later`` and
+``attempts_exhausted`` come from the registry's optional ``pool_hold`` column (set from the
+outcomes ledger by the working state; see :func:`targeting.feedback.ingest.pool_holds`)."""
 
 _PLAN_DEFAULTS = PlanSection().model_dump()
+ALLOCATIONS: tuple[str, ...] = ("finds", "eligible")  # PlanSection.allocation's values
 
 _SCORE_COLUMNS = ["p_extreme", "p_low", "p_high", "desil"]
 _REASON_COLUMNS = ["reason_1", "reason_2", "reason_3"]
@@ -78,9 +92,16 @@ class PlanCapacity:
           kelurahan of their kecamatan with the best expected yield.
         - ``"city"``: one city-wide pool.
 
-        Operators are spread over the pools by :func:`allocate_operators`: one per pool that has
-        eligible households (largest pools first when there are fewer operators than pools),
-        then the rest in proportion to the number of eligible households (largest remainder).
+        Operators are spread over the pools by ``allocation``.
+    allocation : {"finds", "eligible"}
+        ``"finds"`` (default): by expected finds (:func:`allocate_by_finds`, a greedy
+        marginal-yield allocation: each next operator goes to the pool where one more operator
+        adds the most expected finds over the period). ``"eligible"``: in proportion to the
+        number of eligible households (:func:`allocate_operators`; the allocation before
+        issue 12, kept for comparison).
+    pool_floor : bool
+        Give every pool with eligible households at least one operator (largest pools first
+        when there are fewer operators than pools), the policy floor; default True.
     start_date : str
         First workday (``YYYY-MM-DD``). Workdays are Monday–Friday; a weekend start rolls
         forward to Monday.
@@ -95,6 +116,8 @@ class PlanCapacity:
     pooling: str = _PLAN_DEFAULTS["pooling"]
     start_date: str = _PLAN_DEFAULTS["start_date"]
     holidays: tuple[str, ...] = ()
+    allocation: str = _PLAN_DEFAULTS["allocation"]
+    pool_floor: bool = _PLAN_DEFAULTS["pool_floor"]
 
     @classmethod
     def from_spec(cls, plan: PlanSection, holidays: tuple[str, ...] = ()) -> PlanCapacity:
@@ -116,9 +139,13 @@ class PlanCapacity:
             pooling=plan.pooling,
             start_date=plan.start_date,
             holidays=tuple(holidays),
+            allocation=plan.allocation,
+            pool_floor=plan.pool_floor,
         )
 
     def __post_init__(self) -> None:
+        if self.allocation not in ALLOCATIONS:
+            raise ValueError(f"allocation must be one of {ALLOCATIONS}, got {self.allocation!r}")
         if int(self.operators) != self.operators or self.operators < 0:
             raise ValueError(f"operators must be a whole number >= 0, got {self.operators!r}")
         if int(self.workdays) != self.workdays or self.workdays < 0:
@@ -197,6 +224,12 @@ class VerificationPlan:
         The forecast uses it to run the plan beyond its period.
     capacity : PlanCapacity or None
         The capacity the plan was built with.
+    pooling_finds : dict
+        Expected finds of the period under the plan's pooling and under city-wide pooling
+        (``spec_pooling``, ``city_pooling``, ``cost_of_pooling``), and the operators per pool
+        (``operators_by_pool``), so a planner sees what tying operators to places costs.
+    audit : targeting.plan.audit.AuditDesign or None
+        The audit sample's design when :func:`targeting.plan.audit.add_audit_sample` added one.
     """
 
     plan: pd.DataFrame
@@ -204,6 +237,8 @@ class VerificationPlan:
     yield_curve: pd.DataFrame
     kelurahan_curves: pd.DataFrame = field(default_factory=pd.DataFrame)
     capacity: PlanCapacity | None = None
+    pooling_finds: dict = field(default_factory=dict)
+    audit: Any = None
 
     def summary(self) -> dict:
         """Return headline numbers (plain Python types, aggregates only; safe to log).
@@ -214,7 +249,9 @@ class VerificationPlan:
             ``households_planned``, ``operators_used``, ``operator_days``, ``capacity_visits``,
             ``expected_finds``, ``expected_finds_per_visit``, ``first_visit_date``,
             ``last_visit_date``, ``not_ranked`` (count per reason, every reason present),
-            ``households_accounted`` (plan + not_ranked).
+            ``households_accounted`` (plan + not_ranked), ``pooling_finds`` (see the
+            attribute); with an audit sample also its ``audit_*`` numbers
+            (:meth:`targeting.plan.audit.AuditDesign.summary`).
         """
         plan = self.plan
         n = len(plan)
@@ -233,6 +270,8 @@ class VerificationPlan:
             "last_visit_date": str(plan["visit_date"].max()) if n else None,
             "not_ranked": {r: int(counts.get(r, 0)) for r in NOT_RANKED_REASONS},
             "households_accounted": int(n + len(self.not_ranked)),
+            "pooling_finds": dict(self.pooling_finds),
+            **(self.audit.summary() if self.audit is not None else {}),
         }
 
     def kelurahan_curve(self, kelurahan: str) -> pd.DataFrame:
@@ -266,11 +305,19 @@ def _registry_ids(registry: pd.DataFrame) -> pd.Series:
     return ids
 
 
+def _hold(registry: pd.DataFrame) -> np.ndarray:
+    """The ``pool_hold`` reason per household (empty: in the pool)."""
+    if "pool_hold" not in registry.columns:
+        return np.full(len(registry), "", dtype=object)
+    return registry["pool_hold"].astype("string").fillna("").to_numpy(dtype=object)
+
+
 def _eligible_mask(registry: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     reached = is_reached(registry).to_numpy(dtype=bool)
     status = registry["verification_status"].astype(str).str.strip().str.lower().to_numpy()
     verified = status != "unverified"
-    return reached, verified & ~reached, ~reached & ~verified
+    held = _hold(registry) != ""
+    return reached, verified & ~reached, ~reached & ~verified & ~held
 
 
 def rank_unreached(registry: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
@@ -355,6 +402,107 @@ def allocate_operators(operators: int, weights: dict[tuple, float]) -> dict[tupl
     by_remainder = sorted(pools, key=lambda k: (-(quotas[k] - math.floor(quotas[k])), k))
     for k in by_remainder[:left]:
         out[k] += 1
+    return out
+
+
+def pool_finds_curve(
+    p_by_kelurahan: list[np.ndarray], per_day: np.ndarray, max_ops: int
+) -> np.ndarray:
+    """Expected finds of one pool over the period with 0, 1, ..., ``max_ops`` operators.
+
+    Parameters
+    ----------
+    p_by_kelurahan : list of numpy.ndarray
+        For each kelurahan of the pool, ``p_extreme`` of its eligible households, descending.
+    per_day : numpy.ndarray of int
+        Visits per operator on each workday (:func:`daily_visits`).
+    max_ops : int
+
+    Returns
+    -------
+    numpy.ndarray of shape (max_ops + 1,)
+        Non-decreasing and concave in the number of operators.
+
+    Notes
+    -----
+    With the same number ``k`` of visits every day, the plan's greedy (each operator-day to the
+    kelurahan whose next ``k`` households add the most) takes, over the period, exactly the
+    ``m × workdays`` best blocks of ``k`` consecutive households of the pool's kelurahan (the
+    blocks of a kelurahan decrease, so the best ones are always available): the curve is the
+    sum of the top blocks, exact. With a fractional daily rate the days differ; the curve is
+    then the sum of the top ``m × visits per operator`` households, which ignores the
+    one-kelurahan-a-day blocks.
+    """
+    per_day = np.asarray(per_day, dtype=np.int64)
+    days = per_day[per_day > 0]
+    if not len(days) or max_ops <= 0:
+        return np.zeros(max(max_ops, 0) + 1)
+    if np.all(days == days[0]):
+        k = int(days[0])
+        gains = [np.add.reduceat(c, np.arange(0, len(c), k)) for c in p_by_kelurahan if len(c)]
+        per_op = len(days)
+    else:
+        gains = [np.asarray(c, dtype=float) for c in p_by_kelurahan if len(c)]
+        per_op = int(days.sum())
+    units = np.sort(np.concatenate(gains))[::-1] if gains else np.zeros(0)
+    cum = np.concatenate([[0.0], np.cumsum(units)])
+    taken = np.minimum(np.arange(max_ops + 1) * per_op, len(units))
+    return cum[taken]
+
+
+def allocate_by_finds(
+    operators: int, curves: dict[tuple, np.ndarray], floor: bool = True
+) -> dict[tuple, int]:
+    """Spread ``operators`` over pools by expected finds (greedy marginal yield).
+
+    Parameters
+    ----------
+    operators : int
+    curves : dict
+        Pool key → expected finds with 0, 1, ... operators (:func:`pool_finds_curve`; concave,
+        at least ``operators + 1`` values).
+    floor : bool, default True
+        First give one operator to every pool that has households to visit (when there are
+        fewer operators than such pools, to those with the most expected finds for one
+        operator, ties by key).
+
+    Returns
+    -------
+    dict
+        Pool key → number of operators (sums to ``operators``; operators that would add nothing
+        anywhere go to the pool that sorts first, so capacity is never silently dropped).
+
+    Notes
+    -----
+    Each next operator goes to the pool with the largest marginal gain ``curve[m + 1] −
+    curve[m]``, ties by key. For concave curves this greedy maximises the total expected finds
+    under the floor (the marginal gains are decreasing, so the exchange argument holds);
+    deterministic.
+    """
+    out = {k: 0 for k in curves}
+    if operators <= 0 or not curves:
+        return out
+    keys = sorted(curves)
+    left = int(operators)
+    if floor:
+        active = [k for k in keys if len(curves[k]) > 1 and curves[k][1] > 0]
+        active.sort(key=lambda k: (-float(curves[k][1]), k))
+        for k in active[:left]:
+            out[k] = 1
+        left -= min(left, len(active))
+
+    def gain(k: tuple) -> float:
+        c = curves[k]
+        m = out[k]
+        return float(c[m + 1] - c[m]) if m + 1 < len(c) else 0.0
+
+    heap = [(-gain(k), k) for k in keys]
+    heapq.heapify(heap)
+    while left > 0:
+        _, k = heapq.heappop(heap)
+        out[k] += 1
+        left -= 1
+        heapq.heappush(heap, (-gain(k), k))
     return out
 
 
@@ -448,14 +596,33 @@ def build_plan(
         pool = pool_of[k]
         pool_weight[pool] = pool_weight.get(pool, 0) + (ends[k] - starts[k])
         pool_kels.setdefault(pool, []).append(k)
-    n_ops = allocate_operators(int(capacity.operators), pool_weight)
+    per_day = daily_visits(capacity.visits_per_day, capacity.workdays)
+    n_total = int(capacity.operators)
+    kel_p = {k: p[starts[k] : ends[k]] for k in kel_list}
+    curves = {
+        pool: pool_finds_curve([kel_p[k] for k in kels], per_day, n_total)
+        for pool, kels in pool_kels.items()
+    }
+    if capacity.allocation == "finds":
+        n_ops = allocate_by_finds(n_total, curves, floor=capacity.pool_floor)
+    else:
+        n_ops = allocate_operators(n_total, pool_weight)
+    city_curve = pool_finds_curve(list(kel_p.values()), per_day, n_total)
+    spec_finds = float(sum(curves[pool][n] for pool, n in n_ops.items()))
+    pooling_finds = {
+        "pooling": capacity.pooling,
+        "allocation": capacity.allocation,
+        "spec_pooling": spec_finds,
+        "city_pooling": float(city_curve[-1]),
+        "cost_of_pooling": float(city_curve[-1]) - spec_finds,
+        "operators_by_pool": {str(pool_label[pool]): int(n) for pool, n in sorted(n_ops.items())},
+    }
     operators = {
         pool: [f"OP-{_slug(pool_label[pool])}-{j:02d}" for j in range(1, n + 1)]
         for pool, n in sorted(n_ops.items())
         if n > 0
     }
 
-    per_day = daily_visits(capacity.visits_per_day, capacity.workdays)
     dates = capacity.workday_dates()
     pointer = dict(starts)
     rows_pos: list[np.ndarray] = []
@@ -528,9 +695,21 @@ def build_plan(
             on, np.where(reached_detail == "", label, reached_detail + "+" + label), reached_detail
         )
     parts = []
+    hold = _hold(registry)
+    open_ = ~reached & ~verified
     for mask, reason, detail in [
         (reached, "reached", reached_detail),
         (verified, "verified", status),
+        (
+            open_ & (hold == "attempts_exhausted"),
+            "attempts_exhausted",
+            np.full(len(registry), "inconclusive visits reached the limit", object),
+        ),
+        (
+            open_ & (hold == "retry_later"),
+            "retry_later",
+            np.full(len(registry), "visited recently without a result; returns later", object),
+        ),
         (unscored, "invalid_row", np.full(len(registry), "no score (p_extreme missing)", object)),
     ]:
         parts.append(
@@ -606,6 +785,7 @@ def build_plan(
         yield_curve=yield_curve,
         kelurahan_curves=kel_curves,
         capacity=capacity,
+        pooling_finds=pooling_finds,
     )
 
 

@@ -4,13 +4,21 @@ The workbook is what operators carry into the field:
 
 - a cover sheet (``Ringkasan``) with the plan's headline numbers and how to use the lists, in
   Bahasa Indonesia with English;
-- one sheet per kecamatan, in blocks of one operator-day (sorted by visit date, operator and order
-  in the day), with empty columns for the visit result and notes;
+- one sheet per kecamatan, grouped per operator (a printed page break before each operator) and
+  within an operator in blocks of one operator-day; every row carries its planned visit date and
+  operator (so the rows can come back on their own), with an empty result column (a drop-down
+  of the outcome codes that refuses anything else) and a notes column; the footer shows the
+  kecamatan, the operators and "Halaman x dari y";
 - a ``not_ranked`` sheet with counts only (by reason, and by kecamatan × reason).
 
 The plan itself carries no PII; a caller that wants names and addresses on the field lists joins
 ``head_name`` / ``address`` from the registry into ``plan.plan`` before writing. Such files stay in
 the local output folder (DESIGN.md §8).
+
+Every workbook carries its plan id (the defined name ``targeting_plan_id``, shown on the cover);
+:func:`read_plan_workbook` reads the filled workbook back for ``targeting ingest``, which refuses
+a workbook of another plan. Text that starts with ``= + - @`` is written as text, never as a
+formula (a name typed as ``=HYPERLINK(...)`` stays inert), and escaped with a ``'`` in CSV.
 
 Writes are atomic (a temporary file in the same folder, then ``os.replace``) and the content is
 deterministic: no timestamps in cells, and the workbook's created/modified properties are fixed.
@@ -24,24 +32,40 @@ import os
 import re
 import tempfile
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
 
 import pandas as pd
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
-from targeting.data.schema import OUTCOME_RESULTS
+from targeting.data.schema import OUTCOME_RESULTS, RESULT_CODES_ID
 from targeting.plan.ranking import NOT_RANKED_REASONS, VerificationPlan
 
-__all__ = ["COVER_SHEET", "NOT_RANKED_SHEET", "write_plan_csv", "write_plan_workbook"]
+__all__ = [
+    "COVER_SHEET",
+    "NOT_RANKED_SHEET",
+    "PLAN_ID_NAME",
+    "FilledWorkbook",
+    "escape_formula",
+    "is_plan_workbook",
+    "read_plan_workbook",
+    "type_results",
+    "write_plan_csv",
+    "write_plan_workbook",
+]
 
 COVER_SHEET = "Ringkasan"
 NOT_RANKED_SHEET = "not_ranked"
+PLAN_ID_NAME = "targeting_plan_id"
+"""The workbook's defined name that holds the plan id (a cell of the cover sheet)."""
 FIXED_TIME = _dt.datetime(2025, 1, 1)
 """Workbook created/modified property, fixed so identical plans give identical files' content."""
 
@@ -62,6 +86,9 @@ _TEXT: dict[str, tuple[str, str]] = {
     "result": ("Hasil kunjungan", "Result"),
     "notes": ("Catatan", "Notes"),
     "workday": ("Hari kerja", "Workday"),
+    "visit_date": ("Tanggal kunjungan", "Visit date"),
+    "plan_id": ("ID rencana", "Plan id"),
+    "codes_title": ("Kode hasil kunjungan", "Visit result codes"),
     "operator": ("Operator", "Operator"),
     "reason": ("Alasan", "Reason"),
     "count": ("Jumlah", "Count"),
@@ -90,8 +117,18 @@ _HOW_TO: list[tuple[str, str]] = [
         "Visit households in the order of the block (highest probability first).",
     ),
     (
-        "Isi kolom 'Hasil kunjungan' dengan: " + ", ".join(OUTCOME_RESULTS) + ".",
-        "Fill the 'Result' column with one of: " + ", ".join(OUTCOME_RESULTS) + ".",
+        "Isi kolom 'Hasil kunjungan' dengan salah satu kode di bawah (bahasa Indonesia atau "
+        "Inggris); kode lain ditolak.",
+        "Fill the 'Result' column with one of the codes below (Bahasa Indonesia or English); "
+        "other text is refused.",
+    ),
+    (
+        "Jika kunjungan tidak pada tanggal rencana, ubah 'Tanggal kunjungan' (dd/mm/yyyy).",
+        "If the visit was not on the planned date, change 'Visit date' (dd/mm/yyyy).",
+    ),
+    (
+        "Kembalikan berkas ini apa adanya: 'targeting ingest verification_plan.xlsx'.",
+        "Return this file as it is: 'targeting ingest verification_plan.xlsx'.",
     ),
     (
         "Peluang adalah perkiraan model (PMT), bukan keputusan; hasil kunjungan yang menentukan.",
@@ -106,6 +143,14 @@ _HOW_TO: list[tuple[str, str]] = [
 _REASON_TEXT: dict[str, tuple[str, str]] = {
     "reached": ("sudah menerima PKH/BPNT", "already reached (PKH/BPNT)"),
     "verified": ("sudah diverifikasi", "already verified"),
+    "attempts_exhausted": (
+        "sudah 3 kali dikunjungi tanpa hasil",
+        "visited 3 times without a result",
+    ),
+    "retry_later": (
+        "baru dikunjungi tanpa hasil; dijadwalkan lagi nanti",
+        "visited recently without a result; planned again later",
+    ),
     "invalid_row": ("data tidak valid / tanpa skor", "invalid row / not scored"),
     "beyond_capacity": ("di luar kapasitas periode ini", "beyond this period's capacity"),
 }
@@ -187,10 +232,13 @@ def _print_setup(ws: Worksheet, header_rows: str, freeze: str) -> None:
     ws.freeze_panes = freeze
 
 
-def _cover(ws: Worksheet, plan: VerificationPlan, lang: str) -> None:
+def _cover(ws: Worksheet, plan: VerificationPlan, lang: str, plan_id: str) -> None:
     summary = plan.summary()
     ws["A1"] = _t("title", lang)
     ws["A1"].font = Font(bold=True, size=14)
+    ws["A2"] = _t("plan_id", lang)
+    ws["A2"].font = Font(bold=True)
+    ws["B2"] = plan_id
     row = 3
     period = ""
     if summary["first_visit_date"]:
@@ -215,6 +263,13 @@ def _cover(ws: Worksheet, plan: VerificationPlan, lang: str) -> None:
     for i, pair in enumerate(_HOW_TO, start=1):
         ws.cell(row=row, column=1, value=f"{i}. {_pair(pair, lang)}")
         row += 1
+    row += 1
+    ws.cell(row=row, column=1, value=_t("codes_title", lang)).font = Font(bold=True, size=12)
+    row += 1
+    for code in OUTCOME_RESULTS:
+        ws.cell(row=row, column=1, value=RESULT_CODES_ID[code])
+        ws.cell(row=row, column=2, value=code)
+        row += 1
     ws.column_dimensions["A"].width = 70
     ws.column_dimensions["B"].width = 26
     ws.page_setup.orientation = "landscape"
@@ -233,6 +288,8 @@ def _columns(frame: pd.DataFrame) -> list[tuple[str, str, float]]:
         ("kelurahan", "kelurahan", 16),
         ("rt", "rt", 6),
         ("rw", "rw", 6),
+        ("visit_date", "visit_date", 12),
+        ("operator", "operator", 16),
         ("p_extreme", "p_extreme", 11),
         ("interval", "p_low", 12),
         ("desil", "desil", 7),
@@ -257,20 +314,36 @@ def _kecamatan_sheet(ws: Worksheet, title: str, frame: pd.DataFrame, lang: str) 
         ws.column_dimensions[get_column_letter(j)].width = width
     result_col = next(j for j, (k, _, _) in enumerate(cols, start=1) if k == "result")
     validation = DataValidation(
-        type="list", formula1='"' + ",".join(OUTCOME_RESULTS) + '"', allow_blank=True
+        type="list",
+        formula1='"' + ",".join(_DROPDOWN_CODES) + '"',
+        allow_blank=True,
+        showErrorMessage=True,
+        errorStyle="stop",
+        errorTitle="Kode tidak dikenal",
+        error="Pilih salah satu kode dari daftar: " + ", ".join(RESULT_CODES_ID.values()) + ".",
+        showInputMessage=True,
+        promptTitle="Hasil kunjungan",
+        prompt="Pilih dari daftar (lihat lembar Ringkasan).",
     )
     ws.add_data_validation(validation)
     reason_cols = [c for c in ("reason_1", "reason_2", "reason_3") if c in frame.columns]
-    frame = frame.sort_values(["visit_date", "operator", "order_in_day"], kind="stable")
+    # one operator's month together, so each operator's pages can be printed and handed out
+    frame = frame.sort_values(["operator", "visit_date", "order_in_day"], kind="stable")
     row = 3
     first_data, last_data = None, None
-    for (date, operator), block in frame.groupby(["visit_date", "operator"], sort=False):
+    operators: list[str] = []
+    for (operator, date), block in frame.groupby(["operator", "visit_date"], sort=False):
+        if operators and operators[-1] != operator:
+            ws.row_breaks.append(Break(id=row - 1))
+        if not operators or operators[-1] != operator:
+            operators.append(str(operator))
         kel = ", ".join(sorted(block["kelurahan"].astype(str).unique()))
         day = int(block["workday"].iloc[0])
         header = (
             f"{_t('workday', lang)} {day} · {date} · {operator} · Kelurahan {kel} ({len(block)})"
         )
-        cell = ws.cell(row=row, column=1, value=header)
+        cell = ws.cell(row=row, column=1, value=escape_formula(header))
+        cell.data_type = "s"
         cell.font = Font(bold=True)
         for j in range(1, ncol + 1):
             ws.cell(row=row, column=j).fill = _BLOCK_FILL
@@ -283,15 +356,22 @@ def _kecamatan_sheet(ws: Worksheet, title: str, frame: pd.DataFrame, lang: str) 
                     value = "; ".join(str(rec[c]) for c in reason_cols if _filled(rec[c]))
                 elif key == "p_extreme":
                     value = _percent(rec[source])
+                elif key == "visit_date":
+                    value = _dt.date.fromisoformat(str(rec[source])[:10])
                 elif source == "":
                     value = None
                 else:
                     value = _plain(rec[source])
                 cell = ws.cell(row=row, column=j, value=value)
+                if isinstance(value, str):
+                    # text stays text: a value starting with "=" is never a formula
+                    cell.data_type = "s"
                 cell.border = _BORDER
                 cell.alignment = Alignment(wrap_text=key in {"reasons", "address"}, vertical="top")
                 if key == "p_extreme":
                     cell.number_format = "0%"
+                elif key == "visit_date":
+                    cell.number_format = "DD/MM/YYYY"
             first_data = first_data or row
             last_data = row
             row += 1
@@ -299,6 +379,33 @@ def _kecamatan_sheet(ws: Worksheet, title: str, frame: pd.DataFrame, lang: str) 
         letter = get_column_letter(result_col)
         validation.add(f"{letter}{first_data}:{letter}{last_data}")
     _print_setup(ws, header_rows="1:2", freeze="C3")
+    ws.oddFooter.left.text = _footer_text(f"Kecamatan {title}")
+    ws.oddFooter.center.text = "Halaman &P dari &N"
+    shown = operators[0] if len(operators) == 1 else f"{operators[0]} – {operators[-1]}"
+    ws.oddFooter.right.text = _footer_text(f"Operator {shown}" if operators else "")
+    ws.evenFooter.left.text = ws.oddFooter.left.text
+    ws.evenFooter.center.text = ws.oddFooter.center.text
+    ws.evenFooter.right.text = ws.oddFooter.right.text
+
+
+_DROPDOWN_CODES = [*RESULT_CODES_ID.values(), *OUTCOME_RESULTS]
+"""The drop-down offers the Bahasa codes first, then the English ones (both are accepted)."""
+
+
+def _footer_text(text: str) -> str:
+    """Footer text with Excel's ``&`` codes escaped (a name with ``&`` prints as written)."""
+    return text.replace("&", "&&")[:80]
+
+
+def escape_formula(value: object) -> object:
+    """Text that a spreadsheet would run as a formula (``= + - @``, tab, CR), made inert.
+
+    Used for CSV cells (a leading ``'``, the OWASP rule); in the workbook such text is also
+    written as a text cell.
+    """
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
 
 
 def _filled(value: object) -> bool:
@@ -317,7 +424,13 @@ def _plain(value: object) -> object:
         return None
     if value is pd.NA:
         return None
+    if isinstance(value, str):
+        # control characters make an invalid workbook (and crash the write); drop them
+        value = _CONTROL.sub("", value)
     return value
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def _not_ranked_sheet(ws: Worksheet, plan: VerificationPlan, lang: str) -> None:
@@ -381,7 +494,9 @@ def _save(wb: Workbook, path: Path) -> None:
         ExcelWriter(wb, archive).write_data()
 
 
-def write_plan_workbook(plan: VerificationPlan, path: Path, lang: str = "id") -> Path:
+def write_plan_workbook(
+    plan: VerificationPlan, path: Path, lang: str = "id", plan_id: str = ""
+) -> Path:
     """Write the plan as a print-friendly Excel workbook, atomically.
 
     Parameters
@@ -393,6 +508,8 @@ def write_plan_workbook(plan: VerificationPlan, path: Path, lang: str = "id") ->
         Target ``.xlsx`` file; its folder is created if needed.
     lang : {"id", "en"}
         Which language comes first in the bilingual labels (both are always written).
+    plan_id : str
+        The plan's id (``targeting ingest`` checks it against the working state).
 
     Returns
     -------
@@ -413,7 +530,8 @@ def write_plan_workbook(plan: VerificationPlan, path: Path, lang: str = "id") ->
     wb = Workbook()
     cover = wb.active
     cover.title = COVER_SHEET
-    _cover(cover, plan, lang)
+    _cover(cover, plan, lang, plan_id)
+    wb.defined_names[PLAN_ID_NAME] = DefinedName(PLAN_ID_NAME, attr_text=f"'{COVER_SHEET}'!$B$2")
     taken = {COVER_SHEET.lower(), NOT_RANKED_SHEET.lower()}
     frame = plan.plan
     for kecamatan in sorted(frame["kecamatan"].astype(str).unique()):
@@ -443,6 +561,160 @@ def write_plan_csv(plan: VerificationPlan, folder: Path) -> dict[str, Path]:
     out = {}
     for name, frame in [("plan", plan.plan), ("not_ranked", plan.not_ranked)]:
         target = folder / f"{name}.csv"
+        frame = _escaped(frame)
         _write_atomic(target, lambda tmp, f=frame: f.to_csv(tmp, index=False, encoding="utf-8"))
         out[name] = target
     return out
+
+
+def _escaped(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy with the text cells that a spreadsheet would run as formulas made inert."""
+    out = frame.copy()
+    for c in out.columns:
+        if out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):
+            out[c] = out[c].map(escape_formula)
+    return out
+
+
+@dataclass
+class FilledWorkbook:
+    """The results typed into a verification workbook.
+
+    Attributes
+    ----------
+    plan_id : str
+        The workbook's plan id ("" when it has none).
+    outcomes : pandas.DataFrame
+        One row per household with a result: ``household_id, visit_date, operator, result,
+        notes, sheet, row`` (``visit_date`` as the cell holds it: a date, or typed text).
+    blank_rows : int
+        Planned households without a result yet (not visited, or not typed in).
+    """
+
+    plan_id: str
+    outcomes: pd.DataFrame
+    blank_rows: int
+
+
+def is_plan_workbook(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is a verification workbook written by :func:`write_plan_workbook`."""
+    if Path(path).suffix.lower() not in {".xlsx", ".xlsm"}:
+        return False
+    wb = load_workbook(path, read_only=False)
+    return PLAN_ID_NAME in wb.defined_names or (
+        COVER_SHEET in wb.sheetnames and NOT_RANKED_SHEET in wb.sheetnames
+    )
+
+
+def _labels() -> dict[str, str]:
+    """Header label (either language first, or alone) -> column key."""
+    out = {}
+    for key in ("household_id", "visit_date", "operator", "result", "notes"):
+        for lang in ("id", "en"):
+            out[_t(key, lang).casefold()] = key
+        for text in _TEXT[key]:
+            out[text.casefold()] = key
+    return out
+
+
+def read_plan_workbook(path: str | os.PathLike[str]) -> FilledWorkbook:
+    """Read the results an office typed into a verification workbook.
+
+    Parameters
+    ----------
+    path : path-like
+        The filled ``verification_plan.xlsx`` (saved by Excel or LibreOffice).
+
+    Returns
+    -------
+    FilledWorkbook
+
+    Notes
+    -----
+    Each kecamatan sheet's header row (row 2) names the columns; rows without a household id
+    (the operator-day block rows) are skipped; rows without a result are counted as blank.
+    Dates typed as text stay text for :func:`targeting.data.schema.parse_visit_dates`.
+    """
+    wb = load_workbook(path, data_only=True)
+    plan_id = ""
+    if PLAN_ID_NAME in wb.defined_names:
+        for sheet, ref in wb.defined_names[PLAN_ID_NAME].destinations:
+            value = wb[sheet][ref.replace("$", "")].value
+            plan_id = "" if value is None else str(value).strip()
+    labels = _labels()
+    records: list[dict[str, object]] = []
+    blank = 0
+    for ws in wb.worksheets:
+        if ws.title in {COVER_SHEET, NOT_RANKED_SHEET}:
+            continue
+        header = [c.value for c in ws[2]] if ws.max_row >= 2 else []
+        where = {
+            labels[str(v).strip().casefold()]: j
+            for j, v in enumerate(header)
+            if v is not None and str(v).strip().casefold() in labels
+        }
+        if "household_id" not in where or "result" not in where:
+            continue
+        for i, values in enumerate(ws.iter_rows(min_row=3, values_only=True), start=3):
+            hh = values[where["household_id"]] if where["household_id"] < len(values) else None
+            if hh is None or not str(hh).strip():
+                continue
+            rec = {k: values[j] if j < len(values) else None for k, j in where.items()}
+            if rec.get("result") is None or not str(rec["result"]).strip():
+                blank += 1
+                continue
+            rec["household_id"] = str(hh).strip()
+            rec["sheet"], rec["row"] = ws.title, i
+            records.append(rec)
+    columns = ["household_id", "visit_date", "operator", "result", "notes", "sheet", "row"]
+    frame = pd.DataFrame.from_records(records, columns=columns)
+    return FilledWorkbook(plan_id=plan_id, outcomes=frame, blank_rows=blank)
+
+
+def type_results(
+    path: str | os.PathLike[str], outcomes: pd.DataFrame, visited_on: str | None = None
+) -> int:
+    """Type outcomes into a verification workbook's result cells, as an office would (demo).
+
+    Results go in as the Bahasa codes of the drop-down; with ``visited_on`` every visit date
+    is retyped as that day (``dd/mm/yyyy`` text), as when a plan's visits are recorded early.
+
+    Parameters
+    ----------
+    path : path-like
+        A workbook written by :func:`write_plan_workbook` (changed in place).
+    outcomes : pandas.DataFrame
+        ``household_id, result`` (e.g. :class:`targeting.data.synthetic.FieldOutcomeSimulator`).
+    visited_on : str, optional
+        ``YYYY-MM-DD``.
+
+    Returns
+    -------
+    int
+        Result cells filled.
+    """
+    results = outcomes.set_index(outcomes["household_id"].astype(str))["result"]
+    wb = load_workbook(path)
+    labels = _labels()
+    filled = 0
+    for ws in wb.worksheets:
+        if ws.title in {COVER_SHEET, NOT_RANKED_SHEET} or ws.max_row < 2:
+            continue
+        where = {
+            labels[str(c.value).strip().casefold()]: c.column
+            for c in ws[2]
+            if c.value is not None and str(c.value).strip().casefold() in labels
+        }
+        if "household_id" not in where or "result" not in where:
+            continue
+        for row in range(3, ws.max_row + 1):
+            hh = ws.cell(row=row, column=where["household_id"]).value
+            if hh is None or str(hh) not in results.index:
+                continue
+            ws.cell(row=row, column=where["result"], value=RESULT_CODES_ID[results[str(hh)]])
+            if visited_on and "visit_date" in where:
+                day = _dt.date.fromisoformat(visited_on).strftime("%d/%m/%Y")
+                ws.cell(row=row, column=where["visit_date"], value=day)
+            filled += 1
+    wb.save(path)
+    return filled

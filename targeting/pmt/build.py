@@ -19,10 +19,12 @@ from sklearn.pipeline import Pipeline
 
 from targeting.config.errors import SpecError, did_you_mean
 from targeting.config.model import DEFAULT_LINE, ModelSpec, read_model_spec
+from targeting.data.packaged import model_spec_files, model_spec_folders
 from targeting.pmt.calibration import CalibratedPMT
 from targeting.pmt.classifiers import BoostingPMT, LogitPMT
 from targeting.pmt.features import FEATURE_SETS, make_feature_set
 from targeting.pmt.linear import LogConsumptionOLS, PovertyWeightedPMT, QuantilePMT
+from targeting.pmt.selection import SelectionAwarePMT
 
 __all__ = [
     "DEFAULT_LINE",
@@ -97,24 +99,24 @@ def check_model_spec(spec: ModelSpec) -> list[str]:
     return problems
 
 
-def _models_folder(folder: str | Path) -> Path:
-    path = Path(folder)
-    if path.is_dir() or path.is_absolute():
-        return path
-    repo = Path(__file__).resolve().parents[2] / path
-    return repo if repo.is_dir() else path
-
-
-def load_specs(folder: str | Path = "models", names: list[str] | None = None) -> list[ModelSpec]:
-    """Load the model specs of a folder, each checked against its estimator.
+def load_specs(
+    folder: str | Path | None = None,
+    names: list[str] | None = None,
+    spec_path: str | Path | None = None,
+) -> list[ModelSpec]:
+    """Load the model specs (the packaged ones, overridden by the user's ``models/`` folders),
+    each checked against its estimator.
 
     Parameters
     ----------
-    folder : str or pathlib.Path, default "models"
-        A relative folder that does not exist in the working directory is looked up in the
-        source tree's root.
+    folder : str or pathlib.Path, optional
+        A folder of ``<name>.yaml`` specs that overrides every other (it must exist).
     names : list of str, optional
         Keep only these specs, in this order (only these are checked).
+    spec_path : str or pathlib.Path, optional
+        The experiment spec being run; the ``models/`` folder beside its ``experiments/``
+        folder overrides the working folder's (see
+        :func:`targeting.data.packaged.model_spec_folders`).
 
     Returns
     -------
@@ -123,17 +125,15 @@ def load_specs(folder: str | Path = "models", names: list[str] | None = None) ->
     Raises
     ------
     FileNotFoundError
-        If the folder does not exist.
+        If ``folder`` is given and does not exist.
     SpecError
         Every problem at once: a requested name without a spec (with the closest name), a
         malformed file, an unknown estimator or a parameter the estimator does not take.
     """
-    path = _models_folder(folder)
-    if not path.is_dir():
-        raise FileNotFoundError(f"no model folder {path}")
+    files = model_spec_files(folder, spec_path)
+    path = ", ".join(str(f) for f in model_spec_folders(folder, spec_path))
     problems: list[str] = []
     specs: dict[str, ModelSpec] = {}
-    files = {p.stem: p for p in sorted(path.glob("*.yaml"))}
     for stem, file in files.items():
         try:
             spec = read_model_spec(file)
@@ -162,6 +162,7 @@ def build_model(
     features: ColumnTransformer | None = None,
     calibrate: bool | None = None,
     random_state: int | None = 0,
+    selection: str | dict[str, Any] | None = None,
 ) -> Pipeline:
     """Build the (unfitted) pipeline of a spec.
 
@@ -177,6 +178,11 @@ def build_model(
     random_state : int or None, default 0
         Seed of the calibration hold-out (and of estimators with a ``random_state``, unless the
         spec sets one).
+    selection : {"unreached", "input", "two_part"} or dict, optional
+        Wrap the (calibrated) model in :class:`~targeting.pmt.selection.SelectionAwarePMT`
+        (a method name, or a dict of its parameters: ``method``, ``calibration_cv``...), so
+        ``predict_proba(X)[:, 1]`` is P(extreme | proxies, not reached) once fitted with
+        ``reached=``; None keeps P(extreme | proxies).
 
     Returns
     -------
@@ -195,6 +201,9 @@ def build_model(
     transformer.set_output(transform="pandas")
     do_calibrate = spec.calibrate if calibrate is None else calibrate
     model = CalibratedPMT(estimator, random_state=random_state) if do_calibrate else estimator
+    if selection is not None:
+        options = {"method": selection} if isinstance(selection, str) else dict(selection)
+        model = SelectionAwarePMT(model, **options)
     return Pipeline([("features", transformer), ("model", model)])
 
 
@@ -207,6 +216,7 @@ def fit_model(
     groups: Any = None,
     line: float = DEFAULT_LINE,
     y_ordinal: Any = None,
+    reached: Any = None,
 ) -> Pipeline:
     """Fit a pipeline (or a spec's pipeline) on the target its model needs.
 
@@ -230,6 +240,9 @@ def fit_model(
         :func:`targeting.evaluation.zoo.ordinal_from_consumption`). Passed to models whose ``fit``
         accepts ``y_ordinal`` (:class:`~targeting.pmt.ensemble.OrdinalEnsemblePMT`), ignored
         by the others.
+    reached : array-like of bool, optional
+        Programme reach of each row, passed to models whose ``fit`` accepts ``reached``
+        (:class:`~targeting.pmt.selection.SelectionAwarePMT`), ignored by the others.
 
     Returns
     -------
@@ -259,7 +272,10 @@ def fit_model(
     params: dict[str, Any] = {}
     if sample_weight is not None:
         params["model__sample_weight"] = np.asarray(sample_weight, dtype=float)
-    if groups is not None and isinstance(model, CalibratedPMT):
+    fit_parameters = inspect.signature(model.fit).parameters
+    if reached is not None and "reached" in fit_parameters:
+        params["model__reached"] = np.asarray(reached).astype(bool)
+    if groups is not None and "groups" in fit_parameters:
         params["model__groups"] = np.asarray(groups)
     if y_ordinal is not None and "y_ordinal" in inspect.signature(model.fit).parameters:
         params["model__y_ordinal"] = np.asarray(y_ordinal)

@@ -22,7 +22,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from targeting.pmt.linear import _linear_predictor_draws, _mvn_factor
+from targeting.pmt.linear import _linear_predictor_draws, _mvn_factor, linear_predictor_interval
 
 __all__ = ["BoostingPMT", "LogitPMT"]
 
@@ -228,6 +228,23 @@ class LogitPMT(_BinaryPMT):
                 X, self.intercept_, self.coef_, self._cov_factor_, n_draws, random_state
             )
         )
+
+    def proba_interval(self, X: Any, alpha: float = 0.2) -> tuple[np.ndarray, np.ndarray]:
+        """Exact central ``1 − alpha`` interval of P(extreme) under the Laplace approximation.
+
+        P is increasing in the linear predictor, which is normal under normal coefficients, so
+        the interval's ends are the logistic of its quantiles (no simulation needed).
+
+        Returns
+        -------
+        (p_low, p_high) : tuple of numpy.ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=float)
+        low, high = linear_predictor_interval(
+            X, self.intercept_, self.coef_, self._cov_factor_, alpha
+        )
+        return expit(low), expit(high)
 
     def summary(self) -> Any:
         """Return the statsmodels summary of the unpenalised binomial GLM.

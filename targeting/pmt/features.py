@@ -54,6 +54,19 @@ def _as_frame(X: Any) -> pd.DataFrame:
     return X if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X, dtype=object))
 
 
+def _per_distinct(col: pd.Series, convert: Any, fill: Any) -> np.ndarray:
+    """Apply ``convert`` (a Series → array function) to the distinct values of ``col`` only.
+
+    A registry column holds a handful of distinct values over millions of rows: converting
+    those once and indexing back is what keeps text parsing off the scoring hot path.
+    Missing values map to ``fill``.
+    """
+    codes, distinct = pd.factorize(col, use_na_sentinel=True)
+    converted = np.asarray(convert(pd.Series(distinct, dtype=object)), dtype=object)
+    out = np.append(converted, [fill]).astype(converted.dtype if len(converted) else object)
+    return out[codes]  # code -1 (missing) picks the appended fill
+
+
 def _to_float(X: Any) -> np.ndarray:
     """Numbers (any dtype, ``,`` decimals accepted) to float, missing and junk to NaN."""
     frame = _as_frame(X)
@@ -63,8 +76,12 @@ def _to_float(X: Any) -> np.ndarray:
         if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
             out[:, j] = col.to_numpy(dtype=float, na_value=np.nan)
         else:
-            text = col.astype("string").str.strip().str.replace(",", ".", regex=False)
-            out[:, j] = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+            def parse(values: pd.Series) -> np.ndarray:
+                text = values.astype("string").str.strip().str.replace(",", ".", regex=False)
+                return pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+            out[:, j] = _per_distinct(col, parse, np.nan).astype(float)
     return out
 
 
@@ -72,16 +89,20 @@ def _to_bool_float(X: Any) -> np.ndarray:
     """Booleans written as bool, 0/1 or true/false/ya/tidak to 1.0/0.0, anything else to NaN."""
     frame = _as_frame(X)
     out = np.full(frame.shape, np.nan)
+
+    def parse(values: pd.Series) -> np.ndarray:
+        text = values.astype("string").str.strip().str.lower()
+        result = np.full(len(text), np.nan)
+        result[text.isin(_TRUE).fillna(False).to_numpy(dtype=bool)] = 1.0
+        result[text.isin(_FALSE).fillna(False).to_numpy(dtype=bool)] = 0.0
+        return result
+
     for j, name in enumerate(frame.columns):
         col = frame[name]
         if pd.api.types.is_bool_dtype(col) and not col.hasnans:
             out[:, j] = col.to_numpy(dtype=float)
             continue
-        text = col.astype("string").str.strip().str.lower()
-        is_true = text.isin(_TRUE).fillna(False).to_numpy(dtype=bool)
-        is_false = text.isin(_FALSE).fillna(False).to_numpy(dtype=bool)
-        out[is_true, j] = 1.0
-        out[is_false, j] = 0.0
+        out[:, j] = _per_distinct(col, parse, np.nan).astype(float)
     return out
 
 
@@ -89,10 +110,14 @@ def _to_text(X: Any) -> np.ndarray:
     """Categories to lower-case stripped Python strings (object array), missing to NaN."""
     frame = _as_frame(X)
     out = np.empty(frame.shape, dtype=object)
-    for j, name in enumerate(frame.columns):
-        text = frame[name].astype("string").str.strip().str.lower()
+
+    def clean(values: pd.Series) -> np.ndarray:
+        text = values.astype("string").str.strip().str.lower()
         text = text.mask(text == "")
-        out[:, j] = text.astype(object).where(text.notna(), np.nan).to_numpy()
+        return text.astype(object).where(text.notna(), np.nan).to_numpy()
+
+    for j, name in enumerate(frame.columns):
+        out[:, j] = _per_distinct(frame[name], clean, np.nan)
     return out
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 import statsmodels.api as sm
-from scipy.stats import norm
+from scipy.special import ndtr, ndtri
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.metrics import r2_score
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
@@ -73,6 +73,27 @@ def _linear_predictor_draws(
     params = np.concatenate([[intercept], coef])
     draws = params[:, None] + cov_factor @ rng.standard_normal((len(params), n_draws))
     return X @ draws[1:] + draws[0]
+
+
+def linear_predictor_interval(
+    X: np.ndarray, intercept: float, coef: np.ndarray, cov_factor: np.ndarray, alpha: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Central ``1 − alpha`` interval of ``X @ beta + b0`` when beta ~ N(estimate, cov).
+
+    The exact counterpart of the quantiles of :func:`_linear_predictor_draws`: under normal
+    coefficients the linear predictor of a household is normal with variance
+    ``[1, x] cov [1, x]'``, so its quantiles need no simulation (and carry no Monte Carlo noise).
+    ``cov_factor`` is a square root F of the covariance (F F' = cov).
+
+    Returns
+    -------
+    (low, high) : tuple of numpy.ndarray of shape (n_samples,)
+    """
+    mean = X @ coef + intercept
+    rows = X @ cov_factor[1:] + cov_factor[0]
+    se = np.sqrt(np.einsum("ij,ij->i", rows, rows))
+    z = float(ndtri(1.0 - alpha / 2.0))
+    return mean - z * se, mean + z * se
 
 
 class _LogConsumptionBase(RegressorMixin, BaseEstimator):
@@ -148,7 +169,8 @@ class _LogConsumptionBase(RegressorMixin, BaseEstimator):
 
     def _p_below(self, gap: np.ndarray) -> np.ndarray:
         """P(log consumption < log line) given ``gap = log line − linear prediction``."""
-        return norm.cdf(gap / self.sigma_)
+        # ndtr is what norm.cdf computes, without its per-call argument handling (hot path)
+        return ndtr(gap / self.sigma_)
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Probability of extreme poverty.
@@ -191,6 +213,25 @@ class _LinearLogConsumption(_LogConsumptionBase):
             X, self.intercept_, self.coef_, self._cov_factor_, n_draws, random_state
         )
         return self._p_below(np.log(self.line) - linear)
+
+    def proba_interval(self, X: Any, alpha: float = 0.2) -> tuple[np.ndarray, np.ndarray]:
+        """Exact central ``1 − alpha`` interval of P(extreme) under coefficient uncertainty.
+
+        P is a decreasing function of the linear prediction, whose distribution under the
+        coefficients' normal law is normal: the interval's ends are P at the prediction's
+        quantiles (what :meth:`proba_draws` approximates by simulation).
+
+        Returns
+        -------
+        (p_low, p_high) : tuple of numpy.ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=float)
+        low, high = linear_predictor_interval(
+            X, self.intercept_, self.coef_, self._cov_factor_, alpha
+        )
+        log_line = np.log(self.line)
+        return self._p_below(log_line - high), self._p_below(log_line - low)
 
     def summary(self) -> Any:
         """Return the statsmodels summary of the fit (feature names when known).

@@ -15,6 +15,10 @@ probability), not the household's own randomness (a probability already expresse
   parameters are drawn too (from their Laplace approximation), and each model draw is mapped
   through a calibration draw. Models without parameter draws (boosting, forest) thus still get an
   interval: the uncertainty of their calibration, the cheap generic method.
+* An uncalibrated linear model (OLS, poverty-weighted, quantile, logit) needs no simulation:
+  under normal coefficients its linear prediction is normal, and P is monotone in it, so the
+  interval's ends are P at the prediction's exact quantiles (``proba_interval``): what the
+  draws approximate, without their Monte Carlo noise, at the cost of one matrix product.
 * A model with neither gets a zero-width interval (``p_low == p_high == p_extreme``) and a
   warning.
 
@@ -32,27 +36,89 @@ import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
-__all__ = ["assign_desil", "score_households"]
+__all__ = [
+    "DESIL_ATTRIBUTE",
+    "assign_desil",
+    "attach_desil_cutpoints",
+    "desil_cutpoints",
+    "score_households",
+]
+
+DESIL_ATTRIBUTE = "desil_cutpoints_"
+"""Name of the attribute a fitted model carries its desil cut-points in (set at fit time)."""
 
 
-def assign_desil(p_extreme: Any) -> np.ndarray:
-    """Desil 1-10 by deciles of P(extreme) across the scored households (1 = poorest).
+def desil_cutpoints(p_extreme: Any, sample_weight: Any = None) -> np.ndarray:
+    """The nine P(extreme) thresholds that split a weighted population into desils.
+
+    DTSEN's desil 1 is the poorest tenth of the population; here "poorest" is "highest
+    P(extreme)". The thresholds are computed once, when the model is fitted, from the survey's
+    weighted distribution of P(extreme) (the survey represents the population), and stored with
+    the model, so that a registry scored whole, in batches or on Spark partitions gets the same
+    desil for the same household.
 
     Parameters
     ----------
     p_extreme : array-like of shape (n,)
+        P(extreme) of the survey households.
+    sample_weight : array-like of shape (n,), optional
+        Survey weights (equal weights when not given).
+
+    Returns
+    -------
+    numpy.ndarray of float, shape (9,)
+        Non-increasing: ``cut[k-1]`` is the P(extreme) above which lies the weighted share k/10.
+    """
+    p = np.asarray(p_extreme, dtype=float)
+    if p.size == 0:
+        raise ValueError("desil cut-points need at least one scored survey household")
+    w = np.ones_like(p) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    order = np.argsort(-p, kind="stable")
+    p_sorted, cum = p[order], np.cumsum(w[order])
+    share = cum / cum[-1]
+    # the k-th cut is the smallest P among the households that make up the top k/10 by weight
+    idx = np.searchsorted(share, np.arange(1, 10) / 10.0, side="left")
+    return p_sorted[np.minimum(idx, p.size - 1)]
+
+
+def assign_desil(p_extreme: Any, cutpoints: Any = None) -> np.ndarray:
+    """Desil 1-10 of each household (1 = poorest, i.e. highest P(extreme)).
+
+    Parameters
+    ----------
+    p_extreme : array-like of shape (n,)
+    cutpoints : array-like of shape (9,), optional
+        The model's fixed cut-points (:func:`desil_cutpoints`): a household with
+        ``p >= cut[k-1]`` is in desil k or poorer. Without them the scored households are ranked
+        among themselves (ties by position), which is right only when they are the whole
+        population, never for a batch.
 
     Returns
     -------
     numpy.ndarray of int, shape (n,)
-        Households are ranked by descending P (ties by position); the first tenth is desil 1.
     """
     p = np.asarray(p_extreme, dtype=float)
+    if cutpoints is not None:
+        cuts = np.asarray(cutpoints, dtype=float)
+        # cuts are non-increasing: count the cuts a household falls below
+        return 1 + (p[:, None] < cuts[None, :]).sum(axis=1).astype(int)
     n = len(p)
     order = np.argsort(-p, kind="stable")
     desil = np.empty(n, dtype=int)
     desil[order] = np.arange(n) * 10 // max(n, 1) + 1
     return desil
+
+
+def attach_desil_cutpoints(model: Any, X: Any, sample_weight: Any = None) -> Any:
+    """Store on a fitted model the desil cut-points of its predictions on ``X`` (the survey).
+
+    Returns
+    -------
+    The same model, with the attribute :data:`DESIL_ATTRIBUTE` set.
+    """
+    p = np.asarray(model.predict_proba(X))[:, 1]
+    setattr(model, DESIL_ATTRIBUTE, desil_cutpoints(p, sample_weight))
+    return model
 
 
 def score_households(
@@ -62,6 +128,7 @@ def score_households(
     n_boot: int = 200,
     seed: int = 0,
     chunk_size: int = 50_000,
+    desil_cuts: Any = None,
 ) -> pd.DataFrame:
     """Score households: calibrated P(extreme), an interval and the desil.
 
@@ -78,6 +145,9 @@ def score_households(
     seed : int, default 0
     chunk_size : int, default 50_000
         Rows transformed and scored at a time (bounded memory).
+    desil_cuts : array-like of shape (9,), optional
+        Desil cut-points; default the model's own (set when it was fitted). A model without
+        them ranks the scored households among themselves, with a warning.
 
     Returns
     -------
@@ -88,6 +158,7 @@ def score_households(
         transform, final = model[:-1], model.steps[-1][1]
     else:
         transform, final = None, model
+    exact = hasattr(final, "proba_interval") and n_boot > 0
     can_draw = hasattr(final, "proba_draws") and n_boot > 0
     if not can_draw and n_boot > 0:
         warnings.warn(
@@ -105,7 +176,9 @@ def score_households(
         part = X.iloc[start:stop] if hasattr(X, "iloc") else X[start:stop]
         Xt = transform.transform(part) if transform is not None else part
         p[start:stop] = final.predict_proba(Xt)[:, 1]
-        if can_draw:
+        if exact:
+            low[start:stop], high[start:stop] = final.proba_interval(Xt, alpha)
+        elif can_draw:
             draws = final.proba_draws(Xt, n_boot, seed)
             low[start:stop], high[start:stop] = np.quantile(
                 draws, [alpha / 2, 1 - alpha / 2], axis=1
@@ -116,7 +189,22 @@ def score_households(
     # the point estimate lies inside its interval even when draws are skewed
     low = np.minimum(low, p)
     high = np.maximum(high, p)
+    if desil_cuts is None:
+        desil_cuts = getattr(model, DESIL_ATTRIBUTE, None)
+    if desil_cuts is None:
+        warnings.warn(
+            "the model carries no desil cut-points (it was fitted before they were stored): "
+            "desils rank these households among themselves; refit it with 'targeting run'",
+            UserWarning,
+            stacklevel=2,
+        )
     index = X.index if hasattr(X, "index") else pd.RangeIndex(n)
     return pd.DataFrame(
-        {"p_extreme": p, "p_low": low, "p_high": high, "desil": assign_desil(p)}, index=index
+        {
+            "p_extreme": p,
+            "p_low": low,
+            "p_high": high,
+            "desil": assign_desil(p, desil_cuts),
+        },
+        index=index,
     )

@@ -17,6 +17,7 @@ import pandas as pd
 
 from targeting.data import schema
 from targeting.data.io import json_ready, json_records
+from targeting.feedback.design_estimate import read_design_estimate
 
 if TYPE_CHECKING:
     from targeting.pipeline import CycleResult
@@ -226,7 +227,10 @@ def build_report_data(
     dict
         Keys ``version``, ``run_id``, ``meta``, ``headline``, ``plan``, ``accounting``,
         ``progress`` (None until outcomes are ingested), ``forecast``, ``model_card``. Only
-        aggregates: no household id, name, NIK or address.
+        aggregates: no household id, name, NIK or address. ``headline.unreached_stock`` is the
+        corrected estimate with its interval; ``plan.pooling_finds`` the finds under the spec's
+        and city-wide pooling; ``model_card.selection`` and ``model_card.calibration_unreached``
+        the selection method and the calibration on the unreached survey households.
     """
     import targeting
 
@@ -250,6 +254,7 @@ def build_report_data(
     if len(plan):
         predictions = plan[["household_id", "kelurahan", "p_extreme"]].astype({"household_id": str})
     progress = read_progress(state_dir, predictions)
+    design = read_design_estimate(state_dir, model_estimate=float(head.iloc[-1]["estimate"]))
 
     settings = _scenario_settings(result.forecasts)
     scenarios, fans = [], {}
@@ -310,6 +315,8 @@ def build_report_data(
         "headline": {
             "by_kecamatan": json_records(head.iloc[:-1]),
             "total": json_records(head.iloc[-1:])[0],
+            # the corrected estimate (P(extreme | proxies, not reached)) and its 90 % interval
+            "unreached_stock": json_ready(getattr(result, "unreached_stock", None) or None),
         },
         "plan": {
             "visits": len(plan),
@@ -321,7 +328,14 @@ def build_report_data(
             "first_visit_date": plan_summary.get("first_visit_date"),
             "last_visit_date": plan_summary.get("last_visit_date"),
             "by_kelurahan": json_records(by_kel),
+            # expected finds under the spec's pooling vs city-wide pooling, operators per pool
+            "pooling_finds": json_ready(plan_summary.get("pooling_finds") or None),
+            "audit_visits": int(plan_summary.get("audit_visits", 0)),
+            "audit_expected_finds_given_up": float(
+                plan_summary.get("audit_expected_finds_given_up", 0.0)
+            ),
         },
+        "design_estimate": json_ready(design),
         "accounting": json_ready(result.counts),
         "progress": progress,
         "forecast": {"deadline": deadline, "scenarios": scenarios, "fan": fans},
@@ -336,6 +350,12 @@ def build_report_data(
             "calibration": calibration,
             "calibration_curve": _calibration_curve(oof.get(result.champion)),
             "group_ratios": json_records(group_ratios) if group_ratios is not None else None,
+            # how programme selection is accounted for, and calibration on the survey's
+            # unreached households (reliability bins, ECE, predicted vs observed totals)
+            "selection": getattr(result, "selection", None),
+            "calibration_unreached": json_ready(
+                getattr(result, "calibration_unreached", None) or None
+            ),
         },
     }
     return data

@@ -312,6 +312,7 @@ def render_report(data: dict[str, Any], lang: str = "id") -> str:
         "plan": data["plan"],
         "accounting": data.get("accounting") or {},
         "progress": data.get("progress"),
+        "design_estimate": data.get("design_estimate"),
         "forecast": data["forecast"],
         "model_card": model_card,
         "fan_chart": _fan_figure(data, t),

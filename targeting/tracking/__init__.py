@@ -9,9 +9,11 @@ tracking store (DESIGN.md §8). Models are logged with a synthetic input example
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
+import sqlite3
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,13 +22,18 @@ import pandas as pd
 
 import targeting
 from targeting.data import schema
+from targeting.forecast.stockflow import fan_chart
+from targeting.pmt.build import load_specs
+from targeting.tracking.connectivity import set_http_fail_fast
+from targeting.tracking.quiet import quiet_mlflow, quietly
 
 if TYPE_CHECKING:
     from targeting.pipeline import CycleResult
 
 __all__ = [
-    "MODEL_NAME",
+    "DEFAULT_EXPERIMENT",
     "attach_artifact",
+    "champion_uri",
     "configure",
     "default_tracking_uri",
     "load_model",
@@ -34,8 +41,8 @@ __all__ = [
     "store_health",
 ]
 
-MODEL_NAME = "targeting-pmt"
-"""The registered model name; ``models:/targeting-pmt@champion`` is the best model."""
+DEFAULT_EXPERIMENT = "serang-2026"
+"""The experiment of the embedded default spec (``experiments/serang-2026.yaml``)."""
 
 
 def default_tracking_uri(folder: str | Path | None = None) -> str:
@@ -70,10 +77,9 @@ def configure(tracking_uri: str | None = None) -> str:
         The tracking URI in use.
     """
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    import mlflow
+    import mlflow  # slow to import: only when used
 
     uri = tracking_uri or default_tracking_uri()
-    from targeting.tracking.connectivity import set_http_fail_fast
 
     set_http_fail_fast(uri)
     mlflow.set_tracking_uri(uri)
@@ -82,7 +88,7 @@ def configure(tracking_uri: str | None = None) -> str:
 
 
 def _experiment_id(name: str, tracking_uri: str) -> str:
-    import mlflow
+    import mlflow  # slow to import: only when used
 
     existing = mlflow.get_experiment_by_name(name)
     if existing is not None:
@@ -91,7 +97,7 @@ def _experiment_id(name: str, tracking_uri: str) -> str:
 
 
 def _log_frame(frame: pd.DataFrame, artifact_file: str) -> None:
-    import mlflow
+    import mlflow  # slow to import: only when used
 
     mlflow.log_text(frame.to_csv(index=False, lineterminator="\n"), artifact_file)
 
@@ -119,42 +125,53 @@ def _assert_no_pii(frame: pd.DataFrame, where: str) -> None:
         raise RuntimeError(f"refusing to log {where}: it holds personal data columns {leaked}")
 
 
-def _log_model(model: Any, input_example: pd.DataFrame, alias: str, model_name: str) -> str:
-    """Log and register one fitted pipeline; return the registered version."""
-    import mlflow
-    from mlflow.models import infer_signature
+def _log_model(
+    model: Any, input_example: pd.DataFrame, role: str, model_name: str, tags: dict[str, str]
+) -> str:
+    """Log and register one fitted pipeline in the active run; return the registered version.
+
+    The alias is not moved here: callers move it once their whole run has been logged, so a run
+    that fails half-way never leaves ``@champion`` on its model.
+    """
+    from targeting.tracking.model import log_pmt_model  # imports mlflow: only when used
 
     _assert_no_pii(input_example, "the model's input example")
-    import sklearn
-    import statsmodels
-
-    signature = infer_signature(input_example, model.predict_proba(input_example))
-    info = mlflow.sklearn.log_model(
-        model,
-        name=f"model-{alias}",
-        signature=signature,
-        input_example=input_example,
-        pyfunc_predict_fn="predict_proba",
-        registered_model_name=model_name,
-        serialization_format="cloudpickle",
-        # explicit requirements: inferring them would import-trace the model in a subprocess
-        pip_requirements=[
-            f"scikit-learn=={sklearn.__version__}",
-            f"statsmodels=={statsmodels.__version__}",
-            f"pandas=={pd.__version__}",
-            f"targeting=={targeting.__version__}",
-        ],
-    )
-    version = str(info.registered_model_version)
-    mlflow.MlflowClient().set_registered_model_alias(model_name, alias, version)
-    return version
+    return log_pmt_model(model, input_example, f"model-{role}", model_name, tags=tags)
 
 
+def _log_training_data(survey: pd.DataFrame, fingerprint: str, name: str) -> None:
+    """Log the training survey as an MLflow dataset: its schema, size and digest, no rows."""
+    import mlflow  # slow to import: only when used
+
+    proxies = survey.drop(columns=[c for c in schema.PII_COLUMNS if c in survey.columns])
+    dataset = mlflow.data.from_pandas(proxies, name=name, digest=fingerprint)
+    mlflow.log_input(dataset, context="training")
+
+
+def move_aliases(model_name: str, versions: dict[str, str]) -> str | None:
+    """Point each alias (``champion``, ``challenger``) at its version; the champion it replaces
+    becomes ``previous-champion``. Returns the previous champion's version (or None)."""
+    import mlflow  # slow to import: only when used
+
+    client = mlflow.MlflowClient()
+    try:
+        previous: str | None = client.get_model_version_by_alias(model_name, "champion").version
+    except Exception:
+        previous = None
+    for alias, version in versions.items():
+        client.set_registered_model_alias(model_name, alias, str(version))
+    new = versions.get("champion")
+    if previous is not None and new is not None and str(previous) != str(new):
+        client.set_registered_model_alias(model_name, "previous-champion", str(previous))
+    return previous
+
+
+@quietly
 def log_cycle(
     result: CycleResult,
     tracking_uri: str | None = None,
     report_path: Path | None = None,
-    model_name: str = MODEL_NAME,
+    model_name: str | None = None,
 ) -> dict[str, Any]:
     """Log one cycle: a parent run with nested runs per model and per scenario.
 
@@ -165,8 +182,9 @@ def log_cycle(
         Default: :func:`default_tracking_uri`.
     report_path : pathlib.Path, optional
         The HTML report (aggregates only) to attach to the parent run.
-    model_name : str
-        Registered model name.
+    model_name : str, optional
+        Registered model name; default ``<experiment>-pmt``
+        (:func:`~targeting.tracking.model.registered_model_name`).
 
     Returns
     -------
@@ -176,12 +194,15 @@ def log_cycle(
     Notes
     -----
     A run whose logging fails is ended with status FAILED (MLflow's run context does it), never
-    left RUNNING.
+    left RUNNING, and the aliases are moved only after the whole run has been logged.
     """
     uri = configure(tracking_uri)
-    import mlflow
+    import mlflow  # slow to import: only when used
+
+    from targeting.tracking.naming import registered_model_name
 
     spec = result.spec
+    model_name = model_name or registered_model_name(spec.name)
     experiment_id = _experiment_id(spec.name, uri)
     tags = {
         "data_fingerprint": result.data_fingerprint,
@@ -191,7 +212,12 @@ def log_cycle(
         "champion": result.champion,
         "primary_metric": spec.primary_metric,
     }
-    out: dict[str, Any] = {"tracking_uri": uri, "experiment_id": experiment_id}
+    out: dict[str, Any] = {
+        "tracking_uri": uri,
+        "experiment_id": experiment_id,
+        "model_name": model_name,
+    }
+    versions: dict[str, str] = {}
     with mlflow.start_run(
         experiment_id=experiment_id, run_name=f"{spec.name}-cycle", tags={**tags, "kind": "cycle"}
     ) as parent:
@@ -275,49 +301,117 @@ def log_cycle(
                 _log_frame(forecast.quantiles(level="city"), "quantiles_city.csv")
                 _log_frame(forecast.quantiles(level="kecamatan"), "quantiles_kecamatan.csv")
                 _log_fan_chart(forecast)
+        if result.training_data is not None:
+            _log_training_data(result.training_data, result.data_fingerprint, f"{spec.name}-survey")
         if result.input_example is not None:
-            out["champion_version"] = _log_model(
-                result.fitted[result.champion], result.input_example, "champion", model_name
-            )
+            roles = {"champion": result.champion}
             if result.challenger and result.challenger in result.fitted:
-                out["challenger_version"] = _log_model(
-                    result.fitted[result.challenger], result.input_example, "challenger", model_name
+                roles["challenger"] = result.challenger
+            for role, name in roles.items():
+                row = result.model_table.set_index("model").loc[name]
+                metric = spec.primary_metric
+                version_tags = {
+                    "model": name,
+                    "spec_hash": spec.spec_hash,
+                    "data_fingerprint": result.data_fingerprint,
+                    "primary_metric": metric,
+                    "primary_metric_value": str(row.get(metric, "")),
+                    "run_id": parent.info.run_id,
+                }
+                versions[role] = _log_model(
+                    result.fitted[name], result.input_example, role, model_name, version_tags
                 )
+                out[f"{role}_version"] = versions[role]
         if report_path is not None and Path(report_path).exists():
             mlflow.log_artifact(str(report_path))
+    # only now that every artifact of the run is logged do the aliases move
+    if versions:
+        out["previous_champion_version"] = move_aliases(model_name, versions)
     return out
 
 
+@quietly
 def attach_artifact(run_id: str, path: str | Path, tracking_uri: str | None = None) -> None:
     """Attach a file (e.g. the HTML report) to an existing run."""
     configure(tracking_uri)
-    import mlflow
+    import mlflow  # slow to import: only when used
 
     mlflow.MlflowClient().log_artifact(run_id, str(path))
 
 
-def store_health(tracking_uri: str | None = None) -> dict[str, Any]:
-    """Check that the tracking store answers; report its experiments and the champion.
+def store_health(
+    tracking_uri: str | None = None, experiment: str = DEFAULT_EXPERIMENT
+) -> dict[str, Any]:
+    """Check the tracking store without changing it: its experiments and one's champion.
+
+    An embedded SQLite store is read through a read-only connection, so checking never creates
+    ``mlflow.db`` nor migrates it; a store that does not exist yet is reported as not created.
 
     Returns
     -------
     dict
-        ``tracking_uri``, ``experiments`` (count), ``champion_version`` (None if not registered).
+        ``tracking_uri``, ``created`` (False when the SQLite file does not exist yet),
+        ``experiments`` (count of active experiments), ``model_name`` and
+        ``champion_version`` (None if not registered) of ``experiment``.
     """
-    uri = configure(tracking_uri)
-    import mlflow
+    from targeting.tracking.naming import registered_model_name
 
-    client = mlflow.MlflowClient()
-    experiments = client.search_experiments(max_results=1000)
-    try:
-        champion = client.get_model_version_by_alias(MODEL_NAME, "champion").version
-    except Exception:
-        champion = None
-    return {"tracking_uri": uri, "experiments": len(experiments), "champion_version": champion}
+    uri = tracking_uri or default_tracking_uri()
+    name = registered_model_name(experiment)
+    if uri.startswith("sqlite:///"):
+        return {
+            "model_name": name,
+            **_sqlite_health(uri, Path(uri.removeprefix("sqlite:///")), name),
+        }
+    configure(uri)
+    import mlflow  # slow to import: only when a server is checked
+
+    with quiet_mlflow():
+        client = mlflow.MlflowClient()
+        experiments = client.search_experiments(max_results=1000)
+        try:
+            champion = client.get_model_version_by_alias(name, "champion").version
+        except Exception:
+            champion = None
+    return {
+        "tracking_uri": uri,
+        "created": True,
+        "experiments": len(experiments),
+        "model_name": name,
+        "champion_version": champion,
+    }
 
 
+def champion_uri(experiment: str = DEFAULT_EXPERIMENT) -> str:
+    """``models:/<experiment>-pmt@champion``: the champion model of an experiment."""
+    from targeting.tracking.naming import registered_model_name
+
+    return f"models:/{registered_model_name(experiment)}@champion"
+
+
+def _sqlite_health(uri: str, db: Path, model_name: str) -> dict[str, Any]:
+    """Read an embedded store's experiment count and champion through a read-only connection."""
+    if not db.exists():
+        return {"tracking_uri": uri, "created": False, "experiments": 0, "champion_version": None}
+    with contextlib.closing(sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)) as con:
+        experiments = con.execute(
+            "SELECT COUNT(*) FROM experiments WHERE lifecycle_stage = 'active'"
+        ).fetchone()[0]
+        row = con.execute(
+            "SELECT version FROM registered_model_aliases WHERE name = ? AND alias = 'champion'",
+            (model_name,),
+        ).fetchone()
+    return {
+        "tracking_uri": uri,
+        "created": True,
+        "experiments": int(experiments),
+        "champion_version": None if row is None else str(row[0]),
+    }
+
+
+@quietly
 def load_model(model_uri: str, tracking_uri: str | None = None) -> Any:
-    """Load a logged PMT pipeline (e.g. ``models:/targeting-pmt@champion``) as scikit-learn.
+    """Load a logged PMT pipeline (e.g. ``models:/serang-2026-pmt@champion``) as scikit-learn.
 
     Raises
     ------
@@ -325,10 +419,10 @@ def load_model(model_uri: str, tracking_uri: str | None = None) -> Any:
         If the model cannot be found, with the fix (run ``targeting run`` first).
     """
     configure(tracking_uri)
-    import mlflow
+    from targeting.tracking.model import load_pmt_model  # imports mlflow: only when used
 
     try:
-        return mlflow.sklearn.load_model(model_uri)
+        return load_pmt_model(model_uri)
     except Exception as exc:
         raise ValueError(
             f"cannot load model {model_uri!r} from {default_tracking_uri()} ({exc}); "
@@ -337,22 +431,17 @@ def load_model(model_uri: str, tracking_uri: str | None = None) -> Any:
 
 
 def _log_fan_chart(forecast: Any) -> None:
-    import mlflow
-
-    from targeting.forecast.stockflow import fan_chart
+    import mlflow  # slow to import: only when used
 
     figure = fan_chart(forecast, level="city")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "fan_chart_city.png"
         figure.savefig(path, dpi=110, bbox_inches="tight")
         mlflow.log_artifact(str(path))
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # slow to import: only when used
 
     plt.close(figure)
 
 
 def _model_specs(result: CycleResult) -> list[Any]:
-    from targeting.pipeline import _models_dir
-    from targeting.pmt.build import load_specs
-
-    return load_specs(_models_dir(result.spec), names=list(result.model_table["model"]))
+    return load_specs(spec_path=result.spec.path, names=list(result.model_table["model"]))

@@ -13,6 +13,7 @@ import pandas as pd
 
 from targeting.evaluation.metrics import HEADLINE_METRICS
 from targeting.tracking import configure
+from targeting.tracking.quiet import quietly
 from targeting.tracking.report import ReportNotFoundError, latest_cycle_run
 
 __all__ = ["HIGHER_IS_BETTER", "compare_cycle", "sort_table"]
@@ -55,6 +56,7 @@ def _frame(runs: list[Any], key: str, first: list[str], params: list[str]) -> pd
     return frame[[*lead, *ordered, *rest, "run_id"]].sort_values(key, ignore_index=True)
 
 
+@quietly
 def compare_cycle(
     experiment: str,
     run_id: str | None = None,
@@ -82,7 +84,7 @@ def compare_cycle(
         When the experiment or run does not exist, or the run is not a cycle of the experiment.
     """
     uri = configure(tracking_uri)
-    import mlflow
+    import mlflow  # slow to import: only when used
 
     client = mlflow.MlflowClient()
     found = client.get_experiment_by_name(experiment)

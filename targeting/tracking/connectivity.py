@@ -7,6 +7,7 @@ import ``mlflow``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 from pathlib import Path
@@ -16,6 +17,7 @@ __all__ = [
     "HTTP_ENV_DEFAULTS",
     "TrackingUnreachableError",
     "check_reachable",
+    "check_store_intact",
     "is_remote",
     "offline_uri",
     "set_http_fail_fast",
@@ -89,6 +91,7 @@ def check_reachable(uri: str, timeout: float = 3.0) -> None:
         ``--offline`` to record in a local SQLite store).
     """
     if not is_remote(uri):
+        check_store_intact(uri)
         return
     set_http_fail_fast(uri)
     parts = urlsplit(uri)
@@ -108,3 +111,48 @@ def check_reachable(uri: str, timeout: float = 3.0) -> None:
             f"{timeout:g} s); start it, or run with --offline to record locally in "
             "sqlite:///mlflow.db"
         ) from None
+
+
+def sqlite_path(uri: str) -> Path | None:
+    """The database file of a ``sqlite:///`` URI (None for other stores or in-memory)."""
+    if not uri.lower().startswith("sqlite:///"):
+        return None
+    path = uri[len("sqlite:///") :]
+    if not path or path == ":memory:":
+        return None
+    return Path(path)
+
+
+def check_store_intact(uri: str) -> None:
+    """Check that a local SQLite tracking store is a readable, undamaged database.
+
+    Run before any output is touched: a truncated ``mlflow.db`` (a full disk, a copy cut short)
+    otherwise fails only after the run has rewritten the plan. A missing file is fine (MLflow
+    creates it).
+
+    Raises
+    ------
+    TrackingUnreachableError
+        Naming the file and the fix: move the damaged file aside to start a new store (the
+        runs it held are lost unless a backup exists), or restore it from a backup.
+    """
+    import sqlite3
+
+    path = sqlite_path(uri)
+    if path is None or not path.exists():
+        return
+    fix = (
+        f"move it aside (mv {path} {path}.damaged) so that a new store is created, or restore "
+        "it from a backup; no output was touched"
+    )
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+            verdict = db.execute("PRAGMA quick_check").fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise TrackingUnreachableError(
+            f"the MLflow tracking store {path} is damaged ({exc}); {fix}"
+        ) from None
+    if not verdict or verdict[0] != "ok":
+        raise TrackingUnreachableError(
+            f"the MLflow tracking store {path} is damaged (integrity check failed); {fix}"
+        )

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from targeting.tracking import _experiment_id, _finite_metrics, _log_frame, configure
+from targeting.tracking.quiet import quietly
 
 if TYPE_CHECKING:
     from targeting.evaluation.zoo import ZooEvaluation
@@ -39,10 +40,10 @@ def _spec_params(spec: Any) -> dict[str, str]:
 
 
 def _plot_curve(result: ZooEvaluation, model: str, path: Path) -> None:
-    import matplotlib
+    import matplotlib  # slow to import: only when used
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # slow to import: only when used
 
     fig, ax = plt.subplots(figsize=(5, 4.5))
     for name, curve in result.curves.groupby("model", sort=False):
@@ -68,10 +69,10 @@ def _plot_curve(result: ZooEvaluation, model: str, path: Path) -> None:
 
 
 def _plot_calibration(result: ZooEvaluation, model: str, path: Path) -> None:
-    import matplotlib
+    import matplotlib  # slow to import: only when used
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # slow to import: only when used
 
     fig, ax = plt.subplots(figsize=(5, 4.5))
     ax.plot([0, 1], [0, 1], ls=":", color="0.5", label="perfect")
@@ -97,6 +98,7 @@ def _paired_metrics(paired: pd.DataFrame, model: str) -> dict[str, float]:
     return out
 
 
+@quietly
 def log_evaluation(
     result: ZooEvaluation,
     experiment_name: str,
@@ -131,7 +133,7 @@ def log_evaluation(
         :func:`targeting.evaluation.provenance.tuning_notes` output: which settings were tuned
         on what; logged as ``tuning.json`` and as ``tuned_on``/``tuning_verdict`` tags.
     """
-    import mlflow
+    import mlflow  # slow to import: only when used
 
     uri = configure(tracking_uri)
     experiment_id = _experiment_id(experiment_name, uri)

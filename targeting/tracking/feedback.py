@@ -3,7 +3,7 @@
 :func:`log_refit` opens one run (``kind=refit``) in the experiment's MLflow experiment, logs the
 number of labels, the realised vs predicted hit rate before and after recalibration and the
 calibration intercept/slope, registers the recalibrated model as a new version of
-``targeting-pmt``, moves the alias ``champion`` to it and gives the previous champion the alias
+``<experiment>-pmt``, moves the alias ``champion`` to it and gives the previous champion the alias
 ``previous-champion``. Only aggregates and a synthetic input example are logged.
 """
 
@@ -15,24 +15,27 @@ import pandas as pd
 
 import targeting
 from targeting.tracking import (
-    MODEL_NAME,
     _experiment_id,
     _finite_metrics,
     _log_frame,
     _log_model,
     configure,
+    move_aliases,
 )
+from targeting.tracking.naming import registered_model_name
+from targeting.tracking.quiet import quietly
 
 __all__ = ["log_refit"]
 
 
+@quietly
 def log_refit(
     model: Any,
     metrics: dict[str, Any],
     input_example: pd.DataFrame,
     experiment: str,
     tracking_uri: str | None = None,
-    model_name: str = MODEL_NAME,
+    model_name: str | None = None,
     params: dict[str, Any] | None = None,
     tables: dict[str, pd.DataFrame] | None = None,
 ) -> dict[str, Any]:
@@ -51,7 +54,8 @@ def log_refit(
     experiment : str
         MLflow experiment name (the experiment spec's name).
     tracking_uri : str, optional
-    model_name : str
+    model_name : str, optional
+        Default ``<experiment>-pmt``.
     params : dict, optional
         Logged as run parameters (method, prior strength...).
     tables : dict of str to DataFrame, optional
@@ -63,15 +67,20 @@ def log_refit(
         ``run_id``, ``tracking_uri``, ``champion_version``, ``previous_champion_version``.
     """
     uri = configure(tracking_uri)
-    import mlflow
+    import mlflow  # slow to import: only when used
 
+    model_name = model_name or registered_model_name(experiment)
     client = mlflow.MlflowClient()
     try:
         previous = client.get_model_version_by_alias(model_name, "champion").version
     except Exception:
         previous = None
     experiment_id = _experiment_id(experiment, uri)
-    out: dict[str, Any] = {"tracking_uri": uri, "previous_champion_version": previous}
+    out: dict[str, Any] = {
+        "tracking_uri": uri,
+        "model_name": model_name,
+        "previous_champion_version": previous,
+    }
     with mlflow.start_run(
         experiment_id=experiment_id,
         run_name=f"{experiment}-refit",
@@ -87,9 +96,15 @@ def log_refit(
         mlflow.log_metrics(_finite_metrics(metrics))
         for name, frame in (tables or {}).items():
             _log_frame(frame, f"{name}.csv")
-        version = _log_model(model, input_example, "champion", model_name)
+        version = _log_model(
+            model,
+            input_example,
+            "champion",
+            model_name,
+            {"kind": "refit", "run_id": run.info.run_id, "previous_champion": str(previous)},
+        )
         out["champion_version"] = version
-        if previous is not None and str(previous) != str(version):
-            client.set_registered_model_alias(model_name, "previous-champion", str(previous))
         mlflow.set_tag("champion_version", version)
+    # the alias moves only once the refit run has been logged in full
+    move_aliases(model_name, {"champion": version})
     return out

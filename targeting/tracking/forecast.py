@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 import targeting
+from targeting.forecast.stockflow import goal_month_chart, tornado_chart
 from targeting.tracking import (
     _experiment_id,
     _finite_metrics,
@@ -28,6 +29,7 @@ from targeting.tracking import (
     _scenario_params,
     configure,
 )
+from targeting.tracking.quiet import quietly
 
 if TYPE_CHECKING:
     from targeting.forecast.run import ForecastRun
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
 __all__ = ["log_forecast"]
 
 
+@quietly
 def log_forecast(run: ForecastRun, tracking_uri: str | None = None) -> dict[str, Any]:
     """Log a forecast: a parent run with a nested run per scenario.
 
@@ -51,7 +54,7 @@ def log_forecast(run: ForecastRun, tracking_uri: str | None = None) -> dict[str,
         (scenario name → run id).
     """
     uri = configure(tracking_uri)
-    import mlflow
+    import mlflow  # slow to import: only when used
 
     spec = run.spec
     experiment_id = _experiment_id(spec.name, uri)
@@ -132,9 +135,7 @@ def log_forecast(run: ForecastRun, tracking_uri: str | None = None) -> dict[str,
 
 
 def _log_figures(run: ForecastRun) -> None:
-    import mlflow
-
-    from targeting.forecast.stockflow import goal_month_chart, tornado_chart
+    import mlflow  # slow to import: only when used
 
     with tempfile.TemporaryDirectory() as tmp:
         tornado_path = Path(tmp) / "tornado.png"

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from targeting.tracking import configure
+from targeting.tracking.quiet import quietly
 
 __all__ = [
     "REPORT_DATA_FILE",
@@ -31,6 +32,7 @@ class ReportNotFoundError(LookupError):
     """The run, experiment or report data asked for is not in the tracking store."""
 
 
+@quietly
 def log_report(
     run_id: str,
     data: dict[str, Any],
@@ -50,7 +52,7 @@ def log_report(
     tracking_uri : str, optional
     """
     configure(tracking_uri)
-    import mlflow
+    import mlflow  # slow to import: only when used
 
     client = mlflow.MlflowClient()
     client.log_text(
@@ -65,6 +67,7 @@ def log_report(
         client.log_artifact(run_id, str(report_path))
 
 
+@quietly
 def latest_cycle_run(experiment: str | None = None, tracking_uri: str | None = None) -> str:
     """The id of the most recent finished parent run (tag ``kind=cycle``).
 
@@ -84,7 +87,7 @@ def latest_cycle_run(experiment: str | None = None, tracking_uri: str | None = N
         When the experiment does not exist or holds no finished cycle run.
     """
     uri = configure(tracking_uri)
-    import mlflow
+    import mlflow  # slow to import: only when used
 
     client = mlflow.MlflowClient()
     if experiment is not None:
@@ -110,6 +113,7 @@ def latest_cycle_run(experiment: str | None = None, tracking_uri: str | None = N
     return runs[0].info.run_id
 
 
+@quietly
 def load_report_data(
     run_id: str | None = None,
     experiment: str | None = None,
@@ -135,7 +139,7 @@ def load_report_data(
         When the run does not exist or has no report data.
     """
     uri = configure(tracking_uri)
-    import mlflow
+    import mlflow  # slow to import: only when used
 
     run_id = run_id or latest_cycle_run(experiment, uri)
     client = mlflow.MlflowClient()

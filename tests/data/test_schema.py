@@ -88,8 +88,11 @@ def test_nik_checks() -> None:
     frame.loc[1, "nik_head"] = "0573011203850001"  # province 05 does not exist
     frame.loc[3, "nik_head"] = frame.loc[2, "nik_head"]
     result = schema.validate_registry(frame, mode="quarantine")
-    assert sorted(result.rejected["row"]) == [1, 2, 3, 4]
-    assert result.rejected["reason"].str.contains("NIK|16 digits").all()
+    # issue 11: the NIK is optional to targeting; a bad one is flagged, never a reason to drop
+    assert result.rejected.empty and len(result.valid) == len(frame)
+    flagged = sorted(r for p in result.problems if p.column == "nik_head" for r in p.rows)
+    assert flagged == [1, 2, 3, 4]
+    assert all("household is kept" in p.expected for p in result.problems)
 
 
 def test_survey_needs_positive_consumption_and_weight() -> None:

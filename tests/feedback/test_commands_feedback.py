@@ -105,8 +105,9 @@ def test_refit_registers_new_champion(setup, capsys) -> None:
     import mlflow
 
     client = mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
-    champion = client.get_model_version_by_alias("targeting-pmt", "champion").version
-    previous = client.get_model_version_by_alias("targeting-pmt", "previous-champion").version
+    name = second["mlflow"]["model_name"]
+    champion = client.get_model_version_by_alias(name, "champion").version
+    previous = client.get_model_version_by_alias(name, "previous-champion").version
     assert str(champion) == str(second["mlflow"]["champion_version"])
     assert str(previous) == str(first["mlflow"]["champion_version"])
     scores = pd.read_parquet(setup["state"] / state.SCORES_FILE)

@@ -1,7 +1,9 @@
 """Helpers: inject the ten kinds of registry defects of issue #7 and know what to expect.
 
 A defect row must end in ``rejected`` with the reason named by :data:`MARKERS`; a duplicate
-(id or NIK) also rejects the clean row it copies (its *partner*), with the same reason.
+id also rejects the clean row it copies (its *partner*), with the same reason. A bad or
+duplicate NIK is flagged (in the problems) but never rejects a household (issue 11: the NIK is
+optional to targeting), so those kinds expect no rejection.
 """
 
 from __future__ import annotations
@@ -92,10 +94,11 @@ def inject_defects(
                 expected.append({"row": j + 1, "kind": kind, "marker": MARKERS[kind]})
             elif kind == "bad_nik":
                 frame.loc[i, "nik_head"] = str(frame.loc[i, "nik_head"])[:9]
+                continue  # flagged, kept
             elif kind == "duplicate_nik":
                 j = int(partners.pop())
                 frame.loc[i, "nik_head"] = frame.loc[j, "nik_head"]
-                expected.append({"row": j + 1, "kind": kind, "marker": MARKERS[kind]})
+                continue  # flagged, kept (and so is its partner)
             elif kind == "negative_floor_area":
                 frame.loc[i, "floor_area_m2"] = "-12.5"
             elif kind == "head_age_out_of_range":

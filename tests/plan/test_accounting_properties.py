@@ -104,4 +104,7 @@ def test_each_kind_alone_is_named(kind: str, seed: int) -> None:
     frame, expected = inject_defects(city_registry(1000, 0), {kind: 3}, seed)
     checked = schema.validate_registry(frame, mode="quarantine")
     check_rejections(checked.rejected, expected)
-    assert {p.column for p in checked.problems} == {m.split(":")[0] for m in expected["marker"]}
+    named = {m.split(":")[0] for m in expected["marker"]}
+    if kind in ("bad_nik", "duplicate_nik"):
+        named = {"nik_head"}  # flagged in the problems, the household kept (issue 11)
+    assert {p.column for p in checked.problems} == named

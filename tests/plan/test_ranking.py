@@ -239,8 +239,12 @@ def test_duplicate_ids_are_refused():
 
 def test_plan_with_scores_as_column():
     registry, scores = random_registry(200, seed=2)
-    plan = build_plan(registry, scores.reset_index(), PlanCapacity(operators=2, workdays=2))
-    assert len(plan.plan) == 8
+    capacity = PlanCapacity(operators=2, workdays=2)
+    plan = build_plan(registry, scores.reset_index(), capacity)
+    # the same plan as with scores indexed by household_id (the allocation by expected finds
+    # may send a day to a kelurahan with one household left, so 7 of the 8 visits are made)
+    pd.testing.assert_frame_equal(plan.plan, build_plan(registry, scores, capacity).plan)
+    assert 0 < len(plan.plan) <= capacity.total_visits
 
 
 @pytest.mark.parametrize("n", [0, 1, 7])

@@ -82,7 +82,7 @@ def test_workbook_round_trip(plan, tmp_path: Path):
         ws = wb[name]
         ids = _households(ws)
         expected = plan.plan.loc[plan.plan["kecamatan"] == name].sort_values(
-            ["visit_date", "operator", "order_in_day"]
+            ["operator", "visit_date", "order_in_day"], kind="stable"
         )
         assert ids == list(expected["household_id"])
         seen += ids

@@ -13,6 +13,7 @@ from targeting.pmt.classifiers import BoostingPMT, LogitPMT
 from targeting.pmt.forest import ForestPMT
 from targeting.pmt.linear import LogConsumptionOLS, PovertyWeightedPMT, QuantilePMT
 from targeting.pmt.scorecard import ScorecardPMT
+from targeting.pmt.selection import SelectionAwarePMT
 
 ESTIMATORS = [
     LogConsumptionOLS(),
@@ -23,6 +24,9 @@ ESTIMATORS = [
     ForestPMT(n_estimators=10, min_samples_leaf=1),
     ScorecardPMT(),
     CalibratedPMT(LogitPMT(summary_stats=False)),
+    SelectionAwarePMT(LogitPMT(summary_stats=False)),
+    SelectionAwarePMT(LogitPMT(summary_stats=False), method="input"),
+    SelectionAwarePMT(LogitPMT(summary_stats=False), method="two_part"),
 ]
 
 
@@ -58,6 +62,7 @@ EXPECTED_FAILURES: dict[str, dict[str, str]] = {
             _NORMALISED_WEIGHTS + "; bin edges are unweighted quantiles"
         )
     },
+    "SelectionAwarePMT": {"check_sample_weight_equivalence_on_dense_data": _NORMALISED_WEIGHTS},
     "CalibratedPMT": {
         "check_sample_weight_equivalence_on_dense_data": (
             "the calibration hold-out is a random split of rows: duplicated rows can fall on "

@@ -6,7 +6,7 @@ no console error and no network request other than its own file and embedded ``d
 and its key numbers must equal what MLflow holds for the run. A screenshot is saved under
 ``tmp_path``.
 
-Chromium is installed by ``tests/setup_browser.sh`` (run here too when it is missing); the test
+Chromium is installed by ``tests/setup_system.sh`` (run here too when it is missing); the test
 is skipped only when no Chromium can be found after that.
 """
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import copy
 import json
 import os
 import queue
@@ -29,6 +30,7 @@ from typing import Any
 import pytest
 
 from targeting.cli.main import main
+from targeting.config.experiment import resolve_relative_dates
 from tests.helpers import REPO
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
@@ -62,14 +64,14 @@ def _find_browser() -> str | None:
 
 @pytest.fixture(scope="session")
 def browser_path() -> str:
-    """The Chromium binary; installs it with tests/setup_browser.sh when missing."""
+    """The Chromium binary; installs it with tests/setup_system.sh when missing."""
     found = _find_browser()
     if found is None:
-        subprocess.run(["sh", str(REPO / "tests" / "setup_browser.sh")], check=False, timeout=900)
+        subprocess.run(["sh", str(REPO / "tests" / "setup_system.sh")], check=False, timeout=900)
         found = _find_browser()
     if found is None:
         pytest.skip(
-            "no Chromium found (tests/setup_browser.sh installs it as root with apt-get; "
+            "no Chromium found (tests/setup_system.sh installs it as root with apt-get; "
             "or set TARGETING_CHROMIUM to a Chromium binary)"
         )
     return found
@@ -310,7 +312,9 @@ def test_report_in_headless_chromium(
         filter_string=f"tags.kind = 'scenario' and tags.mlflow.parentRunId = '{run.info.run_id}'",
     )
     p_goal = {r.data.tags["scenario"]: r.data.metrics["p_goal"] for r in scenario_runs}
-    champion_version = client.get_model_version_by_alias("targeting-pmt", "champion")
+    champion_version = client.get_model_version_by_alias(
+        f"{small_cycle['experiment']}-pmt", "champion"
+    )
 
     browser = PipeBrowser(browser_path)
     try:
@@ -349,7 +353,9 @@ def test_report_in_headless_chromium(
         )
         assert float(el["plan-operator-days"]["value"]) == metrics["plan_operator_days"]
         assert float(el["p-goal-baseline"]["value"]) == pytest.approx(p_goal["baseline"])
-        assert el["data-vintage"]["text"] == str(small_cycle["spec"]["data"]["vintage"])
+        # the spec's vintage may be "auto": the report shows the month it resolved to
+        raw = resolve_relative_dates(copy.deepcopy(small_cycle["spec"]))
+        assert el["data-vintage"]["text"] == str(raw["data"]["vintage"])
         shot = tmp_path / f"report_{lang}.png"
         assert shot.stat().st_size > 50_000
         assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -59,7 +59,7 @@ def test_served_champion_matches_targeting_score(small_cycle: dict, tmp_path: Pa
     with contextlib.redirect_stdout(io.StringIO()):
         code = main(
             ["score", str(registry_file), "--output", str(scores_file)]
-            + ["--tracking-uri", small_cycle["uri"]]
+            + ["--tracking-uri", small_cycle["uri"], "--experiment", small_cycle["experiment"]]
         )
     assert code == 0
     scored = pd.read_csv(scores_file, dtype={"household_id": str}).set_index("household_id")
@@ -73,7 +73,13 @@ def test_served_champion_matches_targeting_score(small_cycle: dict, tmp_path: Pa
     mlflow_cli = [sys.executable, "-m", "mlflow"]
     with log.open("wb") as sink:
         process = subprocess.Popen(
-            [*mlflow_cli, "models", "serve", "-m", "models:/targeting-pmt@champion"]
+            [
+                *mlflow_cli,
+                "models",
+                "serve",
+                "-m",
+                f"models:/{small_cycle['experiment']}-pmt@champion",
+            ]
             + ["--env-manager", "local", "-p", str(port), "-h", "127.0.0.1", "--workers", "1"],
             env=env,
             cwd=tmp_path,
@@ -103,8 +109,10 @@ def test_served_champion_matches_targeting_score(small_cycle: dict, tmp_path: Pa
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=20)
-    proba = np.asarray(answer["predictions"], dtype=float)
-    assert proba.shape == (len(rows), 2)
-    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-9)
-    expected = scored.loc[rows["household_id"].astype(str), "p_extreme"].to_numpy()
-    np.testing.assert_allclose(proba[:, 1], expected, rtol=1e-6, atol=1e-9)
+    served = pd.DataFrame(answer["predictions"])
+    # the served model answers with the same named columns as targeting score
+    assert list(served.columns) == ["p_extreme", "p_low", "p_high", "desil"]
+    expected = scored.loc[rows["household_id"].astype(str)].reset_index(drop=True)
+    for column in ["p_extreme", "p_low", "p_high"]:
+        np.testing.assert_allclose(served[column], expected[column], rtol=1e-6, atol=1e-9)
+    np.testing.assert_array_equal(served["desil"].to_numpy(), expected["desil"].to_numpy())

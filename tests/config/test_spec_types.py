@@ -24,7 +24,7 @@ from targeting.forecast.scenarios import scenarios_from_spec
 from targeting.plan.ranking import PlanCapacity
 from targeting.pmt.build import load_specs
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SHIPPED = sorted((REPO / "experiments").glob("*.yaml"))
 
 

@@ -1,0 +1,218 @@
+"""Scoring at scale: ``targeting score`` against a plain scikit-learn Pipeline, and Spark.
+
+For each registry size (default 1 M, 10 M and 35 M households) the script writes a synthetic
+registry to Parquet in chunks (never whole in memory), then measures, each in its own process
+so that peak memory is that process's own:
+
+* ``targeting score`` (streaming: read, validate, score with interval and desil, write), wall
+  time, rows/s and peak RSS;
+* the baseline a user would write first: ``pandas.read_parquet`` of the whole file and a plain
+  scikit-learn Pipeline (one-hot + logistic regression, fitted on the same survey)
+  ``predict_proba``, up to ``--baseline-max`` households (it holds the file in memory);
+* the Spark engine (``mlflow.pyfunc.spark_udf`` in local mode on 2 cores), up to ``--spark-max``.
+
+The synthetic registry cycles through ``--distinct`` independently generated chunks of 200,000
+households with fresh ids (generating 35 M households one by one would take longer than
+scoring them; repeated proxy values do not change the work a scorer does).
+
+Usage::
+
+    python benchmarks/scale.py                       # 1 M, 10 M, 35 M (long: tens of minutes)
+    python benchmarks/scale.py --sizes 1000000 --spark-max 1000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+CHUNK = 200_000
+
+_MEASURE = r"""
+import json, sys, time
+start = time.perf_counter()
+result = {}
+exec(sys.argv[1])
+result["wall_s"] = time.perf_counter() - start
+# VmHWM is this process's own peak (ru_maxrss would keep the launching process's size)
+hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM:")]
+result["peak_rss_mb"] = int(hwm[0].split()[1]) / 1024 if hwm else float("nan")
+print("RESULT " + json.dumps(result))
+"""
+
+
+def _measure(code: str, env: dict[str, str] | None = None) -> dict[str, float]:
+    """Run ``code`` in a fresh Python process; its wall time and its own peak RSS."""
+    run = subprocess.run(
+        [sys.executable, "-c", _MEASURE, code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
+    lines = [line for line in run.stdout.splitlines() if line.startswith("RESULT ")]
+    if run.returncode != 0 or not lines:
+        raise RuntimeError(f"benchmark step failed:\n{run.stderr[-3000:]}")
+    return json.loads(lines[-1][len("RESULT ") :])
+
+
+def write_registry(path: Path, n: int, distinct: int, seed: int) -> None:
+    """Write ``n`` synthetic registry households to Parquet, one chunk at a time."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from targeting.data import schema
+    from targeting.data.synthetic import generate_city
+
+    bases = []
+    for k in range(distinct):
+        registry = generate_city(n_households=CHUNK, seed=seed + 1 + k).registry
+        bases.append(registry.drop(columns=[c for c in schema.PII_COLUMNS if c in registry]))
+    writer = None
+    try:
+        for i, start in enumerate(range(0, n, CHUNK)):
+            part = bases[i % distinct].head(min(CHUNK, n - start)).copy()
+            part["household_id"] = [f"B{start + j:010d}" for j in range(len(part))]
+            table = pa.Table.from_pandas(part, preserve_index=False)
+            if writer is None:
+                writer = pq.ParquetWriter(path, table.schema)
+            writer.write_table(table)
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+def fit_models(folder: Path, seed: int) -> tuple[str, Path]:
+    """Fit the toolkit's OLS PMT (logged to a local MLflow store) and the plain baseline."""
+    import mlflow
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    from targeting.data import schema
+    from targeting.data.synthetic import generate_city
+    from targeting.feedback.rounds import fit_champion
+    from targeting.tracking import configure
+    from targeting.tracking.model import log_pmt_model
+
+    city = generate_city(seed=seed)
+    survey = schema.validate_survey(city.survey, mode="strict").valid
+    model = fit_champion(survey, "ols", seed=seed)
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    configure(uri)
+    mlflow.set_experiment("scale-benchmark")
+    with mlflow.start_run():
+        example = survey[schema.PROXY_COLUMNS].head(5).reset_index(drop=True)
+        version = log_pmt_model(model, example, "model-champion", "scale-benchmark-pmt")
+    categorical = [*schema.CATEGORICAL_PROXIES, *schema.ORDERED_PROXIES]
+    plain = make_pipeline(
+        ColumnTransformer(
+            [("onehot", OneHotEncoder(handle_unknown="ignore"), categorical)],
+            remainder="passthrough",
+        ),
+        LogisticRegression(max_iter=300),
+    )
+    X = survey[schema.PROXY_COLUMNS]
+    plain.fit(X, (survey["consumption_pc"] < 400_000).astype(int))
+    baseline = folder / "plain.pkl"
+    baseline.write_bytes(pickle.dumps(plain))
+    return f"models:/scale-benchmark-pmt/{version}|{uri}", baseline
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000000,10000000,35000000")
+    parser.add_argument("--baseline-max", type=int, default=10_000_000)
+    parser.add_argument("--spark-max", type=int, default=10_000_000)
+    parser.add_argument("--distinct", type=int, default=3, help="distinct generated chunks")
+    parser.add_argument("--batch-rows", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--folder", help="work folder (default: a temporary one)")
+    args = parser.parse_args()
+    sizes = [int(float(s)) for s in args.sizes.split(",")]
+    folder = Path(args.folder or tempfile.mkdtemp(prefix="targeting-scale-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    env = {"MLFLOW_DISABLE_TELEMETRY": "true"}
+    os.environ.update(env)
+    print(f"work folder {folder}", file=sys.stderr)
+    model_ref, baseline = fit_models(folder, args.seed)
+    model_uri, tracking_uri = model_ref.split("|")
+    rows = []
+    for n in sizes:
+        source = folder / f"registry_{n}.parquet"
+        if not source.exists():
+            t0 = time.perf_counter()
+            write_registry(source, n, args.distinct, args.seed)
+            print(f"{n:,} households written in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+        out = folder / f"scores_{n}.parquet"
+        cli = [
+            "score",
+            str(source),
+            "--model",
+            model_uri,
+            "--tracking-uri",
+            tracking_uri,
+            "--output",
+            str(out),
+            "--batch-rows",
+            str(args.batch_rows),
+            "--json",
+        ]
+        result = _measure(
+            "import contextlib, io\nfrom targeting.cli import main\n"
+            f"with contextlib.redirect_stdout(io.StringIO()):\n"
+            f"    assert main({cli!r}) == 0\n",
+            env,
+        )
+        rows.append({"households": n, "engine": "targeting score (streaming)", **result})
+        print(rows[-1], file=sys.stderr)
+        if n <= args.baseline_max:
+            result = _measure(
+                "import pickle, pandas as pd\nfrom targeting.data import schema\n"
+                f"model = pickle.load(open({str(baseline)!r}, 'rb'))\n"
+                f"X = pd.read_parquet({str(source)!r}, columns=schema.PROXY_COLUMNS)\n"
+                "p = model.predict_proba(X)[:, 1]\n",
+                env,
+            )
+            rows.append({"households": n, "engine": "plain sklearn Pipeline", **result})
+            print(rows[-1], file=sys.stderr)
+        if n <= args.spark_max:
+            result = _measure(
+                "from targeting.tracking.spark import score_with_spark, spark_session\n"
+                "spark = spark_session(cores=2)\n"
+                f"score_with_spark({model_uri!r}, {str(source)!r}, "
+                f"{str(folder / f'spark_{n}')!r}, tracking_uri={tracking_uri!r}, spark=spark)\n"
+                "spark.stop()\n",
+                env,
+            )
+            # the JVM's memory is outside this process; the figure is the Python driver's
+            rows.append({"households": n, "engine": "Spark local[2] (driver RSS)", **result})
+            print(rows[-1], file=sys.stderr)
+    table = pd.DataFrame(rows)
+    table["rows_per_s"] = table["households"] / table["wall_s"]
+    ours = table[table["engine"].str.startswith("targeting")].set_index("households")
+    plain = table[table["engine"].str.startswith("plain")].set_index("households")
+    speedup = (ours["rows_per_s"] / plain["rows_per_s"]).dropna()
+    print(table.to_string(index=False, float_format=lambda v: f"{v:,.1f}"))
+    for n, ratio in speedup.items():
+        print(f"targeting score / plain Pipeline rows/s at {n:,}: {ratio:.2f}x")
+    if len(ours) > 1:
+        first, last = ours.index.min(), ours.index.max()
+        print(
+            f"growth {first:,} -> {last:,} households (x{last / first:.0f}): time "
+            f"x{ours.loc[last, 'wall_s'] / ours.loc[first, 'wall_s']:.1f}, peak RSS "
+            f"x{ours.loc[last, 'peak_rss_mb'] / ours.loc[first, 'peak_rss_mb']:.2f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
