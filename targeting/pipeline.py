@@ -128,7 +128,7 @@ class CycleResult:
     plan: Any
     forecasts: dict[str, Any]
     forecast_table: pd.DataFrame
-    counts: dict[str, int]
+    counts: dict[str, Any]
     calibration: pd.DataFrame | None
     outputs: dict[str, Path] = field(default_factory=dict)
     plan_truth_check: dict[str, float] = field(default_factory=dict)
@@ -1114,7 +1114,7 @@ def _run_cycle(
         plan.plan[reason_cols] = reasons[reason_cols].to_numpy()
     plan_id = make_plan_id(plan.plan, carried.start_date)
     cycle = _next_cycle(carried.cycle, plan_id, plan.summary())
-    counts = {
+    counts: dict[str, Any] = {
         "households_in_registry": int(data.n_input_households),
         "planned": len(plan.plan),
         "not_ranked": len(plan.not_ranked),
@@ -1172,10 +1172,12 @@ def _run_cycle(
                     other_scores.get(key) if key else None,
                     start_sd_log=stock["sd_log"],
                 )
-            result = simulate(states[key], scenario, n_paths=paths, seed=seed)
-            forecasts[scenario.name] = result
+            simulated = simulate(states[key], scenario, n_paths=paths, seed=seed)
+            forecasts[scenario.name] = simulated
             row = {"scenario": scenario.name}
-            row.update({k: json_ready(v) for k, v in result.summary().items() if k != "scenario"})
+            row.update(
+                {k: json_ready(v) for k, v in simulated.summary().items() if k != "scenario"}
+            )
             forecast_rows.append(row)
     forecast_table = pd.DataFrame(forecast_rows)
 
@@ -1253,12 +1255,13 @@ def _next_cycle(
     earlier = list((previous or {}).get("earlier_plan_ids", []))
     if previous and previous.get("plan_id") and previous["plan_id"] != plan_id:
         earlier.append(str(previous["plan_id"]))
-    same = bool(previous) and previous.get("plan_id") == plan_id
+    last = previous or {}
+    same = last.get("plan_id") == plan_id
     return {
         "plan_id": plan_id,
         "first_visit_date": summary.get("first_visit_date"),
         "last_visit_date": summary.get("last_visit_date"),
-        "ingested": bool(same and previous.get("ingested")),
+        "ingested": bool(same and last.get("ingested")),
         "earlier_plan_ids": earlier,
     }
 

@@ -36,6 +36,7 @@ def _read_outcomes(path: str, cycle: dict[str, Any] | None) -> tuple[Any, Any, i
     from targeting.plan.workbook import is_plan_workbook, read_plan_workbook
 
     current = (cycle or {}).get("plan_id")
+    found: str | None
     if is_plan_workbook(path):
         filled = read_plan_workbook(path)
         found, frame, blank = filled.plan_id, filled.outcomes, filled.blank_rows

@@ -280,7 +280,7 @@ class DataSpec(Section):
             used = self.features.columns()
             if not used:
                 problems.append("features lists no column; give numeric, boolean or categorical")
-            forbidden = {self.id_column, self.household_column} - {None}
+            forbidden = {c for c in (self.id_column, self.household_column) if c is not None}
             if self.label is not None:
                 forbidden.add(self.label.column)
             leak = sorted(forbidden & set(used))

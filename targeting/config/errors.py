@@ -102,7 +102,8 @@ def _model_at(root: Any, loc: Sequence[int | str]) -> Any | None:
 def _bounds(root: Any, loc: Sequence[int | str]) -> str:
     """`` >= 1`` (and so on) for the field at ``loc``, from its declared constraints."""
     model = _model_at(root, loc)
-    field = _fields(model).get(loc[-1]) if model is not None and loc else None
+    last = loc[-1] if loc else None
+    field = _fields(model).get(last) if model is not None and isinstance(last, str) else None
     if field is None:
         return ""
     words = []
@@ -177,7 +178,7 @@ def _sentence(error: dict[str, Any], root: Any, prefix: Sequence[str]) -> str:
         whole = isinstance(limit, int) and isinstance(value, int)
         if whole and kind == "greater_than":
             # a whole number > 0 reads better as >= 1
-            return f"{path} must be a whole number >= {limit + 1}{_echo(value)}"
+            return f"{path} must be a whole number >= {int(limit) + 1}{_echo(value)}"
         noun = "a whole number " if whole else ""
         return f"{path} must be {noun}{bounds[kind]} {limit}{_echo(value)}"
     if kind == "spec_rule":

@@ -404,14 +404,14 @@ def resolve_relative_dates(raw: dict[str, Any], today: Any = None) -> dict[str, 
 
     day = dt.date.fromisoformat(str(today)[:10]) if today is not None else dt.date.today()
     month = f"{day.year:04d}-{day.month:02d}"
-    data = raw.get("data") if isinstance(raw.get("data"), dict) else {}
+    data = raw["data"] if isinstance(raw.get("data"), dict) else {}
     if data.get("vintage") == AUTO:
         data["vintage"] = month
-    plan = raw.get("plan") if isinstance(raw.get("plan"), dict) else {}
+    plan = raw["plan"] if isinstance(raw.get("plan"), dict) else {}
     if plan.get("start_date") == AUTO:
         nxt = np.busday_offset(np.datetime64(day, "D") + 1, 0, roll="forward")
         plan["start_date"] = str(nxt)
-    forecast = raw.get("forecast") if isinstance(raw.get("forecast"), dict) else {}
+    forecast = raw["forecast"] if isinstance(raw.get("forecast"), dict) else {}
     items = [forecast.get("defaults") or {}, *(forecast.get("scenarios") or [])]
     for item in items:
         if isinstance(item, dict) and item.get("start") == AUTO:

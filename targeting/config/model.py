@@ -53,7 +53,7 @@ class ModelSpec:
     name: str
     estimator: str
     params: dict[str, Any] = Field(default_factory=dict)
-    feature_set: str = Field("full", alias="features")
+    feature_set: str = Field(default="full", alias="features")
     calibrate: bool = False
     description: str = ""
 

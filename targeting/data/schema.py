@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, overload
 
 import numpy as np
 import pandas as pd
@@ -407,8 +407,8 @@ def write_problems(
     from targeting.data.io import write_table
 
     error = problems if isinstance(problems, DataValidationError) else None
-    if error is not None:
-        name, items = what or error.what, error.problems
+    if isinstance(problems, DataValidationError):
+        name, items = what or problems.what, problems.problems
     elif isinstance(problems, ValidationResult):
         name, items = what or problems.what, problems.problems
     else:
@@ -1127,6 +1127,10 @@ def validate_outcomes(
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
+@overload
+def _strip_controls(value: str) -> str: ...
+@overload
+def _strip_controls(value: object) -> object: ...
 def _strip_controls(value: object) -> object:
     """Remove control characters (a pasted name with a NUL breaks Excel and terminals)."""
     if isinstance(value, str):

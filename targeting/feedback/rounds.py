@@ -44,7 +44,7 @@ from targeting.feedback.design_estimate import (
     model_stock,
 )
 from targeting.plan.audit import add_audit_sample
-from targeting.plan.ranking import PlanCapacity, build_plan, replan
+from targeting.plan.ranking import PlanCapacity, VerificationPlan, build_plan, replan
 from targeting.pmt.build import load_specs
 from targeting.pmt.recalibrated import RecalibratedPMT
 from targeting.pmt.scoring import assign_desil
@@ -293,7 +293,7 @@ def simulate_rounds(
     stock0 = int(extreme.reindex(current.loc[eligible0, "household_id"].astype(str)).sum())
     rows, plans, cumulative = [], [], 0
     estimates: list[Any] = []
-    previous = None
+    previous: VerificationPlan | None = None
     for r in range(1, rounds + 1):
         plan = (
             build_plan(current, scores, capacity)
@@ -303,6 +303,8 @@ def simulate_rounds(
         if model is base_model:
             plan_without = plan
         else:
+            # the model is refitted only on a round's outcomes, so a plan exists by then
+            assert previous is not None
             plan_without = replan(previous, current, base_scores, capacity=None)
         if audit_share > 0:
             plan = add_audit_sample(plan, current, scores, share=audit_share, seed=seed * 100 + r)
@@ -326,7 +328,7 @@ def simulate_rounds(
         finds = int(truly.sum())
         cumulative += finds
         realised = float((completed["result"] == "extreme_poor").mean()) if len(completed) else 0
-        row = {
+        row: dict[str, Any] = {
             "round": r,
             "visits": len(plan.plan),
             "completed": len(completed),

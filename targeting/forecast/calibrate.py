@@ -47,6 +47,7 @@ show it recovers a known exit rate from data simulated with it).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -76,7 +77,7 @@ _PARAMETERS = {
 }
 
 #: The observed 2023 verification campaign in Kota Serang (see the module docstring).
-SERANG_2023: dict[str, object] = {
+SERANG_2023: dict[str, Any] = {
     "p3ke_list_kk": 8_799,
     "campaign_weeks": 16,
     "workdays_per_week": 5,

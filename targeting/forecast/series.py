@@ -308,7 +308,9 @@ def backtest(
                             if scale_naive > 0
                             else np.nan,
                             "covered": bool(fc["lower"].iloc[h] <= y <= fc["upper"].iloc[h]),
-                            "crps": float(crps_gaussian(y, med, sd_rate)),
+                            "crps": float(
+                                crps_gaussian(np.asarray(y), np.asarray(med), np.asarray(sd_rate))
+                            ),
                             "fallback": fc["method_used"].iloc[h] != m,
                         }
                     )

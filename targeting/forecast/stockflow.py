@@ -85,6 +85,7 @@ enrolled stock + the largest possible entrant count) fits, int32 otherwise.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -918,7 +919,7 @@ def _arrive(
     prep: _Prepared,
     pk: _PerArea,
     P: int,
-) -> np.ndarray:
+) -> None:
     """Households arriving in months ``s`` (sorted by path and kelurahan, ``counts`` each).
 
     Each joins the remaining visit queue at a uniformly drawn depth (capped by the queue still
@@ -1019,6 +1020,7 @@ def capacity_needed(
         raise ValueError("parameter must be 'operators' or 'visits_per_day'")
     if goal not in ("goal", "near_zero"):
         raise ValueError("goal must be 'goal' or 'near_zero'")
+    to_value: Callable[[int], float]
     if parameter == "operators":
         hi = int(max_value if max_value is not None else max(20 * scenario.operators, 500))
         to_value = int
@@ -1027,8 +1029,10 @@ def capacity_needed(
         hi_v = float(max_value if max_value is not None else 10.0)
         steps = int(np.ceil(hi_v / resolution))
 
-        def to_value(i: int) -> float:
+        def by_resolution(i: int) -> float:
             return round(i * resolution, 10)
+
+        to_value = by_resolution
 
     cache: dict[int, tuple[float, float]] = {}
     prep = _Prepared(state, allocation)  # scenario-free: built once for the whole search

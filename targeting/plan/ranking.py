@@ -579,6 +579,8 @@ def build_plan(
     }
     kel_list = sorted(starts)  # (kelurahan, kecamatan), the tie order
 
+    pool_of: dict[tuple[str, str], tuple[str, ...]]
+    pool_label: dict[tuple[str, ...], str]
     if capacity.pooling == "kelurahan":
         kel_names = [k[0] for k in kel_list]
         dup = {n for n in kel_names if kel_names.count(n) > 1}

@@ -33,7 +33,9 @@ import re
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import Any
 from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
 
 import pandas as pd
@@ -187,6 +189,10 @@ def _atomic(path: Path) -> Iterator[Path]:
         raise
 
 
+def _to_csv(frame: pd.DataFrame, path: Path) -> None:
+    frame.to_csv(path, index=False, encoding="utf-8")
+
+
 def _write_atomic(path: Path, writer: Callable[[Path], object]) -> Path:
     with _atomic(path) as tmp:
         writer(tmp)
@@ -205,7 +211,7 @@ def _sheet_name(name: str, taken: set[str]) -> str:
     return candidate
 
 
-def _percent(value: object) -> float | None:
+def _percent(value: Any) -> float | None:
     try:
         v = float(value)
     except (TypeError, ValueError):
@@ -562,7 +568,7 @@ def write_plan_csv(plan: VerificationPlan, folder: Path) -> dict[str, Path]:
     for name, frame in [("plan", plan.plan), ("not_ranked", plan.not_ranked)]:
         target = folder / f"{name}.csv"
         frame = _escaped(frame)
-        _write_atomic(target, lambda tmp, f=frame: f.to_csv(tmp, index=False, encoding="utf-8"))
+        _write_atomic(target, partial(_to_csv, frame))
         out[name] = target
     return out
 

@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 
-def _estimators() -> dict[str, type]:
+def _estimators() -> dict[str, type[Any]]:
     from targeting.pmt.ensemble import OrdinalEnsemblePMT
     from targeting.pmt.forest import ForestPMT
     from targeting.pmt.scorecard import ScorecardPMT
@@ -54,7 +54,7 @@ def _estimators() -> dict[str, type]:
     }
 
 
-ESTIMATORS: dict[str, type] = _estimators()
+ESTIMATORS: dict[str, type[Any]] = _estimators()
 """Estimator classes a spec may name."""
 
 

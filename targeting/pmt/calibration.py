@@ -139,7 +139,10 @@ class IsotonicCalibrator:
         return self.transform(p_raw)
 
 
-_CALIBRATORS = {"platt": PlattCalibrator, "isotonic": IsotonicCalibrator}
+_CALIBRATORS: dict[str, type[PlattCalibrator] | type[IsotonicCalibrator]] = {
+    "platt": PlattCalibrator,
+    "isotonic": IsotonicCalibrator,
+}
 
 
 class CalibratedPMT(ClassifierMixin, BaseEstimator):

@@ -290,7 +290,7 @@ class OrdinalEnsemblePMT(_BinaryPMT):
             y_ord = column_or_1d(y_ordinal)
             if len(y_ord) != len(y):
                 raise ValueError("y_ordinal must have one value per row of X")
-            self.ordinal_classes_ = np.unique(y_ord)
+            self.ordinal_classes_: np.ndarray | None = np.unique(y_ord)
             if not np.array_equal(y_ord == self.ordinal_classes_[0], y_bin == 1):
                 raise ValueError(
                     "y_ordinal disagrees with y: rows with the lowest y_ordinal class must be "

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -193,7 +194,7 @@ def _bool_key(value: object) -> str:
     return "True" if bool(value) else "False"
 
 
-def proxy_label(proxy: str, value: object, hh_size: float | None = None) -> str:
+def proxy_label(proxy: str, value: Any, hh_size: float | None = None) -> str:
     """Return the bilingual label of one proxy value.
 
     Parameters
@@ -322,7 +323,7 @@ def _has_linear_structure(model: object) -> bool:
     )
 
 
-def _coef_vector(estimator: object) -> np.ndarray:
+def _coef_vector(estimator: Any) -> np.ndarray:
     coef = np.asarray(estimator.coef_, dtype=float)
     if coef.ndim == 1:
         return coef
@@ -348,7 +349,7 @@ def _dense(matrix: object) -> np.ndarray:
 
 
 def _linear_contributions(
-    model: object,
+    model: Any,
     X: pd.DataFrame,
     reference: pd.DataFrame,
     proxies: list[str],
@@ -397,7 +398,7 @@ def _reference_values(reference: pd.DataFrame, proxies: list[str]) -> dict[str, 
 
 
 def _perturbation_contributions(
-    model: object, X: pd.DataFrame, reference: pd.DataFrame, proxies: list[str]
+    model: Any, X: pd.DataFrame, reference: pd.DataFrame, proxies: list[str]
 ) -> np.ndarray:
     ref_values = _reference_values(reference, proxies)
     base = np.asarray(model.predict_proba(X))[:, 1]

@@ -190,7 +190,7 @@ def _scenario_settings(forecasts: dict[str, Any]) -> dict[str, str]:
     fields: dict[str, dict[str, Any]] = {}
     for name, forecast in forecasts.items():
         scenario = getattr(forecast, "scenario", None)
-        if scenario is not None and dataclasses.is_dataclass(scenario):
+        if dataclasses.is_dataclass(scenario) and not isinstance(scenario, type):
             fields[name] = dataclasses.asdict(scenario)
     if not fields:
         return {}

@@ -115,7 +115,8 @@ def _finite_metrics(values: dict[str, Any]) -> dict[str, float]:
 
 
 def _scenario_params(scenario: Any) -> dict[str, str]:
-    fields = dataclasses.asdict(scenario) if dataclasses.is_dataclass(scenario) else dict(scenario)
+    is_record = dataclasses.is_dataclass(scenario) and not isinstance(scenario, type)
+    fields = dataclasses.asdict(scenario) if is_record else dict(scenario)
     return {k: json.dumps(v) if not isinstance(v, str) else v for k, v in fields.items()}
 
 
@@ -144,7 +145,10 @@ def _log_training_data(survey: pd.DataFrame, fingerprint: str, name: str) -> Non
     import mlflow  # slow to import: only when used
 
     proxies = survey.drop(columns=[c for c in schema.PII_COLUMNS if c in survey.columns])
-    dataset = mlflow.data.from_pandas(proxies, name=name, digest=fingerprint)
+    # mlflow.data creates from_pandas at import time, so its type information lacks it
+    dataset = mlflow.data.from_pandas(  # type: ignore[attr-defined]
+        proxies, name=name, digest=fingerprint
+    )
     mlflow.log_input(dataset, context="training")
 
 

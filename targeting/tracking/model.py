@@ -19,6 +19,7 @@ from typing import Any
 import mlflow
 import numpy as np
 import pandas as pd
+from mlflow.pyfunc import PythonModel
 
 import targeting
 from targeting.data import schema
@@ -61,7 +62,7 @@ def model_requirements() -> list[str]:
     return pins
 
 
-class PMTScorer(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+class PMTScorer(PythonModel):
     """Pyfunc wrapper of a fitted PMT pipeline: proxies in, named score columns out.
 
     Parameters
