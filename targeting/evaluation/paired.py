@@ -164,7 +164,9 @@ def paired_bootstrap(
     pairs = [(m, r) for m in models for r in refs if m != r]
     # draws[(model, ref, metric)] = (n_boot,) differences averaged over repeats
     sums = {(m, r, k): np.zeros(n_boot) for m, r in pairs for k in PAIRED_METRICS}
-    point = {(m, r, k): [] for m, r in pairs for k in PAIRED_METRICS}
+    point: dict[tuple[str, str, str], list[float]] = {
+        (m, r, k): [] for m, r in pairs for k in PAIRED_METRICS
+    }
     for rep in repeats:
         mask = (oof["repeat"] == rep).to_numpy()
         y = oof.loc[mask, "label"].to_numpy(dtype=float)
