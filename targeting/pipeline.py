@@ -48,6 +48,7 @@ from targeting.plan.audit import add_audit_sample, write_audit_design
 from targeting.pmt import reasons as explain
 from targeting.pmt.build import load_specs
 from targeting.pmt.scoring import score_households
+from targeting.pmt.selection import MIN_UNREACHED_EXTREME
 from targeting.pmt.streaming import score_registry_file
 from targeting.tracking import load_model
 
@@ -325,10 +326,13 @@ class SurveyArrays:
 
 def selection_method(spec: ExperimentSpec, arrays: SurveyArrays) -> str | None:
     """The selection method of the spec (``evaluation.selection``, default
-    :data:`~targeting.pmt.selection.DEFAULT_SELECTION`), or None (no receipt in the survey, or
-    ``"none"``)."""
+    :data:`~targeting.pmt.selection.DEFAULT_SELECTION`), or None (no receipt in the survey,
+    fewer than :data:`~targeting.pmt.selection.MIN_UNREACHED_EXTREME` extreme-poor unreached
+    survey households, or ``"none"``)."""
     method = str(spec.evaluation.selection)
     if method == "none" or arrays.reached is None or not arrays.reached.any():
+        return None
+    if int(arrays.label[~arrays.reached].sum()) < MIN_UNREACHED_EXTREME:
         return None
     return method
 
@@ -1030,7 +1034,8 @@ def _run_cycle(
     selection = selection_method(spec, arrays)
     if selection is None:
         progress.note(
-            "the survey has no programme receipt (receives_pkh, receives_bpnt): the models "
+            "the survey has no programme receipt (receives_pkh, receives_bpnt), or fewer than "
+            f"{MIN_UNREACHED_EXTREME} extreme-poor households among its unreached: the models "
             "estimate P(extreme | proxies) on all households, which over-states poverty among "
             "the unreached when programmes reached households on what the proxies miss"
         )

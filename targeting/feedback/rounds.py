@@ -48,7 +48,11 @@ from targeting.plan.ranking import PlanCapacity, VerificationPlan, build_plan, r
 from targeting.pmt.build import load_specs
 from targeting.pmt.recalibrated import RecalibratedPMT
 from targeting.pmt.scoring import assign_desil
-from targeting.pmt.selection import DEFAULT_CALIBRATION_CV, DEFAULT_SELECTION
+from targeting.pmt.selection import (
+    DEFAULT_CALIBRATION_CV,
+    DEFAULT_SELECTION,
+    MIN_UNREACHED_EXTREME,
+)
 
 __all__ = [
     "RoundsResult",
@@ -104,7 +108,9 @@ def fit_champion(
         reached=reached,
         selection=(
             {"method": selection, "calibration_cv": DEFAULT_CALIBRATION_CV}
-            if reached is not None and selection is not None
+            if reached is not None
+            and selection is not None
+            and int(((consumption < line) & ~reached).sum()) >= MIN_UNREACHED_EXTREME
             else None
         ),
     )

@@ -67,6 +67,11 @@ DEFAULT_CALIBRATION_CV: int = EvaluationSection.model_fields["selection_calibrat
 0 turns it off), chosen on the same seeds: without it the OLS champion over-stated the first
 plan's finds by ~17 % (P between 0.1 and 0.5 too high, above 0.5 too low)."""
 
+MIN_UNREACHED_EXTREME = 30
+"""Fewest extreme-poor survey households among the unreached for a selection-aware fit: with
+fewer, a cross-validation fold can hold none (one class), and P(extreme | proxies, not reached)
+cannot be learned; the plan then uses P(extreme | proxies) and says so."""
+
 _REACHED_COLUMN = "programme_reached"
 _EPS = 1e-4
 

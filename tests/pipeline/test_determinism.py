@@ -34,7 +34,7 @@ def _run(spec: Path, out: Path, threads: int, tracking: str | None) -> dict:
         [
             sys.executable,
             "-m",
-            "targeting.cli.main",
+            "targeting.cli",
             "run",
             str(spec),
             "--json",

@@ -112,7 +112,7 @@ def _cli(args: list[str], cwd: Path, **kwargs) -> subprocess.CompletedProcess:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MLFLOW_DISABLE_TELEMETRY": "true"}
     env.pop("MLFLOW_TRACKING_URI", None)
     return subprocess.run(
-        [sys.executable, "-m", "targeting.cli.main", *args],
+        [sys.executable, "-m", "targeting.cli", *args],
         cwd=cwd,
         env=env,
         capture_output=True,
