@@ -19,6 +19,7 @@ import pandas as pd
 from targeting.config.experiment import ExperimentSpec
 from targeting.console import Progress
 from targeting.data import schema
+from targeting.data.eligibility import eligible_for_ranking, is_reached
 from targeting.data.io import (
     json_ready,
     json_records,
@@ -28,7 +29,15 @@ from targeting.data.io import (
     write_table,
 )
 
-__all__ = ["CycleResult", "build_city_state", "data_fingerprint", "load_cycle_data", "run_cycle"]
+__all__ = [
+    "CycleResult",
+    "build_city_state",
+    "choose_champion",
+    "data_fingerprint",
+    "load_cycle_data",
+    "models_dir",
+    "run_cycle",
+]
 
 _STATUS_COLUMNS = [
     "household_id",
@@ -205,7 +214,7 @@ def build_city_state(
     from targeting.forecast.stockflow import CityState
 
     order_scores = probabilities if order_scores is None else order_scores
-    eligible_mask = ~schema.is_reached(registry) & (registry["verification_status"] == "unverified")
+    eligible_mask = eligible_for_ranking(registry)
     frame = pd.DataFrame(
         {
             "kecamatan": registry["kecamatan"].to_numpy(),
@@ -214,7 +223,7 @@ def build_city_state(
             "p": probabilities.reindex(registry["household_id"]).to_numpy(),
             "order": order_scores.reindex(registry["household_id"]).to_numpy(),
             "eligible": eligible_mask.to_numpy(),
-            "reached": schema.is_reached(registry).to_numpy(),
+            "reached": is_reached(registry).to_numpy(),
         }
     )
     areas = (
@@ -312,7 +321,7 @@ def output_dir(spec: ExperimentSpec, output: str | Path | None = None) -> Path:
     return Path(spec.raw.get("output") or Path("outputs") / spec.name)
 
 
-def _models_dir(spec: ExperimentSpec) -> Path:
+def models_dir(spec: ExperimentSpec) -> Path:
     """The ``models/`` folder: beside the spec's ``experiments/`` folder, else the working
     folder's, else the source checkout's."""
     candidates = [Path("models"), Path(__file__).resolve().parents[1] / "models"]
@@ -327,16 +336,15 @@ def _models_dir(spec: ExperimentSpec) -> Path:
     )
 
 
-def _choose_champion(table: pd.DataFrame, spec: ExperimentSpec) -> tuple[str, str | None]:
-    metric = spec.primary_metric
-    if metric not in table:
-        raise ValueError(
-            f"evaluation.primary_metric {metric!r} is not a reported metric; "
-            f"choose one of {', '.join(c for c in table.columns if c != 'model')}"
-        )
-    ordered = table.sort_values(
-        [metric, "auc", "model"], ascending=[spec.primary_lower_is_better, False, True]
-    )["model"].tolist()
+def choose_champion(table: pd.DataFrame, spec: ExperimentSpec) -> tuple[str, str | None]:
+    """The champion and challenger by the spec's primary metric (see
+    :func:`targeting.evaluation.champion.rank_models`)."""
+    from targeting.evaluation.champion import rank_models
+
+    try:
+        ordered = rank_models(table, spec.primary_metric)
+    except ValueError as exc:
+        raise ValueError(f"evaluation.primary_metric: {exc}") from exc
     return ordered[0], (ordered[1] if len(ordered) > 1 else None)
 
 
@@ -405,7 +413,7 @@ def _run_cycle(
     arrays = SurveyArrays.from_survey(survey, spec)
     label, weight = arrays.label, arrays.weight
     group_col = spec.evaluation.get("group", "kelurahan")
-    model_specs = load_specs(_models_dir(spec), names=spec.models)
+    model_specs = load_specs(models_dir(spec), names=spec.models)
 
     rows, fold_metrics, calibration_rows, oof_by_model = [], {}, [], {}
     for model_spec in model_specs:
@@ -421,7 +429,7 @@ def _run_cycle(
             {"model": model_spec.name, "ece_before": cv.ece_before, "ece_after": cv.ece_after}
         )
     model_table = pd.DataFrame(rows)
-    champion, challenger = _choose_champion(model_table, spec)
+    champion, challenger = choose_champion(model_table, spec)
     progress.note(f"champion by {spec.primary_metric}: {champion}")
     group_ratios = _group_ratios(survey, label, weight, oof_by_model[champion])
 
@@ -503,7 +511,7 @@ def _run_cycle(
     plan_truth_check: dict[str, float] = {}
     if data.truth is not None:
         truth = data.truth.set_index("household_id")["extreme"]
-        eligible = ~schema.is_reached(registry) & (registry["verification_status"] == "unverified")
+        eligible = eligible_for_ranking(registry)
         hits = truth.reindex(plan.plan["household_id"]).fillna(False).astype(bool)
         plan_truth_check = {
             "true_unreached_extreme": int(

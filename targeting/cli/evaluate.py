@@ -115,6 +115,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _print(result: Any, summary: dict[str, Any]) -> None:
+    from targeting.evaluation.metrics import greater_is_better
+
     p = result.params
     print(
         f"\n{result.data_name}: {p['n_households']:,} households, extreme share "
@@ -124,11 +126,8 @@ def _print(result: Any, summary: dict[str, Any]) -> None:
     )
     print("(metrics on pooled out-of-fold predictions, mean over repeats; _sd across folds)\n")
     print(table(result.table[[c for c in SHOWN if c in result.table.columns]]))
-    print(
-        f"\nchampion: {result.champion} (lowest {result.primary_metric})"
-        if "auc" not in result.primary_metric
-        else f"\nchampion: {result.champion} (highest {result.primary_metric})"
-    )
+    best = "highest" if greater_is_better(result.primary_metric) else "lowest"
+    print(f"\nchampion: {result.champion} ({best} {result.primary_metric})")
     for name, reason in result.skipped.items():
         print(f"skipped {name}: {reason}")
     if "macro_f1_note" in result.notes:

@@ -26,6 +26,7 @@ def _cmd_refit(args: argparse.Namespace) -> int:
 
     from targeting.config.experiment import load_experiment_spec
     from targeting.data import schema, state
+    from targeting.data.eligibility import eligible_for_ranking
     from targeting.data.io import read_table
     from targeting.feedback import ingest as feedback
     from targeting.feedback import rounds as loop
@@ -89,7 +90,7 @@ def _cmd_refit(args: argparse.Namespace) -> int:
     scores.index = registry["household_id"].astype(str).to_numpy()
     scores.index.name = "household_id"
     state.write_scores(scores, folder)
-    eligible = ~schema.is_reached(registry) & (registry["verification_status"] == "unverified")
+    eligible = eligible_for_ranking(registry)
     metrics["expected_unreached_extreme_after"] = float(
         np.nansum(scores["p_extreme"].to_numpy()[eligible.to_numpy()])
     )

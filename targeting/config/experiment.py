@@ -46,7 +46,6 @@ _DATA_KEYS = {
 _EVAL_KEYS = {"n_splits", "n_repeats", "group", "primary_metric", "calibrate", "threads"}
 _PLAN_KEYS = {"operators", "visits_per_day", "workdays", "pooling", "start_date"}
 _FORECAST_KEYS = {"n_paths", "defaults", "scenarios", "capacity_search"}
-_LOWER_IS_BETTER = {"brier", "ece"}
 
 
 @dataclass
@@ -84,12 +83,6 @@ class ExperimentSpec:
     def primary_metric(self) -> str:
         """The metric the champion is chosen by (default: EE at the true extreme share)."""
         return str(self.evaluation.get("primary_metric", "ee_at_true_share"))
-
-    @property
-    def primary_lower_is_better(self) -> bool:
-        """Whether a lower value of the primary metric is better."""
-        metric = self.primary_metric
-        return metric.startswith(("ee_", "ie_")) or metric in _LOWER_IS_BETTER
 
     @property
     def extreme_line(self) -> float:

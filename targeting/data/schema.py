@@ -19,6 +19,9 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+# Re-exported: the one definition lives in targeting.data.eligibility.
+from targeting.data.eligibility import is_reached
+
 __all__ = [
     "BOOL_PROXIES",
     "CATEGORICAL_PROXIES",
@@ -138,21 +141,6 @@ _RT_RW_PATTERN = r"\d{1,3}"
 _HOUSEHOLD_COUNT_LIMITED = ["n_children_u5", "n_school_age", "n_elderly", "n_disabled", "n_workers"]
 _TRUE_STRINGS = {"true", "1", "yes", "ya", "y", "t"}
 _FALSE_STRINGS = {"false", "0", "no", "tidak", "n", "f"}
-
-
-def is_reached(frame: pd.DataFrame) -> pd.Series:
-    """Return whether each household is *reached* (cash or food assistance: PKH or BPNT).
-
-    Parameters
-    ----------
-    frame : pandas.DataFrame
-        A validated registry.
-
-    Returns
-    -------
-    pandas.Series of bool
-    """
-    return frame["receives_pkh"].astype(bool) | frame["receives_bpnt"].astype(bool)
 
 
 # --- problems and results ---------------------------------------------------------------------

@@ -33,7 +33,8 @@ class CVResult:
     spec : ModelSpec
     oof : pandas.DataFrame
         One row per household and repeat: ``row`` (position in X), ``repeat``, ``fold``,
-        ``label``, ``p_extreme`` (calibrated when calibration is on), ``p_raw``.
+        ``label``, ``p_extreme`` (calibrated when calibration is on), ``p_raw`` and, when the
+        data are weighted, ``weight``.
     fold_metrics : pandas.DataFrame
         One row per repeat × fold with the :func:`~.metrics.evaluate_scores` keys.
     summary : dict
@@ -163,6 +164,7 @@ def grouped_cross_validate(
                         "label": label[test],
                         "p_extreme": p_cal,
                         "p_raw": p_raw,
+                        **({} if sample_weight is None else {"weight": _opt(sample_weight, test)}),
                     }
                 )
             )

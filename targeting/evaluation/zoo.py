@@ -21,8 +21,8 @@ Protocol
   :class:`~targeting.pmt.calibration.CalibratedPMT` (NaN otherwise); ``ece`` is after.
   Sampling weights, when the data have them, weight the fit and every metric.
 * Champion: the model with the best ``primary_metric`` (default ``ee_at_true_share``, the
-  exclusion error at the true extreme share; lower is better; for a metric whose name contains
-  ``auc`` higher is better).
+  exclusion error at the true extreme share), in the metric's direction
+  (:func:`targeting.evaluation.champion.select_champion`).
 * Targets: consumption models (``target_kind == "consumption"``) need consumption per capita;
   they are skipped, with a note in :attr:`ZooEvaluation.skipped`, when the data have none
   (:class:`~targeting.data.adapters.HouseholdData` carries it when the label is a consumption
@@ -60,11 +60,13 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardSc
 from targeting.config.dataset import HouseholdData
 from targeting.config.model import DEFAULT_LINE, ESTIMATORS, ModelSpec
 from targeting.data import schema
+from targeting.evaluation.champion import select_champion
 from targeting.evaluation.cv import grouped_cross_validate
 from targeting.evaluation.metrics import (
     evaluate_scores,
     expected_calibration_error,
     group_error_ratios,
+    reliability_bins,
     targeting_curve,
 )
 from targeting.pmt.features import FEATURE_SETS, _to_float, _to_text, make_feature_transformer
@@ -76,7 +78,6 @@ __all__ = [
     "evaluate_zoo",
     "four_class_macro_f1",
     "ordinal_from_consumption",
-    "reliability_bins",
     "synthetic_survey_data",
 ]
 
@@ -341,46 +342,6 @@ def _spec_features(spec: ModelSpec, X: pd.DataFrame, features: Any) -> Any:
 # --- metrics helpers ---------------------------------------------------------------------------
 
 
-def reliability_bins(y: Any, p: Any, n_bins: int = 10, sample_weight: Any = None) -> pd.DataFrame:
-    """Reliability diagram bins: mean predicted vs observed extreme share per probability bin.
-
-    Parameters
-    ----------
-    y : array-like of 0/1
-    p : array-like of probabilities
-    n_bins : int, default 10
-        Equal-width bins on [0, 1] (as in :func:`~.metrics.expected_calibration_error`).
-    sample_weight : array-like, optional
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``bin, p_low, p_high, n, weight, p_mean, observed`` for every non-empty bin.
-    """
-    y = np.asarray(y, dtype=float)
-    p = np.clip(np.asarray(p, dtype=float), 0.0, 1.0)
-    w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
-    bins = np.minimum((p * n_bins).astype(int), n_bins - 1)
-    rows = []
-    for b in range(n_bins):
-        m = bins == b
-        if not m.any() or w[m].sum() <= 0:
-            continue
-        rows.append(
-            {
-                "bin": b,
-                "p_low": b / n_bins,
-                "p_high": (b + 1) / n_bins,
-                "n": int(m.sum()),
-                "weight": float(w[m].sum()),
-                "p_mean": float(np.average(p[m], weights=w[m])),
-                "observed": float(np.average(y[m], weights=w[m])),
-            }
-        )
-    columns = ["bin", "p_low", "p_high", "n", "weight", "p_mean", "observed"]
-    return pd.DataFrame(rows, columns=columns)
-
-
 def four_class_macro_f1(
     X: pd.DataFrame, target4: Any, n_splits: int = 5, seed: int = 0
 ) -> dict[str, float]:
@@ -507,16 +468,6 @@ def _per_repeat_mean(frames: list[pd.DataFrame], keys: list[str]) -> pd.DataFram
     return allf.groupby(keys, sort=False, dropna=False).mean(numeric_only=True).reset_index()
 
 
-def _best(table: pd.DataFrame, metric: str) -> str:
-    if metric not in table.columns:
-        raise KeyError(f"primary metric {metric!r} is not a table column; try ee_at_true_share")
-    values = table[metric].to_numpy(dtype=float)
-    if np.all(np.isnan(values)):
-        return str(table["model"].iloc[0])
-    idx = np.nanargmax(values) if "auc" in metric else np.nanargmin(values)
-    return str(table["model"].iloc[int(idx)])
-
-
 def evaluate_zoo(
     data: HouseholdData,
     specs: Sequence[ModelSpec],
@@ -555,7 +506,8 @@ def evaluate_zoo(
     progress : targeting.console.Progress, optional
         Prints a line per model (or per task when parallel).
     primary_metric : str, default "ee_at_true_share"
-        Champion criterion; lower is better unless the name contains ``auc``.
+        Champion criterion, in its direction
+        (:data:`~targeting.evaluation.metrics.GREATER_IS_BETTER`).
     n_jobs : int, default 1
         Processes running the model × repeat tasks in parallel (joblib).
     macro_f1 : bool, default True
@@ -757,7 +709,7 @@ def evaluate_zoo(
         calibration=calib_df,
         groups=groups_df,
         fold_metrics=pd.concat(fold_frames, ignore_index=True),
-        champion=_best(table, primary_metric),
+        champion=select_champion(table, primary_metric),
         primary_metric=primary_metric,
         specs=list(runnable),
         skipped=skipped,

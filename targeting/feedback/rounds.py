@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from targeting.data import schema
+from targeting.data.eligibility import eligible_for_ranking
 from targeting.feedback import ingest as feedback
 from targeting.plan.ranking import PlanCapacity, build_plan, replan
 from targeting.pmt.recalibrated import RecalibratedPMT
@@ -230,7 +231,7 @@ def simulate_rounds(
     model: Any = base_model
     base_scores = fast_scores(base_model, current)
     scores = base_scores
-    eligible0 = ~schema.is_reached(current) & (current["verification_status"] == "unverified")
+    eligible0 = eligible_for_ranking(current)
     stock0 = int(extreme.reindex(current.loc[eligible0, "household_id"].astype(str)).sum())
     rows, plans, cumulative = [], [], 0
     previous = None
@@ -245,7 +246,7 @@ def simulate_rounds(
         else:
             plan_without = replan(previous, current, base_scores, capacity=None)
         plans.append(plan)
-        eligible = ~schema.is_reached(current) & (current["verification_status"] == "unverified")
+        eligible = eligible_for_ranking(current)
         stock = int(extreme.reindex(current.loc[eligible, "household_id"].astype(str)).sum())
         outcomes = simulator.respond(plan.plan)
         ingest = feedback.ingest_outcomes(current, outcomes, ledger)

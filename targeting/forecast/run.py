@@ -144,16 +144,16 @@ def prepare_forecast(
     ForecastInputs
     """
     from targeting.config.model import load_specs
+    from targeting.evaluation.champion import select_champion
     from targeting.forecast.scenarios import scenarios_from_spec
     from targeting.pipeline import (
         SurveyArrays,
-        _choose_champion,
-        _models_dir,
         build_city_state,
         cross_validate_spec,
         data_fingerprint,
         fit_spec,
         load_cycle_data,
+        models_dir,
     )
 
     progress = progress or Progress(enabled=False)
@@ -163,7 +163,7 @@ def prepare_forecast(
     arrays = SurveyArrays.from_survey(survey, spec)
     scenarios = scenarios_from_spec(spec.raw)
     ranking_models = sorted({s.model for s in scenarios if s.model})
-    all_specs = {s.name: s for s in load_specs(_models_dir(spec))}
+    all_specs = {s.name: s for s in load_specs(models_dir(spec))}
 
     def fit(name: str) -> Any:
         if name not in all_specs:
@@ -189,7 +189,7 @@ def prepare_forecast(
                 cv = cross_validate_spec(all_specs[name], arrays, spec)
             rows.append({"model": name, **{k: float(v) for k, v in cv.summary.items()}})
         model_table = pd.DataFrame(rows)
-        scoring_name, _ = _choose_champion(model_table, spec)
+        scoring_name = select_champion(model_table, spec.primary_metric)
         with progress.step(f"Fitting the champion {scoring_name} on the whole survey"):
             scorer = fitted[scoring_name] = fit(scoring_name)
         how = "cross-validated champion"

@@ -4,7 +4,7 @@ The plan answers the planner's question "which households do our operators visit
 in which kelurahan?". It is built in three steps:
 
 1. **Eligibility.** A household is eligible for ranking when it is not reached
-   (:func:`targeting.data.schema.is_reached`: PKH or BPNT) and its ``verification_status`` is
+   (:func:`targeting.data.eligibility.is_reached`: PKH or BPNT) and its ``verification_status`` is
    ``"unverified"``. Every other household is accounted for in ``not_ranked`` with its reason.
 2. **City ranking.** Eligible households are sorted by ``p_extreme`` (highest first), ties broken
    by ``household_id`` (ascending), and numbered ``rank`` 1, 2, ... (:func:`rank_unreached`).
@@ -32,7 +32,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from targeting.data.schema import PROGRAMME_COLUMNS, is_reached
+from targeting.data.eligibility import eligible_for_ranking, is_reached
+from targeting.data.schema import PROGRAMME_COLUMNS
 
 __all__ = [
     "NOT_RANKED_REASONS",
@@ -244,9 +245,8 @@ def _registry_ids(registry: pd.DataFrame) -> pd.Series:
 
 def _eligible_mask(registry: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     reached = is_reached(registry).to_numpy(dtype=bool)
-    status = registry["verification_status"].astype(str).str.strip().str.lower().to_numpy()
-    verified = status != "unverified"
-    return reached, verified & ~reached, ~reached & ~verified
+    eligible = eligible_for_ranking(registry).to_numpy(dtype=bool)
+    return reached, ~reached & ~eligible, eligible
 
 
 def rank_unreached(registry: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from targeting.data import schema
+from targeting.data.eligibility import eligible_for_ranking
 from targeting.data.io import atomic_path, json_ready, json_records
 
 if TYPE_CHECKING:
@@ -256,7 +256,7 @@ def headline_by_kecamatan(registry: pd.DataFrame, scores: pd.DataFrame) -> pd.Da
     pandas.DataFrame
         kecamatan, households (eligible), estimate, low, high (and a last row for the city).
     """
-    eligible = ~schema.is_reached(registry) & (registry["verification_status"] == "unverified")
+    eligible = eligible_for_ranking(registry)
     frame = registry.loc[eligible, ["household_id", "kecamatan"]].join(
         scores[["p_extreme", "p_low", "p_high"]], on="household_id"
     )
@@ -354,30 +354,31 @@ def read_progress(state_dir: str | Path | None, predictions: pd.DataFrame | None
 
 
 def _calibration_curve(oof: pd.DataFrame | None, bins: int = 10) -> list[dict[str, Any]]:
-    """Reliability curve of out-of-fold predictions: equal-width bins of the probability."""
+    """Reliability curve of the first repeat's out-of-fold predictions, before and after
+    calibration: the weighted bins of :func:`targeting.evaluation.metrics.reliability_bins`, the
+    same bins the model card's ECE is computed from."""
+    from targeting.evaluation.metrics import reliability_bins
+
     if oof is None or not len(oof) or "label" not in oof:
         return []
     first = oof[oof["repeat"] == oof["repeat"].min()] if "repeat" in oof else oof
+    weight = first["weight"].to_numpy(dtype=float) if "weight" in first else None
     rows = []
-    edges = np.linspace(0.0, 1.0, bins + 1)
     for column, kind in (("p_raw", "before"), ("p_extreme", "after")):
         if column not in first:
             continue
-        p = first[column].to_numpy(dtype=float)
-        y = first["label"].to_numpy(dtype=float)
-        which = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
-        for b in range(bins):
-            m = which == b
-            if m.sum() >= 5:
-                rows.append(
-                    {
-                        "kind": kind,
-                        "bin": b,
-                        "n": int(m.sum()),
-                        "predicted": float(p[m].mean()),
-                        "observed": float(y[m].mean()),
-                    }
-                )
+        table = reliability_bins(first["label"], first[column], sample_weight=weight, n_bins=bins)
+        for row in table.itertuples(index=False):
+            rows.append(
+                {
+                    "kind": kind,
+                    "bin": int(row.bin),
+                    "n": int(row.n),
+                    "weight": float(row.weight),
+                    "predicted": float(row.p_mean),
+                    "observed": float(row.observed),
+                }
+            )
     return rows
 
 

@@ -350,6 +350,6 @@ def _log_fan_chart(forecast: Any) -> None:
 
 def _model_specs(result: CycleResult) -> list[Any]:
     from targeting.config.model import load_specs
-    from targeting.pipeline import _models_dir
+    from targeting.pipeline import models_dir
 
-    return load_specs(_models_dir(result.spec), names=list(result.model_table["model"]))
+    return load_specs(models_dir(result.spec), names=list(result.model_table["model"]))
