@@ -11,7 +11,6 @@ import argparse
 import os
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 from targeting.cli.common import Formatter, print_json, table
@@ -89,11 +88,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         return 2
     outputs: dict[str, str] = {}
     if args.oof:
-        path = Path(args.oof)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        result.oof.to_csv(tmp, index=False)
-        tmp.replace(path)
+        from targeting.data.io import atomic_write
+
+        path = atomic_write(args.oof, lambda tmp: result.oof.to_csv(tmp, index=False))
         outputs["oof"] = str(path)
     tracking: dict[str, Any] = {}
     if not args.no_tracking:

@@ -23,6 +23,7 @@ import pandas as pd
 __all__ = [
     "InputFileError",
     "atomic_path",
+    "atomic_write",
     "json_ready",
     "json_records",
     "read_table",
@@ -93,10 +94,26 @@ def remove_stale_parts(folder: str | os.PathLike[str]) -> list[Path]:
     return removed
 
 
-def _write_with(path: Path, writer: Callable[[Path], Any]) -> Path:
+def atomic_write(path: str | os.PathLike[str], write_fn: Callable[[Path], Any]) -> Path:
+    """Write a file atomically: ``write_fn`` writes a temporary file, then it replaces ``path``.
+
+    The toolkit's one atomic writer (tables, JSON, workbooks, the synthetic city, reports).
+
+    Parameters
+    ----------
+    path : path-like
+        The final destination. Its folder is created if needed.
+    write_fn : callable
+        Called with the temporary path; writes the whole content there.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``. If ``write_fn`` raises, ``path`` is left as it was.
+    """
     with atomic_path(path) as tmp:
-        writer(tmp)
-    return path
+        write_fn(tmp)
+    return Path(path)
 
 
 def write_table(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
@@ -115,16 +132,16 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return _write_with(path, lambda tmp: frame.to_csv(tmp, index=False, lineterminator="\n"))
+        return atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False, lineterminator="\n"))
     if suffix == ".parquet":
-        return _write_with(path, lambda tmp: frame.to_parquet(tmp, index=False))
+        return atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False))
     raise ValueError(f"cannot write {path}: use a .csv or .parquet file name")
 
 
 def write_json(obj: Any, path: str | os.PathLike[str]) -> Path:
     """Write ``obj`` as indented, key-sorted JSON atomically (deterministic bytes)."""
     text = json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n"
-    return _write_with(Path(path), lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    return atomic_write(Path(path), lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def _sniff_separator(sample: str) -> str:

@@ -29,8 +29,6 @@ the names are fake on purpose, so no synthetic row can be mistaken for a real pl
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +36,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtri
 
+from targeting.data.io import atomic_write
 from targeting.data.schema import (
     CATEGORICAL_PROXIES,
     EDUCATION_LEVELS,
@@ -900,17 +899,6 @@ class FieldOutcomeSimulator:
 _TABLES = ["survey", "registry", "truth", "kelurahan"]
 
 
-def _atomic_write(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_city(city: SyntheticCity, folder: Path) -> dict[str, Path]:
     """Write the city as Parquet files (plus ``params.json``) into ``folder``.
 
@@ -931,11 +919,11 @@ def write_city(city: SyntheticCity, folder: Path) -> dict[str, Path]:
     for name in _TABLES:
         path = folder / f"{name}.parquet"
         frame: pd.DataFrame = getattr(city, name)
-        _atomic_write(path, lambda p, f=frame: f.to_parquet(p, index=False))
+        atomic_write(path, lambda p, f=frame: f.to_parquet(p, index=False))
         paths[name] = path
     path = folder / "params.json"
     text = json.dumps(city.params, indent=2, sort_keys=True)
-    _atomic_write(path, lambda p: p.write_text(text + "\n", encoding="utf-8"))
+    atomic_write(path, lambda p: p.write_text(text + "\n", encoding="utf-8"))
     paths["params"] = path
     return paths
 

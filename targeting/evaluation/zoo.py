@@ -69,7 +69,7 @@ from targeting.evaluation.metrics import (
     reliability_bins,
     targeting_curve,
 )
-from targeting.pmt.features import FEATURE_SETS, _to_float, _to_text, make_feature_transformer
+from targeting.pmt.features import FEATURE_SETS, make_feature_transformer, to_float, to_text
 
 __all__ = [
     "ORDINAL_LEVELS",
@@ -250,7 +250,7 @@ def _column_kinds(X: pd.DataFrame) -> tuple[list[str], list[str], dict[str, list
         elif pd.api.types.is_numeric_dtype(col):
             numeric.append(c)
         else:
-            text = pd.Series(_to_text(col.to_frame())[:, 0]).dropna()
+            text = pd.Series(to_text(col.to_frame())[:, 0]).dropna()
             categorical[c] = sorted(text.unique().tolist())
     return numeric, boolean, categorical
 
@@ -291,7 +291,7 @@ def data_feature_transformer(
     number_cols = numeric + boolean
     if number_cols:
         steps: list[tuple[str, Any]] = [
-            ("to_float", FunctionTransformer(_to_float, feature_names_out="one-to-one"))
+            ("to_float", FunctionTransformer(to_float, feature_names_out="one-to-one"))
         ]
         if scale:
             steps.append(("scale", StandardScaler()))
@@ -305,8 +305,10 @@ def data_feature_transformer(
             sparse_output=False,
             dtype=float,
         )
-        to_text = FunctionTransformer(_to_text, feature_names_out="one-to-one")
-        blocks.append(("categorical", Pipeline([("to_text", to_text), ("encode", encode)]), names))
+        text_step = FunctionTransformer(to_text, feature_names_out="one-to-one")
+        blocks.append(
+            ("categorical", Pipeline([("to_text", text_step), ("encode", encode)]), names)
+        )
     return ColumnTransformer(blocks, remainder="drop", verbose_feature_names_out=False)
 
 

@@ -15,7 +15,7 @@ import numpy as np
 from quantile_forest import RandomForestQuantileRegressor
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from targeting.pmt.linear import DEFAULT_LINE, _LogConsumptionBase
+from targeting.pmt.linear import DEFAULT_LINE, LogConsumptionBase
 
 __all__ = ["ForestPMT"]
 
@@ -37,7 +37,7 @@ def _cdf_from_quantiles(Q: np.ndarray, z: float) -> np.ndarray:
     return np.where(k == m, 1.0, p)
 
 
-class ForestPMT(_LogConsumptionBase):
+class ForestPMT(LogConsumptionBase):
     """Quantile regression forest of log consumption per capita.
 
     Parameters

@@ -16,11 +16,11 @@ import pandas as pd
 import targeting
 from targeting.tracking import (
     MODEL_NAME,
-    _experiment_id,
-    _finite_metrics,
-    _log_frame,
-    _log_model,
     configure,
+    ensure_experiment,
+    finite_metrics,
+    log_frame,
+    log_registered_model,
 )
 
 __all__ = ["log_refit"]
@@ -70,7 +70,7 @@ def log_refit(
         previous = client.get_model_version_by_alias(model_name, "champion").version
     except Exception:
         previous = None
-    experiment_id = _experiment_id(experiment, uri)
+    experiment_id = ensure_experiment(experiment, uri)
     out: dict[str, Any] = {"tracking_uri": uri, "previous_champion_version": previous}
     with mlflow.start_run(
         experiment_id=experiment_id,
@@ -84,10 +84,10 @@ def log_refit(
         out["run_id"] = run.info.run_id
         if params:
             mlflow.log_params({k: str(v) for k, v in params.items()})
-        mlflow.log_metrics(_finite_metrics(metrics))
+        mlflow.log_metrics(finite_metrics(metrics))
         for name, frame in (tables or {}).items():
-            _log_frame(frame, f"{name}.csv")
-        version = _log_model(model, input_example, "champion", model_name)
+            log_frame(frame, f"{name}.csv")
+        version = log_registered_model(model, input_example, "champion", model_name)
         out["champion_version"] = version
         if previous is not None and str(previous) != str(version):
             client.set_registered_model_alias(model_name, "previous-champion", str(previous))
