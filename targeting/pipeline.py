@@ -279,7 +279,11 @@ class SurveyArrays:
 
 def cross_validate_spec(model_spec: Any, arrays: SurveyArrays, spec: ExperimentSpec) -> Any:
     """Grouped CV of one model spec under the experiment's evaluation protocol."""
-    from targeting.evaluation.cv import grouped_cross_validate
+    from targeting.evaluation.cv import (
+        DEFAULT_N_REPEATS,
+        DEFAULT_N_SPLITS,
+        grouped_cross_validate,
+    )
 
     return grouped_cross_validate(
         model_spec,
@@ -288,8 +292,8 @@ def cross_validate_spec(model_spec: Any, arrays: SurveyArrays, spec: ExperimentS
         arrays.groups,
         consumption=arrays.consumption,
         sample_weight=arrays.weight,
-        n_splits=int(spec.evaluation.get("n_splits", 5)),
-        n_repeats=int(spec.evaluation.get("n_repeats", 1)),
+        n_splits=int(spec.evaluation.get("n_splits", DEFAULT_N_SPLITS)),
+        n_repeats=int(spec.evaluation.get("n_repeats", DEFAULT_N_REPEATS)),
         seed=spec.seed,
         line=spec.extreme_line,
         calibrate=spec.evaluation.get("calibrate"),

@@ -11,7 +11,9 @@ Protocol
   ``group_by="area"`` groups by :attr:`HouseholdData.groups` (kelurahan in Serang, region in Costa
   Rica), so no area is both trained and tested on. ``stratify=True`` balances the extreme share
   across folds (``StratifiedGroupKFold``; groups are still never split). Repeat *r* shuffles with
-  seed ``seed + r``; every model sees exactly the same folds.
+  seed ``seed + r``; every model sees exactly the same folds. The folds, fits and summary are
+  :mod:`targeting.evaluation.cv`'s (the engine ``targeting run`` uses) and so are the defaults:
+  5 folds, 1 repeat, grouped by area whenever the data have one, not stratified.
 * Table metrics: each metric is computed on the pooled OOF predictions of a repeat and averaged
   over repeats (AUC, Brier, ECE, exclusion error EE and inclusion error IE at the true extreme
   share and at 10 %, 20 %, 40 % budgets); ``<metric>_sd`` is its standard deviation across the
@@ -61,10 +63,15 @@ from targeting.config.dataset import HouseholdData
 from targeting.config.model import DEFAULT_LINE, ESTIMATORS, ModelSpec
 from targeting.data import schema
 from targeting.evaluation.champion import select_champion
-from targeting.evaluation.cv import grouped_cross_validate
+from targeting.evaluation.cv import (
+    DEFAULT_N_REPEATS,
+    DEFAULT_N_SPLITS,
+    DEFAULT_STRATIFY,
+    default_group_by,
+    grouped_cross_validate,
+    summarise_oof,
+)
 from targeting.evaluation.metrics import (
-    evaluate_scores,
-    expected_calibration_error,
     group_error_ratios,
     reliability_bins,
     targeting_curve,
@@ -450,18 +457,14 @@ def _summarise(
     fold_metrics: pd.DataFrame,
     weights: np.ndarray | None,
 ) -> dict[str, Any]:
-    pooled, ece_raw, fold_auc = [], [], fold_metrics["auc"].to_numpy(dtype=float)
-    for _, part in oof.groupby("repeat", sort=True):
-        w = None if weights is None else weights[part["row"].to_numpy()]
-        pooled.append(evaluate_scores(part["label"], part["p_extreme"], sample_weight=w))
-        ece_raw.append(expected_calibration_error(part["label"], part["p_raw"], sample_weight=w))
+    summary, ece_before, _ = summarise_oof(oof, fold_metrics, weights)
     row: dict[str, Any] = {"model": spec.name}
     for key in METRIC_KEYS:
-        row[key] = float(np.nanmean([m[key] for m in pooled]))
-        row[f"{key}_sd"] = float(np.nanstd(fold_metrics[key].to_numpy(dtype=float), ddof=1))
-    row["auc_fold_mean"] = float(np.nanmean(fold_auc))
-    row["ece_before"] = float(np.mean(ece_raw)) if spec.calibrate else float("nan")
-    row["true_share"] = float(np.mean([m["true_share"] for m in pooled]))
+        row[key] = summary[key]
+        row[f"{key}_sd"] = summary[f"{key}_sd"]
+    row["auc_fold_mean"] = float(np.nanmean(fold_metrics["auc"].to_numpy(dtype=float)))
+    row["ece_before"] = ece_before if spec.calibrate else float("nan")
+    row["true_share"] = summary["true_share"]
     return row
 
 
@@ -473,11 +476,11 @@ def _per_repeat_mean(frames: list[pd.DataFrame], keys: list[str]) -> pd.DataFram
 def evaluate_zoo(
     data: HouseholdData,
     specs: Sequence[ModelSpec],
-    n_splits: int = 5,
-    n_repeats: int = 3,
+    n_splits: int = DEFAULT_N_SPLITS,
+    n_repeats: int = DEFAULT_N_REPEATS,
     seed: int = 0,
-    group_by: str = "household",
-    stratify: bool = True,
+    group_by: str | None = None,
+    stratify: bool = DEFAULT_STRATIFY,
     features: Any = None,
     progress: Any = None,
     primary_metric: str = "ee_at_true_share",
@@ -493,14 +496,16 @@ def evaluate_zoo(
         consumption models; otherwise they are skipped with a note.
     specs : sequence of ModelSpec
         The models (e.g. :func:`targeting.config.model.load_specs`).
-    n_splits : int, default 5
-    n_repeats : int, default 3
+    n_splits : int, default DEFAULT_N_SPLITS (5)
+    n_repeats : int, default DEFAULT_N_REPEATS (1)
     seed : int, default 0
         Repeat *r* uses fold seed ``seed + r`` (models are seeded ``seed + r + fold``).
-    group_by : {"household", "area"}, default "household"
+    group_by : {"household", "area"}, optional
         ``household``: folds over households (each household its own group); ``area``: folds
-        grouped by ``data.groups``, no area in both training and test.
-    stratify : bool, default True
+        grouped by ``data.groups``, no area in both training and test. Default: the one
+        protocol of :func:`targeting.evaluation.cv.default_group_by` (area whenever the data
+        have one), as ``targeting run``.
+    stratify : bool, default DEFAULT_STRATIFY (False)
         Balance the extreme share across folds.
     features : sklearn.compose.ColumnTransformer, optional
         A feature transformer for every model; default: each spec's feature set for Serang-schema
@@ -526,6 +531,8 @@ def evaluate_zoo(
         On an unknown ``group_by``, when no spec can be evaluated, or when the groups are too
         few for ``n_splits`` folds.
     """
+    if group_by is None:
+        group_by = default_group_by(data.groups)
     if group_by not in ("household", "area"):
         raise ValueError(f"group_by must be 'household' or 'area' (got {group_by!r})")
     X = data.X.reset_index(drop=True)

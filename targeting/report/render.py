@@ -29,6 +29,7 @@ import pandas as pd
 
 from targeting.data.eligibility import eligible_for_ranking
 from targeting.data.io import atomic_path, json_ready, json_records
+from targeting.evaluation.cv import DEFAULT_N_SPLITS
 
 if TYPE_CHECKING:
     from targeting.pipeline import CycleResult
@@ -527,7 +528,7 @@ def build_report_data(
             "champion": result.champion,
             "challenger": result.challenger,
             "primary_metric": spec.primary_metric,
-            "n_splits": int(spec.evaluation.get("n_splits", 5)),
+            "n_splits": int(spec.evaluation.get("n_splits", DEFAULT_N_SPLITS)),
             "group": str(spec.evaluation.get("group", "kelurahan")),
             "budgets": budgets,
             "models": json_records(result.model_table[model_cols]),
