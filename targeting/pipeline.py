@@ -19,6 +19,7 @@ import pandas as pd
 from targeting.config.experiment import ExperimentSpec
 from targeting.console import Progress
 from targeting.data import schema
+from targeting.data.city import load_city_profile
 from targeting.data.eligibility import eligible_for_ranking, is_reached
 from targeting.data.io import (
     json_ready,
@@ -144,7 +145,7 @@ def load_cycle_data(spec: ExperimentSpec, progress: Progress | None = None) -> C
         from targeting.data.synthetic import generate_city
 
         city = generate_city(
-            n_households=int(data.get("n_households", 206_600)),
+            n_households=int(data.get("n_households", load_city_profile().households)),
             seed=spec.seed,
             survey_fraction=float(data.get("survey_fraction", 0.05)),
             extreme_line=spec.extreme_line,

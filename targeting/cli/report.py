@@ -19,7 +19,8 @@ def _fail(message: str) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from targeting.report.render import read_progress, render_report, write_report
+    from targeting.feedback.progress import read_progress
+    from targeting.report.render import render_report, write_report
 
     if args.data:
         path = Path(args.data)

@@ -87,7 +87,9 @@ class ExperimentSpec:
     @property
     def extreme_line(self) -> float:
         """The extreme-poverty line, IDR per person per month."""
-        return float(self.data.get("extreme_line", 400_000))
+        from targeting.data.city import load_city_profile
+
+        return float(self.data.get("extreme_line", load_city_profile().extreme_line))
 
     def resolve(self, relative: str | Path) -> Path:
         """Resolve a data path relative to the spec file's folder (or the working folder)."""

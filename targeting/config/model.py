@@ -27,11 +27,9 @@ from sklearn.pipeline import Pipeline
 from targeting.pmt.calibration import CalibratedPMT
 from targeting.pmt.classifiers import BoostingPMT, LogitPMT
 from targeting.pmt.features import make_feature_set
-from targeting.pmt.linear import LogConsumptionOLS, PovertyWeightedPMT, QuantilePMT
+from targeting.pmt.linear import DEFAULT_LINE, LogConsumptionOLS, PovertyWeightedPMT, QuantilePMT
 
-__all__ = ["ESTIMATORS", "ModelSpec", "build_model", "fit_model", "load_specs"]
-
-DEFAULT_LINE = 400_000.0
+__all__ = ["DEFAULT_LINE", "ESTIMATORS", "ModelSpec", "build_model", "fit_model", "load_specs"]
 
 
 def _estimators() -> dict[str, type]:
@@ -181,7 +179,7 @@ def build_model(
     Parameters
     ----------
     spec : ModelSpec
-    line : float, default 400_000.0
+    line : float, default DEFAULT_LINE (the city profile's extreme line)
         Extreme-poverty line (IDR per person per month), given to consumption models.
     features : ColumnTransformer, optional
         A feature transformer to use instead of the spec's feature set (cloned).
@@ -235,7 +233,7 @@ def fit_model(
     sample_weight : array-like, optional
     groups : array-like, optional
         Areas, used by the calibration hold-out.
-    line : float, default 400_000.0
+    line : float, default DEFAULT_LINE (the city profile's extreme line)
         Used to build a spec's pipeline and to derive the label.
     y_ordinal : array-like, optional
         An ordered label whose lowest class is the extreme class (Costa Rica's 4-level

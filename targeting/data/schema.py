@@ -19,6 +19,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from targeting.data.city import load_city_profile
+
 # Re-exported: the one definition lives in targeting.data.eligibility.
 from targeting.data.eligibility import is_reached
 
@@ -49,15 +51,9 @@ __all__ = [
 
 # --- vocabularies -----------------------------------------------------------------------------
 
-KECAMATAN_KELURAHAN_COUNTS: dict[str, int] = {
-    "Serang": 12,
-    "Kasemen": 10,
-    "Walantaka": 14,
-    "Curug": 10,
-    "Cipocok Jaya": 8,
-    "Taktakan": 13,
-}
-"""Kota Serang's six kecamatan and how many kelurahan each has (67 in all)."""
+KECAMATAN_KELURAHAN_COUNTS: dict[str, int] = load_city_profile().kelurahan_counts
+"""Kota Serang's six kecamatan and how many kelurahan each has (67 in all), from the city
+profile (:func:`targeting.data.city.load_city_profile`)."""
 
 EDUCATION_LEVELS: list[str] = ["none", "primary", "junior", "senior", "tertiary"]
 

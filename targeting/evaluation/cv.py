@@ -151,7 +151,7 @@ def grouped_cross_validate(
         Repeats reshuffle the area-to-fold assignment (seed + repeat).
     seed : int, default 0
         Repeat *r* splits with ``seed + r``; its fold *k* model is seeded ``seed + r + k``.
-    line : float, default 400_000.0
+    line : float, default DEFAULT_LINE (the city profile's extreme line)
     calibrate : bool, optional
         Recalibrate on held-out training areas within each training fold; default: the spec's
         own ``calibrate``.
@@ -301,7 +301,7 @@ def fit_final(
         Areas for the calibration hold-out (households are held out when not given).
     features : sklearn.compose.ColumnTransformer, optional
         Feature transformer used instead of the spec's feature set.
-    line : float, default 400_000.0
+    line : float, default DEFAULT_LINE (the city profile's extreme line)
     y_ordinal : numpy.ndarray, optional
         An ordered label (lowest class = extreme) for models that accept it.
 

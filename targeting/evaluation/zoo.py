@@ -196,7 +196,10 @@ def ordinal_from_consumption(consumption: Any, line: float) -> np.ndarray:
 
 
 def synthetic_survey_data(
-    city: Any = None, n_households: int = 206_600, seed: int = 2026, line: float = DEFAULT_LINE
+    city: Any = None,
+    n_households: int | None = None,
+    seed: int = 2026,
+    line: float = DEFAULT_LINE,
 ) -> HouseholdData:
     """The synthetic Kota Serang survey as household data with its consumption label.
 
@@ -205,9 +208,12 @@ def synthetic_survey_data(
     city : targeting.data.synthetic.SyntheticCity, optional
         A generated city; default ``generate_city(n_households, seed)`` (the full default city:
         a ≈ 5 % survey of ≈ 10,300 households).
-    n_households, seed : int
-        Passed to :func:`targeting.data.synthetic.generate_city` when ``city`` is not given.
-    line : float, default 400_000.0
+    n_households : int, optional
+        Passed to :func:`targeting.data.synthetic.generate_city` when ``city`` is not given;
+        default the city profile's households (206,600).
+    seed : int, default 2026
+        Passed to :func:`targeting.data.synthetic.generate_city`.
+    line : float, default DEFAULT_LINE (the city profile's extreme line)
         Extreme line (IDR per person per month).
 
     Returns
@@ -220,7 +226,10 @@ def synthetic_survey_data(
     if city is None:
         from targeting.data.synthetic import generate_city
 
-        city = generate_city(n_households=n_households, seed=seed)
+        if n_households is None:
+            city = generate_city(seed=seed)
+        else:
+            city = generate_city(n_households=n_households, seed=seed)
     s = city.survey.reset_index(drop=True)
     consumption = s["consumption_pc"].to_numpy(dtype=float)
     return HouseholdData(

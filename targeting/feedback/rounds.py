@@ -37,6 +37,7 @@ from targeting.data import schema
 from targeting.data.eligibility import eligible_for_ranking
 from targeting.feedback import ingest as feedback
 from targeting.plan.ranking import PlanCapacity, build_plan, replan
+from targeting.pmt.linear import DEFAULT_LINE
 from targeting.pmt.recalibrated import RecalibratedPMT
 from targeting.pmt.scoring import assign_desil
 
@@ -53,7 +54,7 @@ _NON_RESPONSE = {"not_found", "refused", "moved"}
 
 
 def fit_champion(
-    survey: pd.DataFrame, model: str = "ols", seed: int = 2026, line: float = 400_000.0
+    survey: pd.DataFrame, model: str = "ols", seed: int = 2026, line: float = DEFAULT_LINE
 ):
     """Fit one model spec of ``models/`` on the whole survey (no calibration override).
 

@@ -42,7 +42,7 @@ class ForestPMT(LogConsumptionBase):
 
     Parameters
     ----------
-    line : float, default 400_000.0
+    line : float, default DEFAULT_LINE (the city profile's extreme line)
     n_estimators : int, default 100
     min_samples_leaf : int, default 20
         Large leaves: each leaf is a local sample of the conditional distribution.

@@ -23,6 +23,8 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.metrics import r2_score
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from targeting.data.city import load_city_profile
+
 __all__ = [
     "LogConsumptionBase",
     "LogConsumptionOLS",
@@ -32,7 +34,8 @@ __all__ = [
     "mvn_factor",
 ]
 
-DEFAULT_LINE = 400_000.0
+DEFAULT_LINE = load_city_profile().extreme_line
+"""The default extreme-poverty line (IDR per person per month), from the city profile."""
 _GRID = np.linspace(0.0, 1.0, 201)
 
 
@@ -252,7 +255,7 @@ class LogConsumptionOLS(_LinearLogConsumption):
 
     Parameters
     ----------
-    line : float, default 400_000.0
+    line : float, default DEFAULT_LINE (the city profile's extreme line)
         Extreme-poverty line, IDR per person per month.
 
     Attributes
@@ -300,7 +303,7 @@ class PovertyWeightedPMT(_LinearLogConsumption):
 
     Parameters
     ----------
-    line : float, default 400_000.0
+    line : float, default DEFAULT_LINE (the city profile's extreme line)
     bandwidth : float, default 0.5
         Kernel width on the log-consumption scale (0.5 ≈ a factor of 1.6 either side).
     floor : float, default 0.1
@@ -343,7 +346,7 @@ class QuantilePMT(_LinearLogConsumption):
 
     Parameters
     ----------
-    line : float, default 400_000.0
+    line : float, default DEFAULT_LINE (the city profile's extreme line)
     quantile : float, default 0.2
     max_iter : int, default 1000
         Iterations of statsmodels' IRLS solver.
