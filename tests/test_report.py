@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import json
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pandas as pd
@@ -12,6 +14,36 @@ import pytest
 
 from targeting.cli.main import main
 from targeting.report.render import render_report
+
+NASTY = ["<script>x</script>", 'Tanah & "Air"', "Kali'asin <b>", "a{{ 1 }}b"]
+"""Names a kelurahan, scenario or experiment could have that HTML or Jinja2 would misread."""
+
+
+class _Page(HTMLParser):
+    """Elements and visible text of an HTML page."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[str] = []
+        self.text: list[str] = []
+        self._in_style = False
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        self.tags.append(tag)
+        self._in_style = tag == "style"
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_style = False
+
+    def handle_data(self, data: str) -> None:
+        if not self._in_style:
+            self.text.append(data)
+
+
+def _parse(page: str) -> _Page:
+    parsed = _Page()
+    parsed.feed(page)
+    return parsed
 
 
 def _data(progress: dict | None = None) -> dict:
@@ -96,6 +128,27 @@ def test_render_languages_and_number_formats() -> None:
         render_report(_data(), lang="fr")
     with pytest.raises(ValueError, match="newer"):
         render_report({**_data(), "version": 99})
+
+
+def test_names_in_the_data_render_as_text() -> None:
+    data = copy.deepcopy(_data())
+    data["meta"]["experiment"] = NASTY[0]
+    data["headline"]["by_kecamatan"][0]["kecamatan"] = NASTY[1]
+    data["plan"]["by_kelurahan"][0]["kelurahan"] = NASTY[0]
+    data["plan"]["by_kelurahan"].append({**data["plan"]["by_kelurahan"][0], "kelurahan": NASTY[1]})
+    data["forecast"]["scenarios"][0]["scenario"] = NASTY[2]
+    data["forecast"]["scenarios"][0]["settings"] = NASTY[3]
+    data["forecast"]["fan"] = {}
+    data["model_card"]["champion"] = NASTY[1]
+    for lang in ("id", "en"):
+        page = render_report(data, lang=lang)
+        parsed = _parse(page)
+        assert "script" not in parsed.tags and parsed.tags.count("b") == 5  # 4 cards + champion
+        text = "".join(parsed.text)
+        for name in NASTY:
+            assert name in text
+        assert "&lt;script&gt;x&lt;/script&gt;" in page and "Tanah &amp; &#34;Air&#34;" in page
+        assert "id='p-goal-Kali-asin--b-'" in page  # the scenario's id is a slug
 
 
 def test_render_progress_section() -> None:

@@ -35,12 +35,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if not args.no_tracking:
         with progress.step("Logging to MLflow (runs, metrics, plots, champion model)"):
             tracking = tracking_module.log_cycle(result, tracking_uri=tracking_uri)
-    from targeting.report.render import (
-        build_report_data,
-        render_report,
-        write_report,
-        write_report_data,
-    )
+    from targeting.report.data import build_report_data, write_report_data
+    from targeting.report.render import render_report, write_report
 
     with progress.step("Writing the planner's report"):
         report_data = build_report_data(result, run_id=tracking.get("run_id"))

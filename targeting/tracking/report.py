@@ -1,6 +1,6 @@
 """The report data in MLflow: log it with a cycle's parent run, find it again to re-render.
 
-``targeting run`` logs the report's aggregates (:func:`~.render.build_report_data`) to
+``targeting run`` logs the report's aggregates (:func:`targeting.report.data.build_report_data`) to
 the parent run as ``report_data.json``, beside the rendered HTML, and the headline numbers as
 metrics (``report_headline_estimate``, ``report_headline_low``, ``report_headline_high``) so the
 MLflow UI shows them too. ``targeting report`` downloads the JSON and renders it again.
@@ -44,7 +44,7 @@ def log_report(
     run_id : str
         The cycle's parent run.
     data : dict
-        From :func:`targeting.report.render.build_report_data` (aggregates only).
+        From :func:`targeting.report.data.build_report_data` (aggregates only).
     report_path : path-like, optional
         The rendered HTML page to attach as well.
     tracking_uri : str, optional

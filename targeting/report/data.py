@@ -1,0 +1,282 @@
+"""The planner's report, step one: a cycle's aggregates as plain *report data*.
+
+:func:`build_report_data` turns a :class:`~targeting.pipeline.CycleResult` into a plain, JSON-
+serialisable dict of aggregates (no household row, no name, NIK or address); ``targeting run``
+logs it to the parent MLflow run as ``report_data.json``, so that a report can be re-rendered later
+from the tracking store alone by :func:`targeting.report.render.render_report`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from targeting.data.eligibility import eligible_for_ranking
+from targeting.data.io import json_ready, json_records
+from targeting.evaluation.cv import DEFAULT_N_SPLITS
+from targeting.feedback.progress import read_progress
+
+if TYPE_CHECKING:
+    from targeting.pipeline import CycleResult
+
+__all__ = [
+    "REPORT_DATA_VERSION",
+    "build_report_data",
+    "headline_by_kecamatan",
+    "write_report_data",
+]
+
+REPORT_DATA_VERSION = 1
+"""Version of the report data layout; :func:`targeting.report.render.render_report` refuses a
+newer one."""
+
+_TOP_KELURAHAN = 15
+
+
+def headline_by_kecamatan(registry: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
+    """Estimated unreached extreme-poor households per kecamatan, with the model interval.
+
+    The estimate is the sum of P(extreme) over the unreached, unverified households; the interval
+    sums the per-household interval bounds (a conservative band for the total).
+
+    Parameters
+    ----------
+    registry : pandas.DataFrame
+        ``household_id``, ``kecamatan``, programme status and ``verification_status``.
+    scores : pandas.DataFrame
+        Indexed by ``household_id``: ``p_extreme``, ``p_low``, ``p_high``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        kecamatan, households (eligible), estimate, low, high (and a last row for the city).
+    """
+    eligible = eligible_for_ranking(registry)
+    frame = registry.loc[eligible, ["household_id", "kecamatan"]].join(
+        scores[["p_extreme", "p_low", "p_high"]], on="household_id"
+    )
+    table = (
+        frame.groupby("kecamatan", sort=True)
+        .agg(
+            households=("household_id", "size"),
+            estimate=("p_extreme", "sum"),
+            low=("p_low", "sum"),
+            high=("p_high", "sum"),
+        )
+        .reset_index()
+    )
+    total = pd.DataFrame(
+        [
+            {
+                "kecamatan": "Kota Serang",
+                "households": int(table["households"].sum()),
+                **table[["estimate", "low", "high"]].sum().to_dict(),
+            }
+        ]
+    )
+    return pd.concat([table, total], ignore_index=True)
+
+
+def _calibration_curve(oof: pd.DataFrame | None, bins: int = 10) -> list[dict[str, Any]]:
+    """Reliability curve of the first repeat's out-of-fold predictions, before and after
+    calibration: the weighted bins of :func:`targeting.evaluation.metrics.reliability_bins`, the
+    same bins the model card's ECE is computed from."""
+    from targeting.evaluation.metrics import reliability_bins
+
+    if oof is None or not len(oof) or "label" not in oof:
+        return []
+    first = oof[oof["repeat"] == oof["repeat"].min()] if "repeat" in oof else oof
+    weight = first["weight"].to_numpy(dtype=float) if "weight" in first else None
+    rows = []
+    for column, kind in (("p_raw", "before"), ("p_extreme", "after")):
+        if column not in first:
+            continue
+        table = reliability_bins(first["label"], first[column], sample_weight=weight, n_bins=bins)
+        for row in table.itertuples(index=False):
+            rows.append(
+                {
+                    "kind": kind,
+                    "bin": int(row.bin),
+                    "n": int(row.n),
+                    "weight": float(row.weight),
+                    "predicted": float(row.p_mean),
+                    "observed": float(row.observed),
+                }
+            )
+    return rows
+
+
+def _scenario_settings(forecasts: dict[str, Any]) -> dict[str, str]:
+    """Per scenario, the settings that differ from the first scenario's (e.g. operators 134)."""
+    fields: dict[str, dict[str, Any]] = {}
+    for name, forecast in forecasts.items():
+        scenario = getattr(forecast, "scenario", None)
+        if scenario is not None and dataclasses.is_dataclass(scenario):
+            fields[name] = dataclasses.asdict(scenario)
+    if not fields:
+        return {}
+    base = next(iter(fields.values()))
+    out = {}
+    for name, values in fields.items():
+        diff = [
+            f"{k} {v}"
+            for k, v in values.items()
+            if k not in {"name", "description"} and v != base.get(k)
+        ]
+        out[name] = ", ".join(diff) if diff else "–"
+    return out
+
+
+def build_report_data(
+    result: CycleResult,
+    run_id: str | None = None,
+    state_dir: str | Path | None = None,
+) -> dict[str, Any]:
+    """Collect the report's aggregates from a cycle into a plain, JSON-serialisable dict.
+
+    Parameters
+    ----------
+    result : targeting.pipeline.CycleResult
+    run_id : str, optional
+        The parent MLflow run id (None when the run is not tracked).
+    state_dir : path-like, optional
+        Folder holding ``outcomes_ledger.parquet`` for the progress section; default the run's
+        output folder.
+
+    Returns
+    -------
+    dict
+        Keys ``version``, ``run_id``, ``meta``, ``headline``, ``plan``, ``accounting``,
+        ``progress`` (None until outcomes are ingested), ``forecast``, ``model_card``. Only
+        aggregates: no household id, name, NIK or address.
+    """
+    import targeting
+
+    spec = result.spec
+    registry = result.registry_status
+    if registry is None:
+        raise ValueError("the cycle result has no registry status; run the cycle again")
+    head = headline_by_kecamatan(registry, result.scores)
+    plan = result.plan.plan
+    plan_summary = result.plan.summary()
+    by_kel = (
+        plan.groupby(["kecamatan", "kelurahan"], sort=True)
+        .agg(visits=("household_id", "size"), expected_finds=("p_extreme", "sum"))
+        .reset_index()
+        .sort_values(["expected_finds", "kelurahan"], ascending=[False, True])
+        .head(_TOP_KELURAHAN)
+    )
+    if state_dir is None and "summary" in result.outputs:
+        state_dir = Path(result.outputs["summary"]).parent
+    progress = read_progress(state_dir)
+
+    settings = _scenario_settings(result.forecasts)
+    scenarios, fans = [], {}
+    for row in json_records(result.forecast_table):
+        name = str(row["scenario"])
+        row["settings"] = settings.get(name, "–")
+        scenarios.append(row)
+    for name, forecast in result.forecasts.items():
+        quantiles = forecast.quantiles(level="city")
+        cols = ["month", *[c for c in ("q05", "q25", "q50", "q75", "q95") if c in quantiles]]
+        fans[name] = json_records(quantiles[cols])
+    deadline = scenarios[0].get("deadline") if scenarios else None
+
+    champion_row = result.model_table.set_index("model").loc[result.champion]
+    budgets = []
+    for key in ("true_share", "10", "20", "40"):
+        budgets.append(
+            {
+                "budget": key,
+                "ee": json_ready(champion_row.get(f"ee_at_{key}", np.nan)),
+                "ie": json_ready(champion_row.get(f"ie_at_{key}", np.nan)),
+            }
+        )
+    model_cols = [
+        c
+        for c in [
+            "model",
+            "auc",
+            "brier",
+            "ece",
+            "ee_at_true_share",
+            "ie_at_true_share",
+            "ee_at_20",
+            "ee_at_40",
+        ]
+        if c in result.model_table
+    ]
+    calibration = None
+    if result.calibration is not None and result.champion in set(result.calibration["model"]):
+        calibration = json_ready(
+            result.calibration.set_index("model").loc[result.champion].to_dict()
+        )
+    oof = getattr(result, "oof", None) or {}
+    group_ratios = getattr(result, "group_ratios", None)
+    data = {
+        "version": REPORT_DATA_VERSION,
+        "run_id": run_id,
+        "meta": {
+            "experiment": spec.name,
+            "spec_hash": spec.spec_hash,
+            "seed": spec.seed,
+            "data_fingerprint": result.data_fingerprint,
+            "vintage": str(spec.data.get("vintage", "")) or None,
+            "source": str(spec.data.get("source", "synthetic")),
+            "targeting_version": targeting.__version__,
+            "created": pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d %H:%M UTC"),
+        },
+        "headline": {
+            "by_kecamatan": json_records(head.iloc[:-1]),
+            "total": json_records(head.iloc[-1:])[0],
+        },
+        "plan": {
+            "visits": len(plan),
+            "operator_days": int(plan_summary.get("operator_days", 0)),
+            "operators_used": int(plan_summary.get("operators_used", 0)),
+            "capacity_visits": json_ready(plan_summary.get("capacity_visits")),
+            "expected_finds": float(plan_summary.get("expected_finds", 0.0)),
+            "expected_finds_per_visit": float(plan_summary.get("expected_finds_per_visit", 0.0)),
+            "first_visit_date": plan_summary.get("first_visit_date"),
+            "last_visit_date": plan_summary.get("last_visit_date"),
+            "by_kelurahan": json_records(by_kel),
+        },
+        "accounting": json_ready(result.counts),
+        "progress": progress,
+        "forecast": {"deadline": deadline, "scenarios": scenarios, "fan": fans},
+        "model_card": {
+            "champion": result.champion,
+            "challenger": result.challenger,
+            "primary_metric": spec.primary_metric,
+            "n_splits": int(spec.evaluation.get("n_splits", DEFAULT_N_SPLITS)),
+            "group": str(spec.evaluation.get("group", "kelurahan")),
+            "budgets": budgets,
+            "models": json_records(result.model_table[model_cols]),
+            "calibration": calibration,
+            "calibration_curve": _calibration_curve(oof.get(result.champion)),
+            "group_ratios": json_records(group_ratios) if group_ratios is not None else None,
+        },
+    }
+    return data
+
+
+def write_report_data(path: str | Path, data: dict[str, Any]) -> Path:
+    """Write the report data as key-sorted JSON, atomically (aggregates only).
+
+    Parameters
+    ----------
+    path : path-like
+    data : dict
+        From :func:`build_report_data`.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    from targeting.data.io import write_json
+
+    return write_json(data, path)
