@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from targeting.tracking import _experiment_id, _finite_metrics, _log_frame, configure
+from targeting.tracking import configure, ensure_experiment, finite_metrics, log_frame
 from targeting.tracking.quiet import quietly
 
 if TYPE_CHECKING:
@@ -112,7 +112,7 @@ def log_evaluation(
     import mlflow  # slow to import: only when used
 
     uri = configure(tracking_uri)
-    experiment_id = _experiment_id(experiment_name, uri)
+    experiment_id = ensure_experiment(experiment_name, uri)
     model_runs: dict[str, str] = {}
     specs = {s.name: s for s in result.specs}
     with mlflow.start_run(experiment_id=experiment_id, run_name=f"evaluate-{result.data_name}"):
@@ -135,14 +135,14 @@ def log_evaluation(
             {k: v for k, v in result.notes.items() if isinstance(v, str | int | float | bool)},
             "notes.json",
         )
-        _log_frame(result.table, "model_comparison.csv")
-        _log_frame(result.groups, "groups.csv")
-        _log_frame(result.curves, "targeting_curves.csv")
-        _log_frame(result.calibration, "calibration.csv")
+        log_frame(result.table, "model_comparison.csv")
+        log_frame(result.groups, "groups.csv")
+        log_frame(result.curves, "targeting_curves.csv")
+        log_frame(result.calibration, "calibration.csv")
         champion_row = result.table[result.table["model"] == result.champion].iloc[0].to_dict()
         mlflow.log_metrics(
-            _finite_metrics({f"champion_{k}": v for k, v in champion_row.items()})
-            | _finite_metrics({k: v for k, v in result.notes.items() if k.startswith("macro_f1")})
+            finite_metrics({f"champion_{k}": v for k, v in champion_row.items()})
+            | finite_metrics({k: v for k, v in result.notes.items() if k.startswith("macro_f1")})
         )
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
@@ -164,7 +164,7 @@ def log_evaluation(
                         mlflow.log_params(_spec_params(specs[name]))
                         if specs[name].description:
                             mlflow.set_tag("mlflow.note.content", specs[name].description)
-                    mlflow.log_metrics(_finite_metrics(row.to_dict()))
+                    mlflow.log_metrics(finite_metrics(row.to_dict()))
                     curve_png = folder / f"{name}_targeting_curve.png"
                     _plot_curve(result, name, curve_png)
                     mlflow.log_artifact(str(curve_png), artifact_path="plots")
@@ -172,9 +172,9 @@ def log_evaluation(
                     _plot_calibration(result, name, calib_png)
                     mlflow.log_artifact(str(calib_png), artifact_path="plots")
                     groups = result.groups[result.groups["model"] == name]
-                    _log_frame(groups.reset_index(drop=True), "groups.csv")
+                    log_frame(groups.reset_index(drop=True), "groups.csv")
                     folds = result.fold_metrics[result.fold_metrics["model"] == name]
-                    _log_frame(pd.DataFrame(folds).reset_index(drop=True), "fold_metrics.csv")
+                    log_frame(pd.DataFrame(folds).reset_index(drop=True), "fold_metrics.csv")
     return {
         "tracking_uri": uri,
         "experiment_id": experiment_id,
