@@ -21,6 +21,7 @@ from targeting.config.experiment import ExperimentSpec, SpecError
 from targeting.console import Progress
 from targeting.data import schema
 from targeting.data import state as state_files
+from targeting.data.eligibility import eligible_for_ranking
 from targeting.data.header_mapping import apply_header_mapping, load_header_mapping
 from targeting.data.io import (
     InputFileError,
@@ -33,7 +34,7 @@ from targeting.data.io import (
 from targeting.data.outputs import RUN_DROPS, OutputSet
 from targeting.data.state import read_ledger, write_cycle, write_scores, write_state
 from targeting.data.synthetic import generate_city
-from targeting.evaluation.cv import fit_final, grouped_cross_validate
+from targeting.evaluation.cv import fit_final, grouped_cross_validate, summarise_oof
 from targeting.evaluation.metrics import group_error_ratios
 from targeting.feedback.ingest import apply_ledger, pool_holds
 from targeting.feedback.refit import RefitResult, recalibrate_on_outcomes
@@ -56,6 +57,7 @@ __all__ = [
     "CycleResult",
     "build_city_state",
     "check_experiment",
+    "choose_champion",
     "data_fingerprint",
     "forecast_experiment",
     "load_cycle_data",
@@ -284,7 +286,7 @@ def unreached_stock_and_calibration(
     """
     from targeting.evaluation.stock import unreached_calibration, unreached_stock
 
-    eligible = ~schema.is_reached(registry) & (registry["verification_status"] == "unverified")
+    eligible = eligible_for_ranking(registry)
     p = probabilities.reindex(registry.loc[eligible, "household_id"]).to_numpy(dtype=float)
     first = oof[oof["repeat"] == oof["repeat"].min()]
     if "reached" in first:
@@ -357,20 +359,14 @@ def unreached_summary(oof: pd.DataFrame, arrays: SurveyArrays) -> dict[str, floa
     """
     from targeting.evaluation.metrics import evaluate_scores
 
-    keep = ~oof["reached"].to_numpy(dtype=bool)
-    part = oof[keep]
-    pooled, per_fold = [], []
+    part = oof[~oof["reached"].to_numpy(dtype=bool)]
+    per_fold = []
     for _, chunk in part.groupby(["repeat", "fold"], sort=True):
         w = arrays.weight[chunk["row"].to_numpy()]
         per_fold.append(evaluate_scores(chunk["label"], chunk["p_extreme"], sample_weight=w))
-    for _, chunk in part.groupby("repeat", sort=True):
-        w = arrays.weight[chunk["row"].to_numpy()]
-        pooled.append(evaluate_scores(chunk["label"], chunk["p_extreme"], sample_weight=w))
-    out: dict[str, float] = {}
-    for key in pooled[0]:
-        out[key] = float(np.nanmean([m[key] for m in pooled]))
-        out[f"{key}_sd"] = float(np.nanstd([m[key] for m in per_fold], ddof=1))
-    return out
+    # the CV engine's one summary (pooled per repeat, mean over repeats; _sd over folds)
+    summary, _, _ = summarise_oof(part, pd.DataFrame(per_fold), arrays.weight)
+    return summary
 
 
 def cross_validate_spec(model_spec: Any, arrays: SurveyArrays, spec: ExperimentSpec) -> Any:
@@ -456,16 +452,15 @@ def check_experiment(spec: ExperimentSpec) -> tuple[list[Any], list[Any]]:
     return model_specs, scenarios
 
 
-def _choose_champion(table: pd.DataFrame, spec: ExperimentSpec) -> tuple[str, str | None]:
-    metric = spec.primary_metric
-    if metric not in table:
-        raise ValueError(
-            f"evaluation.primary_metric {metric!r} is not a reported metric; "
-            f"choose one of {', '.join(c for c in table.columns if c != 'model')}"
-        )
-    ordered = table.sort_values(
-        [metric, "auc", "model"], ascending=[spec.primary_lower_is_better, False, True]
-    )["model"].tolist()
+def choose_champion(table: pd.DataFrame, spec: ExperimentSpec) -> tuple[str, str | None]:
+    """The champion and challenger by the spec's primary metric (see
+    :func:`targeting.evaluation.champion.rank_models`)."""
+    from targeting.evaluation.champion import rank_models
+
+    try:
+        ordered = rank_models(table, spec.primary_metric)
+    except ValueError as exc:
+        raise ValueError(f"evaluation.primary_metric: {exc}") from exc
     return ordered[0], (ordered[1] if len(ordered) > 1 else None)
 
 
@@ -537,7 +532,7 @@ def prepare_forecast(
             rows.append({"model": name, **{k: float(v) for k, v in summary.items()}})
             oofs[name] = cv.oof
         model_table = pd.DataFrame(rows)
-        scoring_name, _ = _choose_champion(model_table, spec)
+        scoring_name, _ = choose_champion(model_table, spec)
         champion_oof = oofs[scoring_name]
         with progress.step(f"Fitting the champion {scoring_name} on the whole survey"):
             scorer = fitted[scoring_name] = fit(scoring_name)
@@ -1060,7 +1055,7 @@ def _run_cycle(
             {"model": model_spec.name, "ece_before": cv.ece_before, "ece_after": cv.ece_after}
         )
     model_table = pd.DataFrame(rows)
-    champion, challenger = _choose_champion(model_table, spec)
+    champion, challenger = choose_champion(model_table, spec)
     progress.note(f"champion by {spec.primary_metric}: {champion}")
     group_ratios = _group_ratios(survey, label, weight, oof_by_model[champion])
 
@@ -1144,7 +1139,7 @@ def _run_cycle(
     plan_truth_check: dict[str, float] = {}
     if data.truth is not None:
         truth = data.truth.set_index("household_id")["extreme"]
-        eligible = ~schema.is_reached(registry) & (registry["verification_status"] == "unverified")
+        eligible = eligible_for_ranking(registry)
         hits = truth.reindex(plan.plan["household_id"]).fillna(False).astype(bool)
         plan_truth_check = {
             "true_unreached_extreme": int(

@@ -41,10 +41,17 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     models, scenarios = found["models"], found["scenarios"]
     if args.sort:
-        if args.sort not in models and args.sort not in scenarios:
-            known = sorted(
-                {c for c in [*models.columns, *scenarios.columns] if c not in {"run_id", "role"}}
-            )
+        from targeting.evaluation.metrics import greater_is_better
+
+        def ranked(column: str) -> bool:
+            try:
+                greater_is_better(column)
+            except ValueError:
+                return False
+            return True
+
+        if not ranked(args.sort) or (args.sort not in models and args.sort not in scenarios):
+            known = sorted(c for c in {*models.columns, *scenarios.columns} if ranked(c))
             return _fail(f"no metric {args.sort!r} in this run; choose one of {', '.join(known)}")
         if args.sort in models:
             models = sort_table(models, args.sort)

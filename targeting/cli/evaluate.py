@@ -11,7 +11,6 @@ import argparse
 import os
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 from targeting.cli.common import Formatter, print_json, table
@@ -94,8 +93,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             n_splits=args.folds,
             n_repeats=args.repeats,
             seed=args.seed,
-            group_by=group_by,
-            stratify=True,
+            group_by=args.group_by,
+            stratify=args.stratify,
             progress=progress,
             primary_metric=args.primary_metric,
             n_jobs=args.jobs,
@@ -117,12 +116,11 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             paired = paired_bootstrap(result.oof, units, models, references, n_boot=args.boot)
     outputs: dict[str, str] = {}
     if args.oof:
-        path = Path(args.oof)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        result.oof.to_csv(tmp, index=False)
-        tmp.replace(path)
-        outputs["oof"] = str(path)
+        from targeting.data.io import atomic_path
+
+        with atomic_path(args.oof) as tmp:
+            result.oof.to_csv(tmp, index=False)
+        outputs["oof"] = str(args.oof)
     tracking: dict[str, Any] = {}
     if not args.no_tracking:
         from targeting.tracking.evaluation import log_evaluation
@@ -155,12 +153,14 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _print(result: Any, summary: dict[str, Any]) -> None:
+    from targeting.evaluation.metrics import greater_is_better
+
     p = result.params
     print(
         f"\n{result.data_name}: {p['n_households']:,} households, extreme share "
         f"{p['true_share']:.4f}{' (weighted)' if p['weighted'] else ''}; {p['n_repeats']} x "
-        f"{p['n_splits']}-fold CV grouped by {p['group_by']} ({p['n_groups']:,} groups), "
-        "stratified"
+        f"{p['n_splits']}-fold CV grouped by {p['group_by']} ({p['n_groups']:,} groups)"
+        + (", stratified" if p["stratify"] else "")
     )
     print("(metrics on pooled out-of-fold predictions, mean over repeats; _sd across folds)\n")
     print(table(result.table[[c for c in SHOWN if c in result.table.columns]]))
@@ -177,11 +177,8 @@ def _print(result: Any, summary: dict[str, Any]) -> None:
             )
     for model, info in summary["tuning"].items():
         print(f"tuned: {model}: {info['settings']}; on {info['tuned_on']}: {info['verdict']}")
-    print(
-        f"\nchampion: {result.champion} (lowest {result.primary_metric})"
-        if "auc" not in result.primary_metric
-        else f"\nchampion: {result.champion} (highest {result.primary_metric})"
-    )
+    best = "highest" if greater_is_better(result.primary_metric) else "lowest"
+    print(f"\nchampion: {result.champion} ({best} {result.primary_metric})")
     for name, reason in result.skipped.items():
         print(f"skipped {name}: {reason}")
     if "macro_f1_note" in result.notes:
@@ -195,6 +192,8 @@ def _print(result: Any, summary: dict[str, Any]) -> None:
 
 def register(sub: Any) -> None:
     """Add the ``evaluate`` sub-command to the parser's sub-parsers."""
+    from targeting.evaluation.cv import DEFAULT_N_REPEATS, DEFAULT_N_SPLITS, DEFAULT_STRATIFY
+
     cmd = sub.add_parser(
         "evaluate",
         help="compare the PMT models on a survey (cross-validated table, OOF file, MLflow)",
@@ -203,12 +202,12 @@ def register(sub: Any) -> None:
             "Cross-validate every model of the zoo on the same folds and print the comparison\n"
             "(AUC, Brier, ECE, exclusion/inclusion error at the true share and 10/20/40 %\n"
             "budgets, each with its spread across folds). Consumption models are skipped when\n"
-            "the data have no consumption. Defaults: all models of models/; 3 repeats of\n"
-            "stratified 5-fold from seed 100; folds grouped by the data spec's group_column\n"
-            "(kelurahan for 'synthetic'), over households only with --group-by household\n"
-            "(labelled optimistic). Each model gets a paired bootstrap interval of its AUC and\n"
-            "EE difference against ols and plain, and the output says which settings were\n"
-            "tuned on which folds."
+            "the data have no consumption. Defaults (the protocol of 'targeting run'): all\n"
+            "models of models/; 5-fold CV, 1 repeat, from seed 100; folds grouped by area\n"
+            "(kelurahan for 'synthetic', the data spec's group_column otherwise), over\n"
+            "households only with --group-by household (labelled optimistic). Each model gets a\n"
+            "paired bootstrap interval of its AUC and EE difference against ols and plain, and\n"
+            "the output says which settings were tuned on which folds."
         ),
         epilog=(
             "Examples:\n"
@@ -229,8 +228,18 @@ def register(sub: Any) -> None:
         "--models-dir",
         help="folder of model specs that override the packaged ones (default: models/ if present)",
     )
-    cmd.add_argument("--repeats", type=int, default=3, help="CV repeats (default 3)")
-    cmd.add_argument("--folds", type=int, default=5, help="folds per repeat (default 5)")
+    cmd.add_argument(
+        "--repeats",
+        type=int,
+        default=DEFAULT_N_REPEATS,
+        help=f"CV repeats (default {DEFAULT_N_REPEATS})",
+    )
+    cmd.add_argument(
+        "--folds",
+        type=int,
+        default=DEFAULT_N_SPLITS,
+        help=f"folds per repeat (default {DEFAULT_N_SPLITS})",
+    )
     cmd.add_argument(
         "--group-by",
         choices=["household", "area"],
@@ -249,6 +258,12 @@ def register(sub: Any) -> None:
         type=int,
         default=1000,
         help="paired bootstrap draws for the differences against ols and plain (0: none)",
+    )
+    cmd.add_argument(
+        "--stratify",
+        action="store_true",
+        default=DEFAULT_STRATIFY,
+        help="balance the extreme share across folds (groups are still never split)",
     )
     cmd.add_argument(
         "--jobs",

@@ -37,7 +37,9 @@ def kota_serang_series(folder: Path) -> pd.Series:
         t = pd.read_csv(kab)
         code = t.get("kode_bps")
         if code is not None:
-            t = t[code.astype(str) == "3673"]
+            from targeting.data.city import load_city_profile
+
+            t = t[code.astype(str) == load_city_profile().bps_code]
             for _, r in t.iterrows():
                 year = int(str(r["period"])[-4:]) if "period" in t else None
                 if year is not None:

@@ -20,7 +20,7 @@ def _fail(message: str) -> int:
 
 def _cmd_report(args: argparse.Namespace) -> int:
     # imported on use, so that 'targeting --help' answers without loading them
-    from targeting.report.data import read_progress
+    from targeting.feedback.progress import read_progress
     from targeting.report.render import render_report, write_report
 
     if args.data:

@@ -29,7 +29,6 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from targeting.config.errors import SpecError, problems_from_validation
-from targeting.config.model import DEFAULT_LINE
 from targeting.config.types import (
     Count,
     IsoDate,
@@ -40,12 +39,15 @@ from targeting.config.types import (
     Section,
     Share,
 )
+from targeting.data.city import DEFAULT_LINE, load_city_profile
 
 __all__ = [
     "AUTO",
     "DEFAULT_AUDIT_SHARE",
+    "DEFAULT_N_REPEATS",
+    "DEFAULT_N_SPLITS",
     "DEFAULT_SPEC_NAME",
-    "LOWER_IS_BETTER",
+    "DEFAULT_STRATIFY",
     "POOLINGS",
     "PRIMARY_METRICS",
     "CapacitySearch",
@@ -89,8 +91,16 @@ PrimaryMetric = Literal[
     "ece",
 ]
 PRIMARY_METRICS: tuple[str, ...] = PrimaryMetric.__args__  # type: ignore[attr-defined]
-#: Of those, the ones where lower is better (all but AUC).
-LOWER_IS_BETTER: frozenset[str] = frozenset(m for m in PRIMARY_METRICS if m != "auc")
+# Their direction has one owner: targeting.evaluation.metrics.greater_is_better.
+
+# The one cross-validation protocol (targeting.evaluation.cv re-exports these): the spec's
+# evaluation section, 'targeting evaluate' and the CV engine all default to them.
+DEFAULT_N_SPLITS = 5
+"""Folds per repeat when neither the spec nor the command line says otherwise."""
+DEFAULT_N_REPEATS = 1
+"""Repeats of the fold assignment by default."""
+DEFAULT_STRATIFY = False
+"""Whether folds balance the extreme share by default (``StratifiedGroupKFold``)."""
 
 
 class DataSection(Section):
@@ -99,7 +109,9 @@ class DataSection(Section):
     source: Literal["synthetic", "files"] = Field(
         "synthetic", description="'synthetic' (the embedded city) or 'files' (registry+survey)"
     )
-    n_households: Count = Field(206_600, description="synthetic registry size")
+    n_households: Count = Field(
+        load_city_profile().households, description="synthetic registry size (the city's)"
+    )
     survey_fraction: Share = Field(0.05, description="synthetic survey share of the registry")
     extreme_line: PositiveFloat = Field(
         DEFAULT_LINE, description="extreme-poverty line, IDR per person per month"
@@ -127,8 +139,10 @@ class DataSection(Section):
 class EvaluationSection(Section):
     """``evaluation:``: the cross-validation protocol and the champion's metric."""
 
-    n_splits: int = Field(5, ge=2, description="folds of the grouped cross-validation")
-    n_repeats: Count = Field(1, description="repeats of the cross-validation")
+    n_splits: int = Field(
+        DEFAULT_N_SPLITS, ge=2, description="folds of the grouped cross-validation"
+    )
+    n_repeats: Count = Field(DEFAULT_N_REPEATS, description="repeats of the cross-validation")
     group: Literal["kelurahan", "kecamatan"] = Field(
         "kelurahan", description="the area folds are grouped by"
     )
@@ -289,11 +303,6 @@ class ExperimentSpec(Section):
     def primary_metric(self) -> str:
         """The metric the champion is chosen by."""
         return self.evaluation.primary_metric
-
-    @property
-    def primary_lower_is_better(self) -> bool:
-        """Whether a lower value of the primary metric is better."""
-        return self.primary_metric in LOWER_IS_BETTER
 
     @property
     def extreme_line(self) -> float:

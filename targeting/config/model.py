@@ -26,10 +26,10 @@ from pydantic.dataclasses import dataclass
 
 from targeting.config.errors import SpecError, problems_from_validation
 
-__all__ = ["DEFAULT_LINE", "ModelSpec", "read_model_spec"]
+# Re-exported for callers that read model specs: the one definition is the city profile's line.
+from targeting.data.city import DEFAULT_LINE
 
-DEFAULT_LINE = 400_000.0
-"""The extreme-poverty line, IDR per person per month (Dinas Sosial threshold)."""
+__all__ = ["DEFAULT_LINE", "ModelSpec", "read_model_spec"]
 
 
 @dataclass(config=ConfigDict(extra="forbid", populate_by_name=True))

@@ -13,7 +13,7 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,9 @@ class InputFileError(ValueError):
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success move it onto ``path`` atomically.
+
+    The toolkit's one atomic writer (tables, JSON, workbooks, the synthetic city, reports,
+    streamed scores): every file it writes goes through this temporary-then-replace step.
 
     Parameters
     ----------
@@ -94,12 +97,6 @@ def remove_stale_parts(folder: str | os.PathLike[str]) -> list[Path]:
     return removed
 
 
-def _write_with(path: Path, writer: Callable[[Path], Any]) -> Path:
-    with atomic_path(path) as tmp:
-        writer(tmp)
-    return path
-
-
 def write_table(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     """Write ``frame`` atomically as CSV or Parquet, chosen by the file's suffix.
 
@@ -116,16 +113,22 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return _write_with(path, lambda tmp: frame.to_csv(tmp, index=False, lineterminator="\n"))
+        with atomic_path(path) as tmp:
+            frame.to_csv(tmp, index=False, lineterminator="\n")
+        return path
     if suffix == ".parquet":
-        return _write_with(path, lambda tmp: frame.to_parquet(tmp, index=False))
+        with atomic_path(path) as tmp:
+            frame.to_parquet(tmp, index=False)
+        return path
     raise ValueError(f"cannot write {path}: use a .csv or .parquet file name")
 
 
 def write_json(obj: Any, path: str | os.PathLike[str]) -> Path:
     """Write ``obj`` as indented, key-sorted JSON atomically (deterministic bytes)."""
     text = json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n"
-    return _write_with(Path(path), lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)
 
 
 def _sniff_separator(sample: str) -> str:

@@ -19,6 +19,11 @@ from typing import Literal, overload
 import numpy as np
 import pandas as pd
 
+from targeting.data.city import load_city_profile
+
+# Re-exported: the one definition lives in targeting.data.eligibility.
+from targeting.data.eligibility import is_reached
+
 __all__ = [
     "BOOL_PROXIES",
     "CATEGORICAL_PROXIES",
@@ -53,15 +58,9 @@ __all__ = [
 
 # --- vocabularies -----------------------------------------------------------------------------
 
-KECAMATAN_KELURAHAN_COUNTS: dict[str, int] = {
-    "Serang": 12,
-    "Kasemen": 10,
-    "Walantaka": 14,
-    "Curug": 10,
-    "Cipocok Jaya": 8,
-    "Taktakan": 13,
-}
-"""Kota Serang's six kecamatan and how many kelurahan each has (67 in all)."""
+KECAMATAN_KELURAHAN_COUNTS: dict[str, int] = load_city_profile().kelurahan_counts
+"""Kota Serang's six kecamatan and how many kelurahan each has (67 in all), from the city
+profile (:func:`targeting.data.city.load_city_profile`)."""
 
 EDUCATION_LEVELS: list[str] = ["none", "primary", "junior", "senior", "tertiary"]
 
@@ -163,21 +162,6 @@ _RT_RW_PATTERN = r"\d{1,3}"
 _HOUSEHOLD_COUNT_LIMITED = ["n_children_u5", "n_school_age", "n_elderly", "n_disabled", "n_workers"]
 _TRUE_STRINGS = {"true", "1", "yes", "ya", "y", "t"}
 _FALSE_STRINGS = {"false", "0", "no", "tidak", "n", "f"}
-
-
-def is_reached(frame: pd.DataFrame) -> pd.Series:
-    """Return whether each household is *reached* (cash or food assistance: PKH or BPNT).
-
-    Parameters
-    ----------
-    frame : pandas.DataFrame
-        A validated registry.
-
-    Returns
-    -------
-    pandas.Series of bool
-    """
-    return frame["receives_pkh"].astype(bool) | frame["receives_bpnt"].astype(bool)
 
 
 def survey_reached(survey: pd.DataFrame) -> np.ndarray | None:

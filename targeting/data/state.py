@@ -48,6 +48,7 @@ __all__ = [
     "read_audit",
     "read_cycle",
     "read_ledger",
+    "read_outcomes",
     "read_predictions",
     "read_scores",
     "read_status",
@@ -232,3 +233,30 @@ def read_predictions(folder: str | Path) -> pd.DataFrame:
         )
     out = pd.concat(parts, ignore_index=True).drop_duplicates("household_id", keep="first")
     return out.reset_index(drop=True)
+
+
+def read_outcomes(folder: str | Path | None) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """The one reading of a state folder's progress inputs: the ledger and its predictions.
+
+    Parameters
+    ----------
+    folder : path-like or None
+        A state folder (``outputs/<experiment>``).
+
+    Returns
+    -------
+    tuple of pandas.DataFrame, or None
+        ``(ledger, predictions)`` as :func:`read_ledger` and :func:`read_predictions` read them;
+        None when there is no folder, nothing was ingested yet, or the folder has neither
+        ``plan.csv`` nor ``scores.parquet`` to compare the outcomes with.
+    """
+    if folder is None:
+        return None
+    ledger = read_ledger(folder)
+    if ledger is None or not len(ledger):
+        return None
+    try:
+        predictions = read_predictions(folder)
+    except InputFileError:
+        return None
+    return ledger, predictions

@@ -30,8 +30,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +37,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtri
 
+from targeting.data.city import load_city_profile
+from targeting.data.io import atomic_path
 from targeting.data.schema import (
     CATEGORICAL_PROXIES,
     EDUCATION_LEVELS,
@@ -61,45 +61,26 @@ __all__ = [
 
 # --- calibration targets (DESIGN.md §7) -------------------------------------------------------
 
-REFERENCE_HOUSEHOLDS = 206_600
+_CITY = load_city_profile()
+
+REFERENCE_HOUSEHOLDS = _CITY.households
 """Kota Serang's households (KK, Disdukcapil 2021); count targets scale with n / this."""
 
-EXTREME_BY_KECAMATAN: dict[str, float] = {
-    "Taktakan": 2_000,
-    "Kasemen": 1_600,
-    "Curug": 1_500,
-    "Serang": 1_300,
-    "Walantaka": 1_200,
-    "Cipocok Jaya": 1_000,
-}
+EXTREME_BY_KECAMATAN: dict[str, float] = _CITY.extreme_by_kecamatan
 """Extremely poor KK per kecamatan (P3KE list, August 2023; they sum to 8,600)."""
 
 CALIBRATION_TARGETS: dict[str, float] = {
-    "households": 206_600,
-    "population": 744_000,
-    "extreme_households": 8_800,
-    "reached_share_of_extreme": 0.57,
-    "unreached_extreme_households": 3_784,
-    "reached_share_of_households": 0.12,
-    "persons_poverty_rate": 0.0565,
-    "mean_household_size": 3.6,
-    "mean_extreme_household_size": 5.0,
-    "kecamatan": 6,
-    "kelurahan": 67,
+    **_CITY.targets,
+    "kecamatan": len(_CITY.kecamatan),
+    "kelurahan": sum(_CITY.kelurahan_counts.values()),
 }
-"""City-wide targets at the reference size (counts scale with ``n_households``)."""
+"""City-wide targets at the reference size (counts scale with ``n_households``), from the city
+profile (:func:`targeting.data.city.load_city_profile`)."""
 
 _COUNT_TARGETS = {"households", "population", "extreme_households", "unreached_extreme_households"}
 
 # Share of the city's households living in each kecamatan (approximately the BPS population shares).
-_KECAMATAN_HOUSEHOLD_SHARE: dict[str, float] = {
-    "Serang": 0.30,
-    "Kasemen": 0.14,
-    "Walantaka": 0.13,
-    "Curug": 0.08,
-    "Cipocok Jaya": 0.15,
-    "Taktakan": 0.20,
-}
+_KECAMATAN_HOUSEHOLD_SHARE: dict[str, float] = _CITY.household_shares
 # Lower programme reach (a shift of the reach score) where most unreached extreme poor live.
 _REACH_OFFSET: dict[str, float] = {"Kasemen": -1.6, "Taktakan": -1.4}
 
@@ -566,7 +547,8 @@ def _reach_survey(
 def _nik(
     rng: np.random.Generator, kec_code: np.ndarray, head_age: np.ndarray, female: np.ndarray
 ) -> np.ndarray:
-    """Fake NIKs: 3673 + kecamatan code + DDMMYY (day + 40 for women) + a unique 4-digit serial."""
+    """Fake NIKs: the city's code (3673) + kecamatan code + DDMMYY (day + 40 for women) + a unique
+    4-digit serial."""
     n = head_age.size
     # A birth date such that the age on the reference date (1 July 2025) is exactly head_age.
     ref_year = int(_REFERENCE_DATE.astype("datetime64[Y]").astype(int)) + 1970
@@ -584,7 +566,7 @@ def _nik(
     year = year_if_before - after_ref
     dd = day + 40 * female.astype(np.int64)
     stem = (
-        3673 * 10**12
+        int(_CITY.bps_code) * 10**12
         + kec_code.astype(np.int64) * 10**10
         + dd.astype(np.int64) * 10**8
         + month.astype(np.int64) * 10**6
@@ -613,9 +595,9 @@ def _pii(
         np.asarray(_MALE_FAMILY, dtype=object)[rng.integers(0, len(_MALE_FAMILY), n)],
     )
     names = pd.Series(given) + " " + pd.Series(family)
-    kec_code = (
-        registry["kecamatan"].map({k: i + 1 for i, k in enumerate(KECAMATAN_KELURAHAN_COUNTS)})
-    ).to_numpy(dtype=np.int64)
+    kec_code = (registry["kecamatan"].map({k.name: int(k.code) for k in _CITY.kecamatan})).to_numpy(
+        dtype=np.int64
+    )
     nik = _nik(rng, kec_code, registry["head_age"].to_numpy(), female)
     # RT of about 60 households, RW of 6-10 RT; the order within a kelurahan is random.
     kel_size = registry["kelurahan"].map(kel.set_index("kelurahan")["n_households"]).to_numpy()
@@ -652,17 +634,18 @@ def _pii(
 
 
 def generate_city(
-    n_households: int = 206_600,
+    n_households: int = REFERENCE_HOUSEHOLDS,
     seed: int = 2026,
     survey_fraction: float = 0.05,
-    extreme_line: float = 400_000.0,
+    extreme_line: float = _CITY.extreme_line,
 ) -> SyntheticCity:
     """Generate a synthetic Kota Serang.
 
     Parameters
     ----------
     n_households : int
-        Registry households (KK). Count targets scale with ``n_households / 206_600``.
+        Registry households (KK), default the city profile's 206,600. Count targets scale with
+        ``n_households / 206_600``.
     seed : int
         Seed; the same seed gives identical frames.
     survey_fraction : float
@@ -847,7 +830,8 @@ def calibration_summary(city: SyntheticCity) -> pd.DataFrame:
     add("population (persons)", "population", float(size.sum()))
     add("extremely poor KK", "extreme_households", float(extreme.sum()))
     kec = reg["kecamatan"].to_numpy()
-    for k, v in EXTREME_BY_KECAMATAN.items():
+    # largest first, as the P3KE figures are quoted
+    for k, v in sorted(EXTREME_BY_KECAMATAN.items(), key=lambda kv: -kv[1]):
         rows.append(
             (
                 f"extremely poor KK, {k}",
@@ -995,17 +979,6 @@ class FieldOutcomeSimulator:
 _TABLES = ["survey", "registry", "truth", "kelurahan"]
 
 
-def _atomic_write(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_city(city: SyntheticCity, folder: Path) -> dict[str, Path]:
     """Write the city as Parquet files (plus ``params.json``) into ``folder``.
 
@@ -1026,11 +999,13 @@ def write_city(city: SyntheticCity, folder: Path) -> dict[str, Path]:
     for name in _TABLES:
         path = folder / f"{name}.parquet"
         frame: pd.DataFrame = getattr(city, name)
-        _atomic_write(path, lambda p, f=frame: f.to_parquet(p, index=False))
+        with atomic_path(path) as tmp:
+            frame.to_parquet(tmp, index=False)
         paths[name] = path
     path = folder / "params.json"
     text = json.dumps(city.params, indent=2, sort_keys=True)
-    _atomic_write(path, lambda p: p.write_text(text + "\n", encoding="utf-8"))
+    with atomic_path(path) as tmp:
+        tmp.write_text(text + "\n", encoding="utf-8")
     paths["params"] = path
     return paths
 

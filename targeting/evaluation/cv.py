@@ -5,6 +5,15 @@ repeat reshuffles which areas fall together (``GroupKFold(shuffle=True)``, seede
 training fold, P(extreme) is optionally recalibrated on held-out training *areas*
 (:class:`~targeting.pmt.calibration.CalibratedPMT`, Platt scaling), so calibration never sees the
 test fold. Metrics are reported per fold and on the pooled out-of-fold predictions.
+
+This is the toolkit's one cross-validation engine and its one default protocol: ``targeting run``
+(:mod:`targeting.pipeline`) and ``targeting evaluate`` (:mod:`targeting.evaluation.zoo`) both call
+:func:`grouped_cross_validate` and summarise with :func:`summarise_oof`; by default
+(:data:`DEFAULT_N_SPLITS` folds, :data:`DEFAULT_N_REPEATS` repeat, not stratified) folds are
+grouped by area whenever the data have one (:func:`default_group_by`). Repeat *r* assigns areas to
+folds with seed ``seed + r`` and seeds the model of fold *k* with ``seed + r + k``, so running the
+repeats one at a time (``n_repeats=1, seed=seed + r``, as the zoo does in parallel) gives the same
+folds and fits as one call with ``n_repeats``.
 """
 
 from __future__ import annotations
@@ -17,12 +26,42 @@ import pandas as pd
 from sklearn.model_selection import GroupKFold, StratifiedGroupKFold
 from sklearn.pipeline import Pipeline
 
+# The protocol's defaults are declared once, with the experiment spec's evaluation section.
+from targeting.config.experiment import DEFAULT_N_REPEATS, DEFAULT_N_SPLITS, DEFAULT_STRATIFY
 from targeting.evaluation.metrics import evaluate_scores, expected_calibration_error
 from targeting.pmt.build import DEFAULT_LINE, ModelSpec, build_model, fit_model
 from targeting.pmt.calibration import CalibratedPMT
 from targeting.pmt.scoring import attach_desil_cutpoints
 
-__all__ = ["CVResult", "fit_final", "grouped_cross_validate"]
+__all__ = [
+    "DEFAULT_N_REPEATS",
+    "DEFAULT_N_SPLITS",
+    "DEFAULT_STRATIFY",
+    "CVResult",
+    "default_group_by",
+    "fit_final",
+    "grouped_cross_validate",
+    "summarise_oof",
+]
+
+
+def default_group_by(groups: Any) -> str:
+    """The default fold grouping: ``"area"`` whenever the data have an area per row, else
+    ``"household"`` (each household its own group).
+
+    Parameters
+    ----------
+    groups : array-like or None
+        The area of each row (kelurahan, region, commune), or None.
+
+    Returns
+    -------
+    str
+    """
+    if groups is None:
+        return "household"
+    values = pd.Series(np.asarray(groups, dtype=object))
+    return "area" if values.notna().all() and values.nunique() < len(values) else "household"
 
 
 @dataclass
@@ -34,7 +73,8 @@ class CVResult:
     spec : ModelSpec
     oof : pandas.DataFrame
         One row per household and repeat: ``row`` (position in X), ``repeat``, ``fold``,
-        ``label``, ``p_extreme`` (calibrated when calibration is on), ``p_raw``.
+        ``label``, ``p_extreme`` (calibrated when calibration is on), ``p_raw`` and, when the
+        data are weighted, ``weight``.
     fold_metrics : pandas.DataFrame
         One row per repeat × fold with the :func:`~.metrics.evaluate_scores` keys.
     summary : dict
@@ -78,13 +118,13 @@ def grouped_cross_validate(
     groups: np.ndarray,
     consumption: np.ndarray | None = None,
     sample_weight: np.ndarray | None = None,
-    n_splits: int = 5,
-    n_repeats: int = 1,
+    n_splits: int = DEFAULT_N_SPLITS,
+    n_repeats: int = DEFAULT_N_REPEATS,
     seed: int = 0,
     line: float = DEFAULT_LINE,
     calibrate: bool | None = None,
     features: Any = None,
-    stratify: bool = False,
+    stratify: bool = DEFAULT_STRATIFY,
     y_ordinal: np.ndarray | None = None,
     reached: np.ndarray | None = None,
     selection: str | dict[str, Any] | None = None,
@@ -104,11 +144,12 @@ def grouped_cross_validate(
         Consumption per capita (IDR), required by consumption models.
     sample_weight : numpy.ndarray, optional
         Sampling weights, used in fitting and in the metrics.
-    n_splits : int, default 5
-    n_repeats : int, default 1
+    n_splits : int, default DEFAULT_N_SPLITS (5)
+    n_repeats : int, default DEFAULT_N_REPEATS (1)
         Repeats reshuffle the area-to-fold assignment (seed + repeat).
     seed : int, default 0
-    line : float, default 400_000.0
+        Repeat *r* splits with ``seed + r``; its fold *k* model is seeded ``seed + r + k``.
+    line : float, default DEFAULT_LINE (the city profile's extreme line)
     calibrate : bool, optional
         Recalibrate on held-out training areas within each training fold; default: the spec's
         own ``calibrate``.
@@ -127,7 +168,7 @@ def grouped_cross_validate(
         to the unreached.
     selection : {"unreached", "input", "two_part"} or dict, optional
         Fit :class:`~targeting.pmt.selection.SelectionAwarePMT` around each model (see
-        :func:`~targeting.config.model.build_model`).
+        :func:`~targeting.pmt.build.build_model`).
 
     Returns
     -------
@@ -155,7 +196,7 @@ def grouped_cross_validate(
                 line=line,
                 features=features,
                 calibrate=calibrate,
-                random_state=seed + fold,
+                random_state=seed + repeat + fold,
                 selection=selection,
             )
             fit_model(
@@ -178,6 +219,7 @@ def grouped_cross_validate(
                     "label": label[test],
                     "p_extreme": p_cal,
                     "p_raw": p_raw,
+                    **({} if sample_weight is None else {"weight": _opt(sample_weight, test)}),
                 }
             )
             if reached is not None:
@@ -187,6 +229,40 @@ def grouped_cross_validate(
             fold_rows.append({"repeat": repeat, "fold": fold, "n_test": len(test), **metrics})
     oof = pd.concat(records, ignore_index=True)
     fold_metrics = pd.DataFrame(fold_rows)
+    summary, ece_before, ece_after = summarise_oof(oof, fold_metrics, sample_weight)
+    return CVResult(
+        spec=spec,
+        oof=oof,
+        fold_metrics=fold_metrics,
+        summary=summary,
+        ece_before=ece_before,
+        ece_after=ece_after,
+    )
+
+
+def summarise_oof(
+    oof: pd.DataFrame, fold_metrics: pd.DataFrame, sample_weight: Any = None
+) -> tuple[dict[str, float], float, float]:
+    """The one summary of a cross-validation: pooled metrics per repeat, averaged over repeats.
+
+    Parameters
+    ----------
+    oof : pandas.DataFrame
+        ``row``, ``repeat``, ``label``, ``p_extreme``, ``p_raw`` (as :attr:`CVResult.oof`).
+    fold_metrics : pandas.DataFrame
+        One row per repeat × fold with the :func:`~.metrics.evaluate_scores` keys.
+    sample_weight : array-like, optional
+        Weights of every row of the data (indexed by ``oof["row"]``).
+
+    Returns
+    -------
+    summary : dict
+        Each metric of :func:`~.metrics.evaluate_scores` on the pooled out-of-fold predictions
+        of a repeat, averaged over repeats, and ``<metric>_sd``, its standard deviation across
+        the individual folds.
+    ece_before, ece_after : float
+        ECE of the pooled raw and calibrated probabilities, averaged over repeats.
+    """
     w_all = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
     pooled: list[dict[str, float]] = []
     ece_before, ece_after = [], []
@@ -200,14 +276,7 @@ def grouped_cross_validate(
     for key in pooled[0]:
         summary[key] = float(np.nanmean([m[key] for m in pooled]))
         summary[f"{key}_sd"] = float(np.nanstd(fold_metrics[key].to_numpy(dtype=float), ddof=1))
-    return CVResult(
-        spec=spec,
-        oof=oof,
-        fold_metrics=fold_metrics,
-        summary=summary,
-        ece_before=float(np.mean(ece_before)),
-        ece_after=float(np.mean(ece_after)),
-    )
+    return summary, float(np.mean(ece_before)), float(np.mean(ece_after))
 
 
 def fit_final(
@@ -242,7 +311,7 @@ def fit_final(
         Areas for the calibration hold-out (households are held out when not given).
     features : sklearn.compose.ColumnTransformer, optional
         Feature transformer used instead of the spec's feature set.
-    line : float, default 400_000.0
+    line : float, default DEFAULT_LINE (the city profile's extreme line)
     y_ordinal : numpy.ndarray, optional
         An ordered label (lowest class = extreme) for models that accept it.
     reached : numpy.ndarray of bool, optional

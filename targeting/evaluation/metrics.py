@@ -21,10 +21,13 @@ import pandas as pd
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
 __all__ = [
+    "GREATER_IS_BETTER",
     "HEADLINE_METRICS",
     "evaluate_scores",
     "expected_calibration_error",
+    "greater_is_better",
     "group_error_ratios",
+    "reliability_bins",
     "select_top",
     "targeting_curve",
     "targeting_errors",
@@ -43,6 +46,72 @@ HEADLINE_METRICS: list[str] = [
 """The metrics shown first wherever models are compared (tables, reports, MLflow views)."""
 
 DEFAULT_BUDGETS: dict[str, float] = {"10": 0.10, "20": 0.20, "40": 0.40}
+
+GREATER_IS_BETTER: dict[str, bool] = {
+    # model quality (cross-validated; :func:`evaluate_scores`, the zoo table)
+    "auc": True,
+    "auc_fold_mean": True,
+    "brier": False,
+    "ece": False,
+    "ece_before": False,
+    "ece_after": False,
+    "macro_f1": True,
+    "macro_f1_4class": True,
+    "ee_at_true_share": False,
+    "ie_at_true_share": False,
+    **{f"{kind}_at_{b}": False for kind in ("ee", "ie") for b in DEFAULT_BUDGETS},
+    "seconds": False,
+    # forecast scenarios (:meth:`targeting.forecast.stockflow.ForecastResult.summary`)
+    "p_goal": True,
+    "p_near_zero": True,
+    "start_stock_median": False,
+    "deadline_stock_median": False,
+    **{f"end_q{q:02d}": False for q in (5, 10, 25, 50, 75, 90, 95)},
+}
+"""Whether a larger value of each reported metric is better (the one direction rule).
+
+Also covered by :func:`greater_is_better`, without being listed: exclusion and inclusion errors
+at any budget (``ee_at_*``, ``ie_at_*``: lower is better), the capacity a scenario needs
+(``capacity_*``: lower is better) and every spread (``<metric>_sd``, ``<metric>_se``: a smaller
+spread is better, whatever the metric's own direction). Descriptive figures (``true_share``,
+``n_paths``, counts) have no direction and are not metrics to rank by.
+"""
+
+_SPREAD_SUFFIXES = ("_sd", "_se")
+_LOWER_PREFIXES = ("ee_at_", "ie_at_", "capacity_")
+
+
+def greater_is_better(name: str) -> bool:
+    """Whether a larger value of the metric ``name`` is better.
+
+    Parameters
+    ----------
+    name : str
+        A reported metric (:data:`GREATER_IS_BETTER`, ``ee_at_*``, ``ie_at_*``, ``capacity_*``,
+        or any of these with ``_sd``/``_se``).
+
+    Returns
+    -------
+    bool
+
+    Raises
+    ------
+    ValueError
+        When ``name`` is not a metric with a direction.
+    """
+    if name in GREATER_IS_BETTER:
+        return GREATER_IS_BETTER[name]
+    if name.startswith(_LOWER_PREFIXES):
+        return False
+    for suffix in _SPREAD_SUFFIXES:
+        base = name.removesuffix(suffix)
+        if base != name and (base in GREATER_IS_BETTER or base.startswith(_LOWER_PREFIXES)):
+            return False
+    raise ValueError(
+        f"{name!r} is not a metric with a direction; choose one of "
+        f"{', '.join(sorted(GREATER_IS_BETTER))}, ee_at_<budget>, ie_at_<budget>, or a "
+        "spread <metric>_sd"
+    )
 
 
 def _weights(sample_weight: Any, n: int) -> np.ndarray:
@@ -117,12 +186,63 @@ def targeting_errors(
     return float(ee), float(ie)
 
 
+def reliability_bins(
+    y_true: Any, p: Any, sample_weight: Any = None, n_bins: int = 10
+) -> pd.DataFrame:
+    """Reliability-diagram bins: mean predicted vs observed extreme share per probability bin.
+
+    The one binning of the toolkit: :func:`expected_calibration_error`, the zoo's calibration
+    table and the report's calibration curve all read these bins, so a curve and its ECE agree.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n,)
+        0/1 outcomes.
+    p : array-like of shape (n,)
+        Predicted probabilities (clipped to [0, 1]).
+    sample_weight : array-like of shape (n,), optional
+        Sampling weights; bin means and bin weights are weighted.
+    n_bins : int, default 10
+        Equal-width bins on [0, 1]; bin ``b`` holds ``b / n_bins <= p < (b + 1) / n_bins`` (the
+        last bin includes 1).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``bin, p_low, p_high, n, weight, p_mean, observed`` for every bin with positive weight,
+        in bin order.
+    """
+    y = np.asarray(y_true, dtype=float)
+    p = np.clip(np.asarray(p, dtype=float), 0.0, 1.0)
+    w = _weights(sample_weight, len(y))
+    bins = np.minimum((p * n_bins).astype(int), n_bins - 1)
+    rows = []
+    for b in np.unique(bins):
+        m = bins == b
+        wb = w[m].sum()
+        if wb <= 0:
+            continue
+        rows.append(
+            {
+                "bin": int(b),
+                "p_low": b / n_bins,
+                "p_high": (b + 1) / n_bins,
+                "n": int(m.sum()),
+                "weight": float(wb),
+                "p_mean": float(np.average(p[m], weights=w[m])),
+                "observed": float(np.average(y[m], weights=w[m])),
+            }
+        )
+    columns = ["bin", "p_low", "p_high", "n", "weight", "p_mean", "observed"]
+    return pd.DataFrame(rows, columns=columns)
+
+
 def expected_calibration_error(
     y: Any, p: Any, n_bins: int = 10, sample_weight: Any = None
 ) -> float:
-    """Expected calibration error over equal-width probability bins.
+    """Expected calibration error over the equal-width bins of :func:`reliability_bins`.
 
-    ECE = Σ_b (n_b / n) · |mean(y)_b − mean(p)_b|.
+    ECE = Σ_b (w_b / w) · |observed_b − p_mean_b| (weights are counts when unweighted).
 
     Parameters
     ----------
@@ -137,17 +257,11 @@ def expected_calibration_error(
     -------
     float
     """
-    y = np.asarray(y, dtype=float)
-    p = np.clip(np.asarray(p, dtype=float), 0.0, 1.0)
-    w = _weights(sample_weight, len(y))
-    bins = np.minimum((p * n_bins).astype(int), n_bins - 1)
-    total = w.sum()
+    bins = reliability_bins(y, p, sample_weight=sample_weight, n_bins=n_bins)
+    total = _weights(sample_weight, len(np.asarray(y))).sum()
     ece = 0.0
-    for b in np.unique(bins):
-        m = bins == b
-        wb = w[m].sum()
-        if wb > 0:
-            ece += wb / total * abs(np.average(y[m], weights=w[m]) - np.average(p[m], weights=w[m]))
+    for wb, observed, p_mean in bins[["weight", "observed", "p_mean"]].itertuples(index=False):
+        ece += wb / total * abs(observed - p_mean)
     return float(ece)
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import norm
 
-from targeting.evaluation.metrics import expected_calibration_error
+from targeting.evaluation.metrics import expected_calibration_error, reliability_bins
 
 __all__ = ["StockEstimate", "unreached_calibration", "unreached_stock"]
 
@@ -123,7 +123,8 @@ def unreached_calibration(
     weight : array-like, optional
         Survey weights.
     bins : int, default 10
-        Equal-width probability bins.
+        Equal-width probability bins (:func:`~targeting.evaluation.metrics.reliability_bins`,
+        the toolkit's one binning).
     min_count : int, default 5
         Bins with fewer households are left out of ``bins`` (too few to show), not of the ECE.
 
@@ -137,22 +138,19 @@ def unreached_calibration(
     y = np.asarray(label, dtype=float)
     q = np.asarray(p, dtype=float)
     w = np.ones_like(q) if weight is None else np.asarray(weight, dtype=float)
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    which = np.clip(np.digitize(q, edges[1:-1]), 0, bins - 1)
-    rows = []
-    for b in range(bins):
-        m = which == b
-        if m.sum() >= min_count:
-            rows.append(
-                {
-                    "bin": b,
-                    "low": float(edges[b]),
-                    "high": float(edges[b + 1]),
-                    "n": int(m.sum()),
-                    "predicted": float(np.average(q[m], weights=w[m])),
-                    "observed": float(np.average(y[m], weights=w[m])),
-                }
-            )
+    table = reliability_bins(y, q, sample_weight=w, n_bins=bins)
+    shown = table[table["n"] >= min_count]
+    rows = [
+        {
+            "bin": int(r.bin),
+            "low": float(r.p_low),
+            "high": float(r.p_high),
+            "n": int(r.n),
+            "predicted": float(r.p_mean),
+            "observed": float(r.observed),
+        }
+        for r in shown.itertuples(index=False)
+    ]
     predicted = float(np.sum(w * q))
     observed = float(np.sum(w * y))
     return {

@@ -11,7 +11,9 @@ Protocol
   ``group_by="area"`` groups by :attr:`HouseholdData.groups` (kelurahan in Serang, region in Costa
   Rica), so no area is both trained and tested on. ``stratify=True`` balances the extreme share
   across folds (``StratifiedGroupKFold``; groups are still never split). Repeat *r* shuffles with
-  seed ``seed + r``; every model sees exactly the same folds.
+  seed ``seed + r``; every model sees exactly the same folds. The folds, fits and summary are
+  :mod:`targeting.evaluation.cv`'s (the engine ``targeting run`` uses) and so are the defaults:
+  5 folds, 1 repeat, grouped by area whenever the data have one, not stratified.
 * Table metrics: each metric is computed on the pooled OOF predictions of a repeat and averaged
   over repeats (AUC, Brier, ECE, exclusion error EE and inclusion error IE at the true extreme
   share and at 10 %, 20 %, 40 % budgets); ``<metric>_sd`` is its standard deviation across the
@@ -21,8 +23,8 @@ Protocol
   :class:`~targeting.pmt.calibration.CalibratedPMT` (NaN otherwise); ``ece`` is after.
   Sampling weights, when the data have them, weight the fit and every metric.
 * Champion: the model with the best ``primary_metric`` (default ``ee_at_true_share``, the
-  exclusion error at the true extreme share; lower is better; for a metric whose name contains
-  ``auc`` higher is better).
+  exclusion error at the true extreme share), in the metric's direction
+  (:func:`targeting.evaluation.champion.select_champion`).
 * Targets: consumption models (``target_kind == "consumption"``) need consumption per capita;
   they are skipped, with a note in :attr:`ZooEvaluation.skipped`, when the data have none
   (:class:`~targeting.data.adapters.HouseholdData` carries it when the label is a consumption
@@ -59,15 +61,22 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardSc
 
 from targeting.data import schema
 from targeting.data.household import HouseholdData
-from targeting.evaluation.cv import grouped_cross_validate
+from targeting.evaluation.champion import select_champion
+from targeting.evaluation.cv import (
+    DEFAULT_N_REPEATS,
+    DEFAULT_N_SPLITS,
+    DEFAULT_STRATIFY,
+    default_group_by,
+    grouped_cross_validate,
+    summarise_oof,
+)
 from targeting.evaluation.metrics import (
-    evaluate_scores,
-    expected_calibration_error,
     group_error_ratios,
+    reliability_bins,
     targeting_curve,
 )
 from targeting.pmt.build import DEFAULT_LINE, ESTIMATORS, ModelSpec
-from targeting.pmt.features import FEATURE_SETS, _to_float, _to_text, make_feature_transformer
+from targeting.pmt.features import FEATURE_SETS, make_feature_transformer, to_float, to_text
 
 __all__ = [
     "ORDINAL_LEVELS",
@@ -76,7 +85,6 @@ __all__ = [
     "evaluate_zoo",
     "four_class_macro_f1",
     "ordinal_from_consumption",
-    "reliability_bins",
     "synthetic_survey_data",
 ]
 
@@ -188,7 +196,10 @@ def ordinal_from_consumption(consumption: Any, line: float) -> np.ndarray:
 
 
 def synthetic_survey_data(
-    city: Any = None, n_households: int = 206_600, seed: int = 2026, line: float = DEFAULT_LINE
+    city: Any = None,
+    n_households: int | None = None,
+    seed: int = 2026,
+    line: float = DEFAULT_LINE,
 ) -> HouseholdData:
     """The synthetic Kota Serang survey as household data with its consumption label.
 
@@ -197,9 +208,12 @@ def synthetic_survey_data(
     city : targeting.data.synthetic.SyntheticCity, optional
         A generated city; default ``generate_city(n_households, seed)`` (the full default city:
         a ≈ 5 % survey of ≈ 10,300 households).
-    n_households, seed : int
-        Passed to :func:`targeting.data.synthetic.generate_city` when ``city`` is not given.
-    line : float, default 400_000.0
+    n_households : int, optional
+        Passed to :func:`targeting.data.synthetic.generate_city` when ``city`` is not given;
+        default the city profile's households (206,600).
+    seed : int, default 2026
+        Passed to :func:`targeting.data.synthetic.generate_city`.
+    line : float, default DEFAULT_LINE (the city profile's extreme line)
         Extreme line (IDR per person per month).
 
     Returns
@@ -212,7 +226,10 @@ def synthetic_survey_data(
     if city is None:
         from targeting.data.synthetic import generate_city
 
-        city = generate_city(n_households=n_households, seed=seed)
+        if n_households is None:
+            city = generate_city(seed=seed)
+        else:
+            city = generate_city(n_households=n_households, seed=seed)
     s = city.survey.reset_index(drop=True)
     consumption = s["consumption_pc"].to_numpy(dtype=float)
     return HouseholdData(
@@ -249,7 +266,7 @@ def _column_kinds(X: pd.DataFrame) -> tuple[list[str], list[str], dict[str, list
         elif pd.api.types.is_numeric_dtype(col):
             numeric.append(c)
         else:
-            text = pd.Series(_to_text(col.to_frame())[:, 0]).dropna()
+            text = pd.Series(to_text(col.to_frame())[:, 0]).dropna()
             categorical[c] = sorted(text.unique().tolist())
     return numeric, boolean, categorical
 
@@ -290,7 +307,7 @@ def data_feature_transformer(
     number_cols = numeric + boolean
     if number_cols:
         steps: list[tuple[str, Any]] = [
-            ("to_float", FunctionTransformer(_to_float, feature_names_out="one-to-one"))
+            ("to_float", FunctionTransformer(to_float, feature_names_out="one-to-one"))
         ]
         if scale:
             steps.append(("scale", StandardScaler()))
@@ -304,8 +321,10 @@ def data_feature_transformer(
             sparse_output=False,
             dtype=float,
         )
-        to_text = FunctionTransformer(_to_text, feature_names_out="one-to-one")
-        blocks.append(("categorical", Pipeline([("to_text", to_text), ("encode", encode)]), names))
+        text_step = FunctionTransformer(to_text, feature_names_out="one-to-one")
+        blocks.append(
+            ("categorical", Pipeline([("to_text", text_step), ("encode", encode)]), names)
+        )
     return ColumnTransformer(blocks, remainder="drop", verbose_feature_names_out=False)
 
 
@@ -339,46 +358,6 @@ def _spec_features(spec: ModelSpec, X: pd.DataFrame, features: Any) -> Any:
 
 
 # --- metrics helpers ---------------------------------------------------------------------------
-
-
-def reliability_bins(y: Any, p: Any, n_bins: int = 10, sample_weight: Any = None) -> pd.DataFrame:
-    """Reliability diagram bins: mean predicted vs observed extreme share per probability bin.
-
-    Parameters
-    ----------
-    y : array-like of 0/1
-    p : array-like of probabilities
-    n_bins : int, default 10
-        Equal-width bins on [0, 1] (as in :func:`~.metrics.expected_calibration_error`).
-    sample_weight : array-like, optional
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``bin, p_low, p_high, n, weight, p_mean, observed`` for every non-empty bin.
-    """
-    y = np.asarray(y, dtype=float)
-    p = np.clip(np.asarray(p, dtype=float), 0.0, 1.0)
-    w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
-    bins = np.minimum((p * n_bins).astype(int), n_bins - 1)
-    rows = []
-    for b in range(n_bins):
-        m = bins == b
-        if not m.any() or w[m].sum() <= 0:
-            continue
-        rows.append(
-            {
-                "bin": b,
-                "p_low": b / n_bins,
-                "p_high": (b + 1) / n_bins,
-                "n": int(m.sum()),
-                "weight": float(w[m].sum()),
-                "p_mean": float(np.average(p[m], weights=w[m])),
-                "observed": float(np.average(y[m], weights=w[m])),
-            }
-        )
-    columns = ["bin", "p_low", "p_high", "n", "weight", "p_mean", "observed"]
-    return pd.DataFrame(rows, columns=columns)
 
 
 def four_class_macro_f1(
@@ -487,18 +466,14 @@ def _summarise(
     fold_metrics: pd.DataFrame,
     weights: np.ndarray | None,
 ) -> dict[str, Any]:
-    pooled, ece_raw, fold_auc = [], [], fold_metrics["auc"].to_numpy(dtype=float)
-    for _, part in oof.groupby("repeat", sort=True):
-        w = None if weights is None else weights[part["row"].to_numpy()]
-        pooled.append(evaluate_scores(part["label"], part["p_extreme"], sample_weight=w))
-        ece_raw.append(expected_calibration_error(part["label"], part["p_raw"], sample_weight=w))
+    summary, ece_before, _ = summarise_oof(oof, fold_metrics, weights)
     row: dict[str, Any] = {"model": spec.name}
     for key in METRIC_KEYS:
-        row[key] = float(np.nanmean([m[key] for m in pooled]))
-        row[f"{key}_sd"] = float(np.nanstd(fold_metrics[key].to_numpy(dtype=float), ddof=1))
-    row["auc_fold_mean"] = float(np.nanmean(fold_auc))
-    row["ece_before"] = float(np.mean(ece_raw)) if spec.calibrate else float("nan")
-    row["true_share"] = float(np.mean([m["true_share"] for m in pooled]))
+        row[key] = summary[key]
+        row[f"{key}_sd"] = summary[f"{key}_sd"]
+    row["auc_fold_mean"] = float(np.nanmean(fold_metrics["auc"].to_numpy(dtype=float)))
+    row["ece_before"] = ece_before if spec.calibrate else float("nan")
+    row["true_share"] = summary["true_share"]
     return row
 
 
@@ -513,24 +488,14 @@ def _per_repeat_mean(frames: list[pd.DataFrame], keys: list[str]) -> pd.DataFram
     return allf.groupby(keys, sort=False, dropna=False).mean(numeric_only=True).reset_index()
 
 
-def _best(table: pd.DataFrame, metric: str) -> str:
-    if metric not in table.columns:
-        raise KeyError(f"primary metric {metric!r} is not a table column; try ee_at_true_share")
-    values = table[metric].to_numpy(dtype=float)
-    if np.all(np.isnan(values)):
-        return str(table["model"].iloc[0])
-    idx = np.nanargmax(values) if "auc" in metric else np.nanargmin(values)
-    return str(table["model"].iloc[int(idx)])
-
-
 def evaluate_zoo(
     data: HouseholdData,
     specs: Sequence[ModelSpec],
-    n_splits: int = 5,
-    n_repeats: int = 3,
+    n_splits: int = DEFAULT_N_SPLITS,
+    n_repeats: int = DEFAULT_N_REPEATS,
     seed: int = 0,
-    group_by: str = "household",
-    stratify: bool = True,
+    group_by: str | None = None,
+    stratify: bool = DEFAULT_STRATIFY,
     features: Any = None,
     progress: Any = None,
     primary_metric: str = "ee_at_true_share",
@@ -546,14 +511,16 @@ def evaluate_zoo(
         consumption models; otherwise they are skipped with a note.
     specs : sequence of ModelSpec
         The models (e.g. :func:`targeting.pmt.build.load_specs`).
-    n_splits : int, default 5
-    n_repeats : int, default 3
+    n_splits : int, default DEFAULT_N_SPLITS (5)
+    n_repeats : int, default DEFAULT_N_REPEATS (1)
     seed : int, default 0
         Repeat *r* uses fold seed ``seed + r`` (models are seeded ``seed + r + fold``).
-    group_by : {"household", "area"}, default "household"
+    group_by : {"household", "area"}, optional
         ``household``: folds over households (each household its own group); ``area``: folds
-        grouped by ``data.groups``, no area in both training and test.
-    stratify : bool, default True
+        grouped by ``data.groups``, no area in both training and test. Default: the one
+        protocol of :func:`targeting.evaluation.cv.default_group_by` (area whenever the data
+        have one), as ``targeting run``.
+    stratify : bool, default DEFAULT_STRATIFY (False)
         Balance the extreme share across folds.
     features : sklearn.compose.ColumnTransformer, optional
         A feature transformer for every model; default: each spec's feature set for Serang-schema
@@ -561,7 +528,8 @@ def evaluate_zoo(
     progress : targeting.console.Progress, optional
         Prints a line per model (or per task when parallel).
     primary_metric : str, default "ee_at_true_share"
-        Champion criterion; lower is better unless the name contains ``auc``.
+        Champion criterion, in its direction
+        (:data:`~targeting.evaluation.metrics.GREATER_IS_BETTER`).
     n_jobs : int, default 1
         Processes running the model × repeat tasks in parallel (joblib).
     macro_f1 : bool, default True
@@ -578,6 +546,8 @@ def evaluate_zoo(
         On an unknown ``group_by``, when no spec can be evaluated, or when the groups are too
         few for ``n_splits`` folds.
     """
+    if group_by is None:
+        group_by = default_group_by(data.groups)
     if group_by not in ("household", "area"):
         raise ValueError(f"group_by must be 'household' or 'area' (got {group_by!r})")
     X = data.X.reset_index(drop=True)
@@ -783,7 +753,7 @@ def evaluate_zoo(
         calibration=calib_df,
         groups=groups_df,
         fold_metrics=pd.concat(fold_frames, ignore_index=True),
-        champion=_best(table, primary_metric),
+        champion=select_champion(table, primary_metric),
         primary_metric=primary_metric,
         specs=list(runnable),
         skipped=skipped,

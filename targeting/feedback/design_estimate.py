@@ -61,7 +61,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from targeting.data import schema
+from targeting.data.eligibility import eligible_for_ranking
 from targeting.plan.audit import AuditDesign, read_audit_designs
 
 __all__ = [
@@ -368,9 +368,7 @@ def model_stock(registry: pd.DataFrame, predictions: pd.DataFrame) -> float:
     predictions : pandas.DataFrame
         ``household_id, p_extreme`` (e.g. :func:`targeting.data.state.read_predictions`).
     """
-    eligible = ~schema.is_reached(registry) & (
-        registry["verification_status"].astype(str).str.strip().str.lower() == "unverified"
-    )
+    eligible = eligible_for_ranking(registry)
     p = predictions.assign(household_id=predictions["household_id"].astype(str))
     p = p.drop_duplicates("household_id").set_index("household_id")["p_extreme"]
     ids = registry.loc[eligible, "household_id"].astype(str)

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import stats
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.proportion import proportion_confint
 
 from targeting.data import schema
 
@@ -270,15 +272,32 @@ def pool_holds(
 def wilson_interval(
     successes: np.ndarray, trials: np.ndarray, level: float = 0.9
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval for binomial proportions (well behaved for small counts)."""
+    """Wilson score interval for binomial proportions (well behaved for small counts).
+
+    statsmodels' ``proportion_confint(method="wilson")``; NaN where there are no trials.
+
+    Parameters
+    ----------
+    successes, trials : numpy.ndarray
+        Counts per group.
+    level : float, default 0.9
+        Coverage of the interval.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Lower and upper bounds.
+    """
     successes = np.asarray(successes, dtype=float)
     trials = np.asarray(trials, dtype=float)
-    z = stats.norm.ppf(0.5 + level / 2)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = successes / trials
-        centre = (p + z**2 / (2 * trials)) / (1 + z**2 / trials)
-        half = z * np.sqrt(p * (1 - p) / trials + z**2 / (4 * trials**2)) / (1 + z**2 / trials)
-    return np.where(trials > 0, centre - half, np.nan), np.where(trials > 0, centre + half, np.nan)
+    some = trials > 0
+    low = np.full(trials.shape, np.nan)
+    high = np.full(trials.shape, np.nan)
+    if some.any():
+        low[some], high[some] = proportion_confint(
+            successes[some], trials[some], alpha=1.0 - level, method="wilson"
+        )
+    return low, high
 
 
 def hit_rate_table(
@@ -344,20 +363,8 @@ def hit_rate_table(
     low, high = wilson_interval(table["finds"].to_numpy(), table["conclusive"].to_numpy(), level)
     table.insert(5, "low", low)
     table.insert(6, "high", high)
-    table["flagged"] = _holm(table["p_value"].to_numpy(), alpha)
+    table["flagged"] = multipletests(table["p_value"].to_numpy(), alpha=alpha, method="holm")[0]
     return table
-
-
-def _holm(p_values: np.ndarray, alpha: float) -> np.ndarray:
-    order = np.argsort(p_values, kind="mergesort")
-    m = len(p_values)
-    flagged = np.zeros(m, dtype=bool)
-    for rank, index in enumerate(order):
-        if p_values[index] <= alpha / (m - rank):
-            flagged[index] = True
-        else:
-            break
-    return flagged
 
 
 def verified_labels(registry: pd.DataFrame) -> pd.DataFrame:
@@ -392,12 +399,12 @@ def calibration_line(p: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     tuple of float
         ``(intercept, slope)``; NaN when ``y`` has a single class.
     """
-    from targeting.pmt.calibration import _logit, fit_penalised_logit
+    from targeting.pmt.calibration import clipped_logit, fit_penalised_logit
 
     y = np.asarray(y, dtype=float)
     if len(y) == 0 or y.min() == y.max():
         return float("nan"), float("nan")
-    z = _logit(p)
+    z = clipped_logit(p)
     coef, _ = fit_penalised_logit(
         np.column_stack([np.ones_like(z), z]),
         y,

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from targeting.data import schema
+from targeting.data.eligibility import eligible_for_ranking
 from targeting.data.synthetic import generate_city
 from targeting.feedback import ingest as feedback
 from targeting.feedback.rounds import model_input, refit_on_labels
@@ -137,7 +138,7 @@ def recalibrate_on_outcomes(
     }
     scores = score_households(model, model_input(registry, group_column), n_boot=n_boot, seed=seed)
     scores.index = pd.Index(registry["household_id"].astype(str).to_numpy(), name="household_id")
-    eligible = ~schema.is_reached(registry) & (registry["verification_status"] == "unverified")
+    eligible = eligible_for_ranking(registry)
     metrics["expected_unreached_extreme_after"] = float(
         np.nansum(scores["p_extreme"].to_numpy()[eligible.to_numpy()])
     )

@@ -34,6 +34,8 @@ import numpy as np
 import pandas as pd
 
 from targeting.data import schema
+from targeting.data.city import DEFAULT_LINE
+from targeting.data.eligibility import eligible_for_ranking
 from targeting.data.synthetic import FieldOutcomeSimulator
 from targeting.evaluation.cv import fit_final
 from targeting.feedback import ingest as feedback
@@ -70,7 +72,7 @@ def fit_champion(
     survey: pd.DataFrame,
     model: str = "ols",
     seed: int = 2026,
-    line: float = 400_000.0,
+    line: float = DEFAULT_LINE,
     selection: str | None = DEFAULT_SELECTION,
 ):
     """Fit one model spec of ``models/`` on the whole survey (no calibration override).
@@ -218,9 +220,7 @@ def _design_columns(
     est = design_estimate(plan.audit, audit_outcomes(plan.audit, outcomes))
     estimates.append(est)
     combined = combine_rounds(estimates)
-    eligible = ~schema.is_reached(registry_after) & (
-        registry_after["verification_status"] == "unverified"
-    )
+    eligible = eligible_for_ranking(registry_after)
     after = int(extreme.reindex(registry_after.loc[eligible, "household_id"].astype(str)).sum())
     return {
         "audit_visits": int((plan.audit.units["part"] == "audit").sum()),
@@ -295,7 +295,7 @@ def simulate_rounds(
     model: Any = base_model
     base_scores = fast_scores(base_model, current)
     scores = base_scores
-    eligible0 = ~schema.is_reached(current) & (current["verification_status"] == "unverified")
+    eligible0 = eligible_for_ranking(current)
     stock0 = int(extreme.reindex(current.loc[eligible0, "household_id"].astype(str)).sum())
     rows, plans, cumulative = [], [], 0
     estimates: list[Any] = []
@@ -322,7 +322,7 @@ def simulate_rounds(
                 )
             )
         plans.append(plan)
-        eligible = ~schema.is_reached(current) & (current["verification_status"] == "unverified")
+        eligible = eligible_for_ranking(current)
         stock = int(extreme.reindex(current.loc[eligible, "household_id"].astype(str)).sum())
         outcomes = simulator.respond(plan.plan)
         current_before = current

@@ -52,6 +52,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from targeting.data.city import load_city_profile
 from targeting.forecast.scenarios import Scenario
 from targeting.forecast.stockflow import CityState, ForecastResult, simulate
 
@@ -76,30 +77,15 @@ _PARAMETERS = {
     "shock": "shock_size",
 }
 
-#: The observed 2023 verification campaign in Kota Serang (see the module docstring).
+_CITY = load_city_profile()
+
+#: The observed 2023 verification campaign in Kota Serang (see the module docstring), from the
+#: city profile (:func:`targeting.data.city.load_city_profile`).
 SERANG_2023: dict[str, Any] = {
-    "p3ke_list_kk": 8_799,
-    "campaign_weeks": 16,
-    "workdays_per_week": 5,
-    "operators": 67,
-    "unreached_after_verification": 3_784,
-    "kecamatan_kk": {
-        "Taktakan": 2_000,
-        "Kasemen": 1_600,
-        "Curug": 1_500,
-        "Serang": 1_300,
-        "Walantaka": 1_200,
-        "Cipocok Jaya": 1_000,
-    },
-    "kelurahan_per_kecamatan": {
-        "Serang": 12,
-        "Kasemen": 10,
-        "Walantaka": 14,
-        "Curug": 10,
-        "Cipocok Jaya": 8,
-        "Taktakan": 13,
-    },
-    "source": "Dinsos Kota Serang 2023 (P3KE list Aug 2023); DESIGN.md §6 and §7",
+    **{k: v for k, v in _CITY.campaign_2023.items() if k != "source"},
+    "kecamatan_kk": _CITY.extreme_by_kecamatan,
+    "kelurahan_per_kecamatan": _CITY.kelurahan_counts,
+    "source": _CITY.campaign_2023["source"],
 }
 
 

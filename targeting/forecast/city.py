@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from targeting.data import schema
+from targeting.data.eligibility import eligible_for_ranking
 from targeting.forecast.stockflow import CityState
 
 __all__ = ["build_city_state"]
@@ -40,7 +41,7 @@ def build_city_state(
     targeting.forecast.stockflow.CityState
     """
     order_scores = probabilities if order_scores is None else order_scores
-    eligible_mask = ~schema.is_reached(registry) & (registry["verification_status"] == "unverified")
+    eligible_mask = eligible_for_ranking(registry)
     frame = pd.DataFrame(
         {
             "kecamatan": registry["kecamatan"].to_numpy(),

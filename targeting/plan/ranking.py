@@ -3,9 +3,10 @@
 The plan answers the planner's question "which households do our operators visit, on which day,
 in which kelurahan?". It is built in three steps:
 
-1. **Eligibility.** A household is eligible for ranking when it is not reached
-   (:func:`targeting.data.schema.is_reached`: PKH or BPNT) and its ``verification_status`` is
-   ``"unverified"``. Every other household is accounted for in ``not_ranked`` with its reason.
+1. **Eligibility.** A household is eligible for ranking when it is not reached (PKH or BPNT), its
+   ``verification_status`` is ``"unverified"`` and it has no ``pool_hold``
+   (:func:`targeting.data.eligibility.eligible_for_ranking`). Every other household is accounted
+   for in ``not_ranked`` with its reason.
 2. **City ranking.** Eligible households are sorted by ``p_extreme`` (highest first), ties broken
    by ``household_id`` (ascending), and numbered ``rank`` 1, 2, ... (:func:`rank_unreached`).
 3. **Operator-days.** An operator works in one kelurahan per day. Operator-days are handed out
@@ -34,7 +35,8 @@ import numpy as np
 import pandas as pd
 
 from targeting.config.experiment import POOLINGS, PlanSection
-from targeting.data.schema import PROGRAMME_COLUMNS, is_reached
+from targeting.data.eligibility import eligible_for_ranking, is_reached, is_verified, pool_hold
+from targeting.data.schema import PROGRAMME_COLUMNS
 
 __all__ = [
     "ALLOCATIONS",
@@ -307,17 +309,14 @@ def _registry_ids(registry: pd.DataFrame) -> pd.Series:
 
 def _hold(registry: pd.DataFrame) -> np.ndarray:
     """The ``pool_hold`` reason per household (empty: in the pool)."""
-    if "pool_hold" not in registry.columns:
-        return np.full(len(registry), "", dtype=object)
-    return registry["pool_hold"].astype("string").fillna("").to_numpy(dtype=object)
+    return pool_hold(registry).to_numpy(dtype=object)
 
 
 def _eligible_mask(registry: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     reached = is_reached(registry).to_numpy(dtype=bool)
-    status = registry["verification_status"].astype(str).str.strip().str.lower().to_numpy()
-    verified = status != "unverified"
-    held = _hold(registry) != ""
-    return reached, verified & ~reached, ~reached & ~verified & ~held
+    verified = is_verified(registry).to_numpy(dtype=bool)
+    eligible = eligible_for_ranking(registry).to_numpy(dtype=bool)
+    return reached, verified & ~reached, eligible
 
 
 def rank_unreached(registry: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:

@@ -26,14 +26,10 @@ deterministic: no timestamps in cells, and the workbook's created/modified prope
 
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
 import os
 import re
-import tempfile
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any
 from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
@@ -48,6 +44,7 @@ from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
+from targeting.data.io import atomic_path
 from targeting.data.schema import OUTCOME_RESULTS, RESULT_CODES_ID
 from targeting.plan.ranking import NOT_RANKED_REASONS, VerificationPlan
 
@@ -172,31 +169,6 @@ def _t(key: str, lang: str) -> str:
 
 def _pair(pair: tuple[str, str], lang: str) -> str:
     return f"{pair[0]} / {pair[1]}" if lang == "id" else f"{pair[1]} / {pair[0]}"
-
-
-@contextlib.contextmanager
-def _atomic(path: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; move it into place only if the block succeeds."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-def _to_csv(frame: pd.DataFrame, path: Path) -> None:
-    frame.to_csv(path, index=False, encoding="utf-8")
-
-
-def _write_atomic(path: Path, writer: Callable[[Path], object]) -> Path:
-    with _atomic(path) as tmp:
-        writer(tmp)
-    return path
 
 
 def _sheet_name(name: str, taken: set[str]) -> str:
@@ -546,7 +518,9 @@ def write_plan_workbook(
             ws, kecamatan, frame.loc[frame["kecamatan"].astype(str) == kecamatan], lang
         )
     _not_ranked_sheet(wb.create_sheet(NOT_RANKED_SHEET), plan, lang)
-    return _write_atomic(path, lambda tmp: _save(wb, tmp))
+    with atomic_path(path) as tmp:
+        _save(wb, tmp)
+    return Path(path)
 
 
 def write_plan_csv(plan: VerificationPlan, folder: Path) -> dict[str, Path]:
@@ -567,8 +541,8 @@ def write_plan_csv(plan: VerificationPlan, folder: Path) -> dict[str, Path]:
     out = {}
     for name, frame in [("plan", plan.plan), ("not_ranked", plan.not_ranked)]:
         target = folder / f"{name}.csv"
-        frame = _escaped(frame)
-        _write_atomic(target, partial(_to_csv, frame))
+        with atomic_path(target) as tmp:
+            _escaped(frame).to_csv(tmp, index=False, encoding="utf-8")
         out[name] = target
     return out
 

@@ -18,7 +18,8 @@ from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 
 from targeting.config.errors import SpecError, did_you_mean
-from targeting.config.model import DEFAULT_LINE, ModelSpec, read_model_spec
+from targeting.config.model import ModelSpec, read_model_spec
+from targeting.data.city import DEFAULT_LINE
 from targeting.data.packaged import model_spec_files, model_spec_folders
 from targeting.pmt.calibration import CalibratedPMT
 from targeting.pmt.classifiers import BoostingPMT, LogitPMT
@@ -169,7 +170,7 @@ def build_model(
     Parameters
     ----------
     spec : ModelSpec
-    line : float, default 400_000.0
+    line : float, default DEFAULT_LINE (the city profile's extreme line)
         Extreme-poverty line (IDR per person per month), given to consumption models.
     features : ColumnTransformer, optional
         A feature transformer to use instead of the spec's feature set (cloned).
@@ -232,7 +233,7 @@ def fit_model(
     sample_weight : array-like, optional
     groups : array-like, optional
         Areas, used by the calibration hold-out.
-    line : float, default 400_000.0
+    line : float, default DEFAULT_LINE (the city profile's extreme line)
         Used to build a spec's pipeline and to derive the label.
     y_ordinal : array-like, optional
         An ordered label whose lowest class is the extreme class (Costa Rica's 4-level

@@ -20,15 +20,23 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit, StratifiedShuffleSplit
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from targeting.pmt.classifiers import _binary_classes
-from targeting.pmt.linear import _mvn_factor
+from targeting.pmt.classifiers import binary_classes
+from targeting.pmt.linear import mvn_factor
 
-__all__ = ["CalibratedPMT", "PlattCalibrator", "fit_penalised_logit"]
+__all__ = [
+    "CalibratedPMT",
+    "PlattCalibrator",
+    "clipped_logit",
+    "fit_penalised_logit",
+    "fit_platt",
+]
 
 _EPS = 1e-4
 
 
-def _logit(p: np.ndarray) -> np.ndarray:
+def clipped_logit(p: np.ndarray) -> np.ndarray:
+    """Log-odds of probabilities clipped to [1e-4, 1 − 1e-4] (±9.2), so exact 0 and 1 from tree
+    models stay finite and do not dominate a fit on the log-odds."""
     return logit(np.clip(np.asarray(p, dtype=float), _EPS, 1 - _EPS))
 
 
@@ -91,37 +99,71 @@ def fit_penalised_logit(
     return beta, np.linalg.inv(hess)
 
 
+PLATT_PRIOR_PRECISION = 1.0
+"""Precision of the Platt fit's Gaussian prior on each of its two parameters (see
+:func:`fit_platt`)."""
+
+
+def fit_platt(score: Any, y: Any, sample_weight: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    """Fit the Platt map P(y = 1) = expit(a + b · score): the toolkit's one Platt fit.
+
+    Penalty (one for every caller): independent Gaussian priors a ~ N(0, 1) and b ~ N(1, 1)
+    (precision :data:`PLATT_PRIOR_PRECISION`), i.e. a unit ridge toward the identity map on the
+    log-odds, with the sample weights rescaled to mean 1 so that the prior weighs as much as one
+    household per parameter whatever the scale of the weights. It keeps the fit finite under
+    separation and matters only when the data hold a handful of positives. The fit is weighted
+    maximum likelihood by Newton steps with step halving (:func:`fit_penalised_logit`).
+
+    Parameters
+    ----------
+    score : array-like of shape (n,)
+        The score to map, on a log-odds-like scale: :func:`clipped_logit` of a raw probability
+        (calibration, the ensemble) or a scorecard's total points.
+    y : array-like of shape (n,)
+        0/1 outcomes.
+    sample_weight : array-like of shape (n,), optional
+
+    Returns
+    -------
+    coef : numpy.ndarray of shape (2,)
+        ``(a, b)``.
+    cov : numpy.ndarray of shape (2, 2)
+        Inverse of the penalised negative Hessian at the optimum (Laplace covariance), for
+        drawing ``(a, b)`` in intervals.
+    """
+    z = np.asarray(score, dtype=float)
+    y = np.asarray(y, dtype=float)
+    w = np.ones_like(z) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    return fit_penalised_logit(
+        np.column_stack([np.ones_like(z), z]),
+        y,
+        offset=np.zeros_like(z),
+        prior_mean=np.array([0.0, 1.0]),
+        prior_precision=np.full(2, PLATT_PRIOR_PRECISION),
+        sample_weight=w * (len(w) / w.sum()),
+    )
+
+
 class PlattCalibrator:
     """P = expit(a + b · logit(p_raw)), fitted by weighted maximum likelihood (Newton steps).
 
     Raw probabilities are clipped to [1e-4, 1 − 1e-4] (log-odds ±9.2) so exact zeros from tree
-    models do not dominate, and a unit ridge toward the identity map (a=0, b=1) keeps the fit
-    finite under separation; Newton steps are halved until the penalised likelihood improves.
+    models do not dominate; the fit and its penalty are :func:`fit_platt`'s.
     ``cov_`` is the inverse Hessian, used to draw calibration parameters for intervals.
     """
 
     def fit(self, p_raw: Any, y: Any, sample_weight: Any = None) -> PlattCalibrator:
-        z = _logit(p_raw)
-        y = np.asarray(y, dtype=float)
-        w = np.ones_like(z) if sample_weight is None else np.asarray(sample_weight, dtype=float)
-        self.coef_, self.cov_ = fit_penalised_logit(
-            np.column_stack([np.ones_like(z), z]),
-            y,
-            offset=np.zeros_like(z),
-            prior_mean=np.array([0.0, 1.0]),
-            prior_precision=np.ones(2),
-            sample_weight=w * (len(w) / w.sum()),
-        )
+        self.coef_, self.cov_ = fit_platt(clipped_logit(p_raw), y, sample_weight)
         return self
 
     def transform(self, p_raw: Any) -> np.ndarray:
-        return expit(self.coef_[0] + self.coef_[1] * _logit(p_raw))
+        return expit(self.coef_[0] + self.coef_[1] * clipped_logit(p_raw))
 
     def transform_draws(self, p_raw: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Map a (n, n_draws) array of raw probabilities, drawing (a, b) once per column."""
         n_draws = p_raw.shape[1]
-        draws = self.coef_[:, None] + _mvn_factor(self.cov_) @ rng.standard_normal((2, n_draws))
-        return expit(draws[0] + draws[1] * _logit(p_raw))
+        draws = self.coef_[:, None] + mvn_factor(self.cov_) @ rng.standard_normal((2, n_draws))
+        return expit(draws[0] + draws[1] * clipped_logit(p_raw))
 
 
 class IsotonicCalibrator:
@@ -229,7 +271,7 @@ class CalibratedPMT(ClassifierMixin, BaseEstimator):
         self._check_X(X, reset=True)
         y = column_or_1d(y, warn=True)
         if self.target_kind == "label":
-            self.classes_, encoded = _binary_classes(y)
+            self.classes_, encoded = binary_classes(y)
             label = encoded.astype(int)
         else:
             self.classes_ = np.array([0, 1])

@@ -22,12 +22,16 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from targeting.pmt.linear import _linear_predictor_draws, _mvn_factor, linear_predictor_interval
+from targeting.pmt.linear import linear_predictor_draws, linear_predictor_interval, mvn_factor
 
-__all__ = ["BoostingPMT", "LogitPMT"]
+__all__ = ["BinaryPMT", "BoostingPMT", "LogitPMT", "binary_classes", "kept_features"]
 
 
-def _binary_classes(y: Any) -> tuple[np.ndarray, np.ndarray]:
+def binary_classes(y: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The two classes of a binary label and the label encoded 0.0/1.0 (the larger class is 1).
+
+    Raises ValueError, in scikit-learn's wording, for a label with one class or more than two.
+    """
     check_classification_targets(y)
     y_type = type_of_target(y, input_name="y", raise_unknown=True)
     if y_type not in ("binary", "multiclass"):
@@ -46,7 +50,7 @@ def _binary_classes(y: Any) -> tuple[np.ndarray, np.ndarray]:
     return classes, encoded.astype(float)
 
 
-def _kept_features(estimator: BaseEstimator, X: np.ndarray) -> np.ndarray:
+def kept_features(estimator: BaseEstimator, X: np.ndarray) -> np.ndarray:
     """Indices of the columns to fit on: those not missing in every training row.
 
     scikit-learn 1.9's histogram boosting crashes on an entirely missing feature (DESIGN §9);
@@ -66,7 +70,9 @@ def _kept_features(estimator: BaseEstimator, X: np.ndarray) -> np.ndarray:
     return np.flatnonzero(~all_missing)
 
 
-class _BinaryPMT(ClassifierMixin, BaseEstimator):
+class BinaryPMT(ClassifierMixin, BaseEstimator):
+    """Base of the binary PMT classifiers: ``predict`` from ``predict_proba`` and the tags."""
+
     target_kind = "label"
 
     def __sklearn_tags__(self):
@@ -89,7 +95,7 @@ class _BinaryPMT(ClassifierMixin, BaseEstimator):
         return self.classes_[(p > 0.5).astype(int)]
 
 
-class LogitPMT(_BinaryPMT):
+class LogitPMT(BinaryPMT):
     """Penalised logistic regression of the extreme-poverty label on proxies.
 
     Parameters
@@ -139,7 +145,7 @@ class LogitPMT(_BinaryPMT):
         self
         """
         X, y = validate_data(self, X, y, dtype=float)
-        self.classes_, t = _binary_classes(y)
+        self.classes_, t = binary_classes(y)
         w = _check_sample_weight(sample_weight, X, dtype=float, ensure_non_negative=True)
         w = w * (len(w) / w.sum())
         model = LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=self.max_iter)
@@ -154,7 +160,7 @@ class LogitPMT(_BinaryPMT):
         hessian = (Z * (w * p * (1 - p))[:, None]).T @ Z
         hessian[1:, 1:] += np.eye(X.shape[1]) / self.C
         self.cov_params_ = np.linalg.pinv(hessian)
-        self._cov_factor_ = _mvn_factor(self.cov_params_)
+        self._cov_factor_ = mvn_factor(self.cov_params_)
         self.summary_ = None
         if self.summary_stats and X.shape[1] < 200:
             self.summary_ = self._glm_summary(Z, t, w)
@@ -224,7 +230,7 @@ class LogitPMT(_BinaryPMT):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=float)
         return expit(
-            _linear_predictor_draws(
+            linear_predictor_draws(
                 X, self.intercept_, self.coef_, self._cov_factor_, n_draws, random_state
             )
         )
@@ -267,7 +273,7 @@ class LogitPMT(_BinaryPMT):
         return self.summary_
 
 
-class BoostingPMT(_BinaryPMT):
+class BoostingPMT(BinaryPMT):
     """Histogram gradient-boosted trees on the extreme label, regularised for small surveys.
 
     Parameters
@@ -332,8 +338,8 @@ class BoostingPMT(_BinaryPMT):
         self
         """
         X, y = validate_data(self, X, y, dtype=float, ensure_all_finite="allow-nan")
-        self.classes_, t = _binary_classes(y)
-        self.kept_features_ = _kept_features(self, X)
+        self.classes_, t = binary_classes(y)
+        self.kept_features_ = kept_features(self, X)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=float)
         self.model_ = HistGradientBoostingClassifier(

@@ -58,25 +58,15 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from targeting.pmt.calibration import _logit
-from targeting.pmt.classifiers import _BinaryPMT, _kept_features
+from targeting.pmt.calibration import clipped_logit, fit_platt
+from targeting.pmt.classifiers import BinaryPMT, kept_features
 
 __all__ = ["MEMBERS", "OrdinalEnsemblePMT"]
 
 MEMBERS = ("boosting", "forest", "logit")
 
 
-def _fit_platt(score: np.ndarray, y: np.ndarray, sample_weight: np.ndarray) -> tuple[float, float]:
-    """Fit P = expit(a + b·logit(score)) by lightly penalised maximum likelihood."""
-    z = _logit(score).reshape(-1, 1)
-    if len(np.unique(y)) < 2:
-        return 0.0, 1.0
-    lr = LogisticRegression(C=100.0, max_iter=1000)
-    lr.fit(z, y, sample_weight=sample_weight)
-    return float(lr.intercept_[0]), float(lr.coef_[0, 0])
-
-
-class OrdinalEnsemblePMT(_BinaryPMT):
+class OrdinalEnsemblePMT(BinaryPMT):
     """Mean of boosting, random forest and penalised logit scores, optionally ordinal-aware.
 
     Parameters
@@ -302,7 +292,7 @@ class OrdinalEnsemblePMT(_BinaryPMT):
             target = y_bin.astype(int)
             target = self.classes_[target]
 
-        self.kept_features_ = _kept_features(self, X)
+        self.kept_features_ = kept_features(self, X)
         Xk = X[:, self.kept_features_]
 
         self.platt_ = None
@@ -313,7 +303,8 @@ class OrdinalEnsemblePMT(_BinaryPMT):
             for tr, te in folds.split(Xk, y_bin):
                 part = self._fit_all(Xk[tr], target[tr], w[tr])
                 oof[te] = self._score(part, Xk[te])
-            self.platt_ = _fit_platt(oof, y_bin, w)
+            coef, _ = fit_platt(clipped_logit(oof), y_bin, w)
+            self.platt_ = (float(coef[0]), float(coef[1]))
         self.members_ = self._fit_all(Xk, target, w)
         iters = [1]
         for m in self.members_.values():
@@ -371,5 +362,5 @@ class OrdinalEnsemblePMT(_BinaryPMT):
         s = np.clip(self.score_households(X), 0.0, 1.0)
         if self.platt_ is not None:
             a, b = self.platt_
-            s = expit(a + b * _logit(s))
+            s = expit(a + b * clipped_logit(s))
         return np.column_stack([1.0 - s, s])

@@ -38,6 +38,8 @@ __all__ = [
     "feature_to_proxy",
     "make_feature_set",
     "make_feature_transformer",
+    "to_float",
+    "to_text",
 ]
 
 _LOG_COLUMNS = ["floor_area_m2"]
@@ -67,7 +69,7 @@ def _per_distinct(col: pd.Series, convert: Any, fill: Any) -> np.ndarray:
     return out[codes]  # code -1 (missing) picks the appended fill
 
 
-def _to_float(X: Any) -> np.ndarray:
+def to_float(X: Any) -> np.ndarray:
     """Numbers (any dtype, ``,`` decimals accepted) to float, missing and junk to NaN."""
     frame = _as_frame(X)
     out = np.empty(frame.shape, dtype=float)
@@ -106,7 +108,7 @@ def _to_bool_float(X: Any) -> np.ndarray:
     return out
 
 
-def _to_text(X: Any) -> np.ndarray:
+def to_text(X: Any) -> np.ndarray:
     """Categories to lower-case stripped Python strings (object array), missing to NaN."""
     frame = _as_frame(X)
     out = np.empty(frame.shape, dtype=object)
@@ -199,16 +201,16 @@ def make_feature_transformer(
     blocks: list[tuple[str, Any, list[str]]] = []
     plain = [c for c in numeric if c not in _LOG_COLUMNS]
     logged = [c for c in numeric if c in _LOG_COLUMNS]
-    to_float = ("to_float", FunctionTransformer(_to_float, feature_names_out="one-to-one"))
+    float_step = ("to_float", FunctionTransformer(to_float, feature_names_out="one-to-one"))
     if plain:
-        blocks.append(("numeric", scaled([to_float, ("impute", _imputer("median"))]), plain))
+        blocks.append(("numeric", scaled([float_step, ("impute", _imputer("median"))]), plain))
     if logged:
         log = FunctionTransformer(_log_area, feature_names_out=_log_area_names)
-        steps = [to_float, ("impute", _imputer("median")), ("log", log)]
+        steps = [float_step, ("impute", _imputer("median")), ("log", log)]
         blocks.append(("log_numeric", scaled(steps), logged))
     if "floor_area_m2" in numeric and "hh_size" in numeric:
         pc = FunctionTransformer(_log_area_pc, feature_names_out=_log_area_pc_names)
-        steps = [to_float, ("impute", _imputer("median")), ("per_capita", pc)]
+        steps = [float_step, ("impute", _imputer("median")), ("per_capita", pc)]
         blocks.append(("per_capita", scaled(steps), ["floor_area_m2", "hh_size"]))
     if boolean:
         steps = [
@@ -216,7 +218,7 @@ def make_feature_transformer(
             ("impute", _imputer("most_frequent")),
         ]
         blocks.append(("boolean", Pipeline(steps), boolean))
-    to_text = ("to_text", FunctionTransformer(_to_text, feature_names_out="one-to-one"))
+    text_step = ("to_text", FunctionTransformer(to_text, feature_names_out="one-to-one"))
     if ordered:
         names = list(ordered)
         encode = OrdinalEncoder(
@@ -226,7 +228,7 @@ def make_feature_transformer(
             encoded_missing_value=np.nan,
             dtype=float,
         )
-        steps = [to_text, ("encode", encode), ("impute", _imputer("most_frequent"))]
+        steps = [text_step, ("encode", encode), ("impute", _imputer("most_frequent"))]
         blocks.append(("ordered", Pipeline(steps), names))
     if categorical:
         names = list(categorical)
@@ -238,7 +240,7 @@ def make_feature_transformer(
             dtype=float,
             feature_name_combiner=_combine,
         )
-        steps = [to_text, ("impute", _imputer("most_frequent")), ("encode", encode)]
+        steps = [text_step, ("impute", _imputer("most_frequent")), ("encode", encode)]
         blocks.append(("categorical", Pipeline(steps), names))
     return ColumnTransformer(blocks, remainder="drop", verbose_feature_names_out=False)
 

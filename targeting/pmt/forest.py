@@ -15,7 +15,8 @@ import numpy as np
 from quantile_forest import RandomForestQuantileRegressor
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from targeting.pmt.linear import DEFAULT_LINE, _LogConsumptionBase
+from targeting.data.city import DEFAULT_LINE
+from targeting.pmt.linear import LogConsumptionBase
 
 __all__ = ["ForestPMT"]
 
@@ -37,12 +38,12 @@ def _cdf_from_quantiles(Q: np.ndarray, z: float) -> np.ndarray:
     return np.where(k == m, 1.0, p)
 
 
-class ForestPMT(_LogConsumptionBase):
+class ForestPMT(LogConsumptionBase):
     """Quantile regression forest of log consumption per capita.
 
     Parameters
     ----------
-    line : float, default 400_000.0
+    line : float, default DEFAULT_LINE (the city profile's extreme line)
     n_estimators : int, default 100
     min_samples_leaf : int, default 20
         Large leaves: each leaf is a local sample of the conditional distribution.

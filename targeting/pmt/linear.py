@@ -23,9 +23,18 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.metrics import r2_score
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-__all__ = ["LogConsumptionOLS", "PovertyWeightedPMT", "QuantilePMT"]
+from targeting.data.city import DEFAULT_LINE
 
-DEFAULT_LINE = 400_000.0
+__all__ = [
+    "LogConsumptionBase",
+    "LogConsumptionOLS",
+    "PovertyWeightedPMT",
+    "QuantilePMT",
+    "linear_predictor_draws",
+    "linear_predictor_interval",
+    "mvn_factor",
+]
+
 _GRID = np.linspace(0.0, 1.0, 201)
 
 
@@ -48,7 +57,7 @@ def _weighted_quantiles(values: np.ndarray, weights: np.ndarray, probs: np.ndarr
     return np.interp(probs, cum, v)
 
 
-def _mvn_factor(cov: np.ndarray) -> np.ndarray:
+def mvn_factor(cov: np.ndarray) -> np.ndarray:
     """A square root of a (possibly singular) covariance matrix, for drawing coefficients."""
     vals, vecs = np.linalg.eigh((cov + cov.T) / 2)
     # the symmetric square root is unique, unlike an eigenvector basis of a singular matrix,
@@ -56,7 +65,7 @@ def _mvn_factor(cov: np.ndarray) -> np.ndarray:
     return (vecs * np.sqrt(np.clip(vals, 0.0, None))) @ vecs.T
 
 
-def _linear_predictor_draws(
+def linear_predictor_draws(
     X: np.ndarray,
     intercept: float,
     coef: np.ndarray,
@@ -67,7 +76,7 @@ def _linear_predictor_draws(
     """Linear predictor ``X @ beta + b0`` under coefficients drawn from N(estimate, cov).
 
     ``cov_factor`` is a square root of the covariance of ``[intercept, *coef]``
-    (:func:`_mvn_factor`). Returns an array of shape (n_samples, n_draws).
+    (:func:`mvn_factor`). Returns an array of shape (n_samples, n_draws).
     """
     rng = np.random.default_rng(random_state)
     params = np.concatenate([[intercept], coef])
@@ -80,7 +89,7 @@ def linear_predictor_interval(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Central ``1 − alpha`` interval of ``X @ beta + b0`` when beta ~ N(estimate, cov).
 
-    The exact counterpart of the quantiles of :func:`_linear_predictor_draws`: under normal
+    The exact counterpart of the quantiles of :func:`linear_predictor_draws`: under normal
     coefficients the linear predictor of a household is normal with variance
     ``[1, x] cov [1, x]'``, so its quantiles need no simulation (and carry no Monte Carlo noise).
     ``cov_factor`` is a square root F of the covariance (F F' = cov).
@@ -96,7 +105,7 @@ def linear_predictor_interval(
     return mean - z * se, mean + z * se
 
 
-class _LogConsumptionBase(RegressorMixin, BaseEstimator):
+class LogConsumptionBase(RegressorMixin, BaseEstimator):
     """Shared behaviour: log-consumption target, consumption and probability predictions."""
 
     target_kind = "consumption"
@@ -188,7 +197,7 @@ class _LogConsumptionBase(RegressorMixin, BaseEstimator):
         return np.column_stack([1.0 - p, p])
 
 
-class _LinearLogConsumption(_LogConsumptionBase):
+class _LinearLogConsumption(LogConsumptionBase):
     """Linear models: coefficient draws and a statsmodels summary."""
 
     def proba_draws(self, X: Any, n_draws: int, random_state: Any = None) -> np.ndarray:
@@ -209,7 +218,7 @@ class _LinearLogConsumption(_LogConsumptionBase):
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=float)
-        linear = _linear_predictor_draws(
+        linear = linear_predictor_draws(
             X, self.intercept_, self.coef_, self._cov_factor_, n_draws, random_state
         )
         return self._p_below(np.log(self.line) - linear)
@@ -260,7 +269,7 @@ class _LinearLogConsumption(_LogConsumptionBase):
             cov = np.asarray(results.cov_params(), dtype=float)
         cov = np.where(np.isfinite(cov), cov, 0.0)
         self.cov_params_ = cov
-        self._cov_factor_ = _mvn_factor(cov)
+        self._cov_factor_ = mvn_factor(cov)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
@@ -286,7 +295,7 @@ class LogConsumptionOLS(_LinearLogConsumption):
 
     Parameters
     ----------
-    line : float, default 400_000.0
+    line : float, default DEFAULT_LINE (the city profile's extreme line)
         Extreme-poverty line, IDR per person per month.
 
     Attributes
@@ -334,7 +343,7 @@ class PovertyWeightedPMT(_LinearLogConsumption):
 
     Parameters
     ----------
-    line : float, default 400_000.0
+    line : float, default DEFAULT_LINE (the city profile's extreme line)
     bandwidth : float, default 0.5
         Kernel width on the log-consumption scale (0.5 ≈ a factor of 1.6 either side).
     floor : float, default 0.1
@@ -377,7 +386,7 @@ class QuantilePMT(_LinearLogConsumption):
 
     Parameters
     ----------
-    line : float, default 400_000.0
+    line : float, default DEFAULT_LINE (the city profile's extreme line)
     quantile : float, default 0.2
     max_iter : int, default 1000
         Iterations of statsmodels' IRLS solver.

@@ -40,9 +40,9 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from targeting.pmt.calibration import _logit, fit_penalised_logit
-from targeting.pmt.classifiers import _binary_classes
-from targeting.pmt.linear import _mvn_factor
+from targeting.pmt.calibration import clipped_logit, fit_penalised_logit
+from targeting.pmt.classifiers import binary_classes
+from targeting.pmt.linear import mvn_factor
 
 __all__ = ["RecalibratedPMT"]
 
@@ -170,7 +170,7 @@ class RecalibratedPMT(ClassifierMixin, BaseEstimator):
             raise ValueError("prior_strength and group_strength must be > 0")
         self._check_X(X, reset=True)
         y = column_or_1d(y, warn=True)
-        self.classes_, encoded = _binary_classes(y)
+        self.classes_, encoded = binary_classes(y)
         label = encoded.astype(float)
         w = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
         try:
@@ -184,7 +184,7 @@ class RecalibratedPMT(ClassifierMixin, BaseEstimator):
             else:
                 self.base_.fit(Xb, y, sample_weight=w)
         groups = self._groups(X)
-        z = _logit(self.base_.predict_proba(self._base_input(X))[:, 1])
+        z = clipped_logit(self.base_.predict_proba(self._base_input(X))[:, 1])
         n_pos = int(label.sum())
         self.n_labels_ = len(label)
         self.slope_fitted_ = bool(
@@ -231,13 +231,13 @@ class RecalibratedPMT(ClassifierMixin, BaseEstimator):
         -------
         numpy.ndarray of shape (n_samples, 2)
         """
-        z = _logit(self.base_proba(X))
+        z = clipped_logit(self.base_proba(X))
         p = expit(self._linear(z, self._groups(X)))
         return np.column_stack([1.0 - p, p])
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Recalibrated log-odds of extreme poverty, shape (n_samples,)."""
-        return self._linear(_logit(self.base_proba(X)), self._groups(X))
+        return self._linear(clipped_logit(self.base_proba(X)), self._groups(X))
 
     def predict(self, X: Any) -> np.ndarray:
         """The class with the larger recalibrated probability."""
@@ -269,9 +269,9 @@ class RecalibratedPMT(ClassifierMixin, BaseEstimator):
             raw = final.proba_draws(Xt, n_draws, rng)
         else:
             raw = np.repeat(self.base_.predict_proba(Xb)[:, [1]], n_draws, axis=1)
-        z = _logit(raw)
+        z = clipped_logit(raw)
         draws = self.cov_.shape[0]
-        theta = _mvn_factor(self.cov_) @ rng.standard_normal((draws, n_draws))
+        theta = mvn_factor(self.cov_) @ rng.standard_normal((draws, n_draws))
         a = self.coef_[0] + theta[0]
         b = self.coef_[1] + (theta[1] if self.slope_fitted_ else np.zeros(n_draws))
         eta = a[None, :] + b[None, :] * z

@@ -21,8 +21,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from targeting.data.schema import ORDERED_PROXIES
-from targeting.pmt.classifiers import _binary_classes, _BinaryPMT
-from targeting.pmt.linear import _mvn_factor
+from targeting.pmt.calibration import fit_platt
+from targeting.pmt.classifiers import BinaryPMT, binary_classes
+from targeting.pmt.linear import mvn_factor
 
 __all__ = ["ScorecardPMT"]
 
@@ -31,7 +32,7 @@ def _fmt(x: float) -> str:
     return f"{x:g}" if abs(x) >= 0.01 or x == 0 else f"{x:.3g}"
 
 
-class ScorecardPMT(_BinaryPMT):
+class ScorecardPMT(BinaryPMT):
     """Integer points per proxy value, from a penalised logit; P from the calibrated total.
 
     Parameters
@@ -50,7 +51,7 @@ class ScorecardPMT(_BinaryPMT):
     variables_ : list of dict
         One entry per proxy: name, kind, columns, cut points, labels and points.
     calibration_ : numpy.ndarray
-        (a, b) of P = expit(a + b · total).
+        (a, b) of P = expit(a + b · total), by :func:`~targeting.pmt.calibration.fit_platt`.
     """
 
     def __init__(
@@ -131,7 +132,7 @@ class ScorecardPMT(_BinaryPMT):
         self
         """
         X, y = validate_data(self, X, y, dtype=float)
-        self.classes_, t = _binary_classes(y)
+        self.classes_, t = binary_classes(y)
         w = _check_sample_weight(sample_weight, X, dtype=float, ensure_non_negative=True)
         w = w * (len(w) / w.sum())
         names = getattr(self, "feature_names_in_", None)
@@ -155,17 +156,9 @@ class ScorecardPMT(_BinaryPMT):
         scale = self.total_points / span if span > 0 else 0.0
         for var, r in zip(self.variables_, raw, strict=True):
             var["points"] = np.round(r * scale).astype(int)
-        total = self.total_score(X)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            cal = LogisticRegression(C=1e4, max_iter=1000).fit(
-                total[:, None].astype(float), t, sample_weight=w
-            )
-        self.calibration_ = np.array([cal.intercept_[0], cal.coef_.ravel()[0]])
-        Z = np.column_stack([np.ones(len(total)), total])
-        q = expit(Z @ self.calibration_)
-        hessian = (Z * (w * q * (1 - q))[:, None]).T @ Z + 1e-4 * np.eye(2)
-        self._cov_factor_ = _mvn_factor(np.linalg.pinv(hessian))
+        total = self.total_score(X).astype(float)
+        self.calibration_, cov = fit_platt(total, t, w)
+        self._cov_factor_ = mvn_factor(cov)
         return self
 
     def proba_draws(self, X: Any, n_draws: int, random_state: Any = None) -> np.ndarray:

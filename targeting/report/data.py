@@ -15,29 +15,24 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from targeting.data import schema
+from targeting.data.eligibility import eligible_for_ranking
 from targeting.data.io import json_ready, json_records
 from targeting.feedback.design_estimate import read_design_estimate
+from targeting.feedback.progress import read_progress
 
 if TYPE_CHECKING:
     from targeting.pipeline import CycleResult
 
 __all__ = [
-    "LEDGER_FILE",
     "REPORT_DATA_VERSION",
     "build_report_data",
     "headline_by_kecamatan",
-    "progress_from_ledger",
-    "read_progress",
     "write_report_data",
 ]
 
 REPORT_DATA_VERSION = 1
 """Version of the report data layout; :func:`targeting.report.render.render_report` refuses a
 newer one."""
-
-LEDGER_FILE = "outcomes_ledger.parquet"
-"""The verification-outcomes ledger that ``targeting ingest`` keeps in a state folder."""
 
 _TOP_KELURAHAN = 15
 
@@ -60,7 +55,7 @@ def headline_by_kecamatan(registry: pd.DataFrame, scores: pd.DataFrame) -> pd.Da
     pandas.DataFrame
         kecamatan, households (eligible), estimate, low, high (and a last row for the city).
     """
-    eligible = ~schema.is_reached(registry) & (registry["verification_status"] == "unverified")
+    eligible = eligible_for_ranking(registry)
     frame = registry.loc[eligible, ["household_id", "kecamatan"]].join(
         scores[["p_extreme", "p_low", "p_high"]], on="household_id"
     )
@@ -86,102 +81,32 @@ def headline_by_kecamatan(registry: pd.DataFrame, scores: pd.DataFrame) -> pd.Da
     return pd.concat([table, total], ignore_index=True)
 
 
-def progress_from_ledger(ledger: pd.DataFrame, predictions: pd.DataFrame) -> dict[str, Any]:
-    """Realised vs predicted hit rate, overall and by kelurahan (aggregates only).
-
-    Parameters
-    ----------
-    ledger : pandas.DataFrame
-        Ingested verification outcomes (``household_id``, ``visit_date``, ``operator``,
-        ``result``).
-    predictions : pandas.DataFrame
-        ``household_id``, ``kelurahan`` and ``p_extreme`` as predicted when the plan was made.
-
-    Returns
-    -------
-    dict
-        ``outcomes`` (ledger rows), ``overall`` (one record) and ``by_kelurahan`` (records):
-        visits, conclusive, finds, realised, low, high, predicted, flagged.
-    """
-    from targeting.feedback.ingest import hit_rate_table
-
-    keep = ["household_id", "kelurahan", "p_extreme"]
-    preds = predictions[[c for c in keep if c in predictions]].drop_duplicates("household_id")
-    overall = hit_rate_table(ledger, preds.assign(area="all"), by="area")
-    by_kel = (
-        hit_rate_table(ledger, preds, by="kelurahan") if "kelurahan" in preds else pd.DataFrame()
-    )
-    cols = ["visits", "conclusive", "finds", "realised", "low", "high", "predicted", "flagged"]
-    return {
-        "outcomes": len(ledger),
-        "overall": json_records(overall[[c for c in cols if c in overall]])[:1],
-        "by_kelurahan": json_records(by_kel[["kelurahan", *[c for c in cols if c in by_kel]]])
-        if len(by_kel)
-        else [],
-    }
-
-
-def read_progress(state_dir: str | Path | None, predictions: pd.DataFrame | None = None) -> Any:
-    """Progress from a state folder's outcomes ledger, or None when there is none yet.
-
-    Parameters
-    ----------
-    state_dir : path-like, optional
-        Folder holding ``outcomes_ledger.parquet`` (and ``plan.csv`` when ``predictions`` is not
-        given).
-    predictions : pandas.DataFrame, optional
-        Per household ``household_id``, ``kelurahan``, ``p_extreme``; default the state folder's
-        ``plan.csv``.
-
-    Returns
-    -------
-    dict or None
-    """
-    if state_dir is None:
-        return None
-    ledger_path = Path(state_dir) / LEDGER_FILE
-    if not ledger_path.exists():
-        return None
-    ledger = pd.read_parquet(ledger_path)
-    if not len(ledger):
-        return None
-    if predictions is None:
-        plan_path = Path(state_dir) / "plan.csv"
-        if not plan_path.exists():
-            return None
-        predictions = pd.read_csv(
-            plan_path, usecols=lambda c: c in {"household_id", "kelurahan", "p_extreme"}
-        )
-    predictions = predictions.assign(household_id=predictions["household_id"].astype(str))
-    ledger = ledger.assign(household_id=ledger["household_id"].astype(str))
-    return progress_from_ledger(ledger, predictions)
-
-
 def _calibration_curve(oof: pd.DataFrame | None, bins: int = 10) -> list[dict[str, Any]]:
-    """Reliability curve of out-of-fold predictions: equal-width bins of the probability."""
+    """Reliability curve of the first repeat's out-of-fold predictions, before and after
+    calibration: the weighted bins of :func:`targeting.evaluation.metrics.reliability_bins`, the
+    same bins the model card's ECE is computed from."""
+    from targeting.evaluation.metrics import reliability_bins
+
     if oof is None or not len(oof) or "label" not in oof:
         return []
     first = oof[oof["repeat"] == oof["repeat"].min()] if "repeat" in oof else oof
+    weight = first["weight"].to_numpy(dtype=float) if "weight" in first else None
     rows = []
-    edges = np.linspace(0.0, 1.0, bins + 1)
     for column, kind in (("p_raw", "before"), ("p_extreme", "after")):
         if column not in first:
             continue
-        p = first[column].to_numpy(dtype=float)
-        y = first["label"].to_numpy(dtype=float)
-        which = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
-        for b in range(bins):
-            m = which == b
-            if m.sum() >= 5:
-                rows.append(
-                    {
-                        "kind": kind,
-                        "bin": b,
-                        "n": int(m.sum()),
-                        "predicted": float(p[m].mean()),
-                        "observed": float(y[m].mean()),
-                    }
-                )
+        table = reliability_bins(first["label"], first[column], sample_weight=weight, n_bins=bins)
+        for row in table.itertuples(index=False):
+            rows.append(
+                {
+                    "kind": kind,
+                    "bin": int(row.bin),
+                    "n": int(row.n),
+                    "weight": float(row.weight),
+                    "predicted": float(row.p_mean),
+                    "observed": float(row.observed),
+                }
+            )
     return rows
 
 
@@ -250,10 +175,7 @@ def build_report_data(
     )
     if state_dir is None and "summary" in result.outputs:
         state_dir = Path(result.outputs["summary"]).parent
-    predictions = None
-    if len(plan):
-        predictions = plan[["household_id", "kelurahan", "p_extreme"]].astype({"household_id": str})
-    progress = read_progress(state_dir, predictions)
+    progress = read_progress(state_dir)
     design = read_design_estimate(state_dir, model_estimate=float(head.iloc[-1]["estimate"]))
 
     settings = _scenario_settings(result.forecasts)

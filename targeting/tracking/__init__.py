@@ -36,8 +36,14 @@ __all__ = [
     "champion_uri",
     "configure",
     "default_tracking_uri",
+    "ensure_experiment",
+    "finite_metrics",
     "load_model",
     "log_cycle",
+    "log_fan_chart",
+    "log_frame",
+    "log_registered_model",
+    "scenario_params",
     "store_health",
 ]
 
@@ -87,7 +93,8 @@ def configure(tracking_uri: str | None = None) -> str:
     return uri
 
 
-def _experiment_id(name: str, tracking_uri: str) -> str:
+def ensure_experiment(name: str, tracking_uri: str) -> str:
+    """The id of the experiment ``name``, created (artifacts beside the store) if missing."""
     import mlflow  # slow to import: only when used
 
     existing = mlflow.get_experiment_by_name(name)
@@ -96,13 +103,15 @@ def _experiment_id(name: str, tracking_uri: str) -> str:
     return mlflow.create_experiment(name, artifact_location=_artifact_root(tracking_uri))
 
 
-def _log_frame(frame: pd.DataFrame, artifact_file: str) -> None:
+def log_frame(frame: pd.DataFrame, artifact_file: str) -> None:
+    """Log a table as a CSV artifact of the active run."""
     import mlflow  # slow to import: only when used
 
     mlflow.log_text(frame.to_csv(index=False, lineterminator="\n"), artifact_file)
 
 
-def _finite_metrics(values: dict[str, Any]) -> dict[str, float]:
+def finite_metrics(values: dict[str, Any]) -> dict[str, float]:
+    """The finite numbers of ``values`` as floats (MLflow rejects NaN, inf and text)."""
     out = {}
     for key, value in values.items():
         try:
@@ -114,7 +123,8 @@ def _finite_metrics(values: dict[str, Any]) -> dict[str, float]:
     return out
 
 
-def _scenario_params(scenario: Any) -> dict[str, str]:
+def scenario_params(scenario: Any) -> dict[str, str]:
+    """A scenario's settings as MLflow parameters (non-text values as JSON)."""
     is_record = dataclasses.is_dataclass(scenario) and not isinstance(scenario, type)
     fields = dataclasses.asdict(scenario) if is_record else dict(scenario)
     return {k: json.dumps(v) if not isinstance(v, str) else v for k, v in fields.items()}
@@ -126,7 +136,7 @@ def _assert_no_pii(frame: pd.DataFrame, where: str) -> None:
         raise RuntimeError(f"refusing to log {where}: it holds personal data columns {leaked}")
 
 
-def _log_model(
+def log_registered_model(
     model: Any, input_example: pd.DataFrame, role: str, model_name: str, tags: dict[str, str]
 ) -> str:
     """Log and register one fitted pipeline in the active run; return the registered version.
@@ -207,7 +217,7 @@ def log_cycle(
 
     spec = result.spec
     model_name = model_name or registered_model_name(spec.name)
-    experiment_id = _experiment_id(spec.name, uri)
+    experiment_id = ensure_experiment(spec.name, uri)
     tags = {
         "data_fingerprint": result.data_fingerprint,
         "spec_hash": spec.spec_hash,
@@ -238,15 +248,15 @@ def log_cycle(
             }
         )
         mlflow.log_dict(spec.raw, "spec.json")
-        _log_frame(result.model_table, "model_comparison.csv")
-        _log_frame(result.forecast_table, "forecast_summary.csv")
+        log_frame(result.model_table, "model_comparison.csv")
+        log_frame(result.forecast_table, "forecast_summary.csv")
         plan_summary = result.plan.summary()
         mlflow.log_dict(
             {"plan": plan_summary, "counts": result.counts, "truth_check": result.plan_truth_check},
             "plan_summary.json",
         )
         mlflow.log_metrics(
-            _finite_metrics(
+            finite_metrics(
                 {
                     "households_in_registry": result.counts["households_in_registry"],
                     "planned": result.counts["planned"],
@@ -263,7 +273,7 @@ def log_cycle(
             .reset_index()
         )
         _assert_no_pii(by_kelurahan, "the plan aggregates")
-        _log_frame(by_kelurahan, "plan_by_kelurahan.csv")
+        log_frame(by_kelurahan, "plan_by_kelurahan.csv")
 
         for _, row in result.model_table.iterrows():
             name = str(row["model"])
@@ -282,13 +292,13 @@ def log_cycle(
                             **{f"param.{k}": v for k, v in sorted(model_spec.params.items())},
                         }
                     )
-                mlflow.log_metrics(_finite_metrics(row.drop(labels=["model"]).to_dict()))
+                mlflow.log_metrics(finite_metrics(row.drop(labels=["model"]).to_dict()))
                 if name in result.fold_metrics:
-                    _log_frame(result.fold_metrics[name], "fold_metrics.csv")
+                    log_frame(result.fold_metrics[name], "fold_metrics.csv")
                 if name == result.champion:
                     mlflow.set_tag("role", "champion")
                     if result.group_ratios is not None:
-                        _log_frame(result.group_ratios, "group_error_ratios.csv")
+                        log_frame(result.group_ratios, "group_error_ratios.csv")
                 elif name == result.challenger:
                     mlflow.set_tag("role", "challenger")
         for name, forecast in result.forecasts.items():
@@ -298,13 +308,13 @@ def log_cycle(
                 nested=True,
                 tags={**tags, "kind": "scenario", "scenario": name},
             ):
-                mlflow.log_params(_scenario_params(forecast.scenario))
+                mlflow.log_params(scenario_params(forecast.scenario))
                 summary = forecast.summary()
-                mlflow.log_metrics(_finite_metrics(summary))
+                mlflow.log_metrics(finite_metrics(summary))
                 mlflow.set_tag("median_goal_month", str(summary.get("median_goal_month")))
-                _log_frame(forecast.quantiles(level="city"), "quantiles_city.csv")
-                _log_frame(forecast.quantiles(level="kecamatan"), "quantiles_kecamatan.csv")
-                _log_fan_chart(forecast)
+                log_frame(forecast.quantiles(level="city"), "quantiles_city.csv")
+                log_frame(forecast.quantiles(level="kecamatan"), "quantiles_kecamatan.csv")
+                log_fan_chart(forecast)
         if result.training_data is not None:
             _log_training_data(result.training_data, result.data_fingerprint, f"{spec.name}-survey")
         if result.input_example is not None:
@@ -322,7 +332,7 @@ def log_cycle(
                     "primary_metric_value": str(row.get(metric, "")),
                     "run_id": parent.info.run_id,
                 }
-                versions[role] = _log_model(
+                versions[role] = log_registered_model(
                     result.fitted[name], result.input_example, role, model_name, version_tags
                 )
                 out[f"{role}_version"] = versions[role]
@@ -434,7 +444,8 @@ def load_model(model_uri: str, tracking_uri: str | None = None) -> Any:
         ) from exc
 
 
-def _log_fan_chart(forecast: Any) -> None:
+def log_fan_chart(forecast: Any) -> None:
+    """Log a forecast's city fan chart as a PNG artifact of the active run."""
     import mlflow  # slow to import: only when used
 
     figure = fan_chart(forecast, level="city")

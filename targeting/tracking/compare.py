@@ -11,15 +11,12 @@ from typing import Any
 
 import pandas as pd
 
-from targeting.evaluation.metrics import HEADLINE_METRICS
+from targeting.evaluation.metrics import HEADLINE_METRICS, greater_is_better
 from targeting.tracking import configure
 from targeting.tracking.quiet import quietly
 from targeting.tracking.report import ReportNotFoundError, latest_cycle_run
 
-__all__ = ["HIGHER_IS_BETTER", "compare_cycle", "sort_table"]
-
-HIGHER_IS_BETTER = frozenset({"auc", "p_goal", "p_near_zero"})
-"""Metrics sorted best-first in descending order; every other metric ascends."""
+__all__ = ["compare_cycle", "sort_table"]
 
 _MODEL_FIRST = HEADLINE_METRICS
 _SCENARIO_FIRST = [
@@ -125,7 +122,8 @@ def compare_cycle(
 
 
 def sort_table(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """Sort best first by ``metric`` (descending for :data:`HIGHER_IS_BETTER`, else ascending).
+    """Sort best first by ``metric``, in the direction of
+    :func:`targeting.evaluation.metrics.greater_is_better` (missing values last).
 
     Parameters
     ----------
@@ -135,7 +133,11 @@ def sort_table(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
+
+    Raises
+    ------
+    ValueError
+        When ``metric`` has no direction (a descriptive figure such as ``true_share``).
     """
-    name = metric.removesuffix("_se").removesuffix("_sd")
-    ascending = name not in HIGHER_IS_BETTER or metric != name
+    ascending = not greater_is_better(metric)
     return frame.sort_values(metric, ascending=ascending, na_position="last", ignore_index=True)

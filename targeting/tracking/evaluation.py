@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from targeting.tracking import _experiment_id, _finite_metrics, _log_frame, configure
+from targeting.tracking import configure, ensure_experiment, finite_metrics, log_frame
 from targeting.tracking.quiet import quietly
 
 if TYPE_CHECKING:
@@ -136,7 +136,7 @@ def log_evaluation(
     import mlflow  # slow to import: only when used
 
     uri = configure(tracking_uri)
-    experiment_id = _experiment_id(experiment_name, uri)
+    experiment_id = ensure_experiment(experiment_name, uri)
     model_runs: dict[str, str] = {}
     specs = {s.name: s for s in result.specs}
     with mlflow.start_run(experiment_id=experiment_id, run_name=f"evaluate-{result.data_name}"):
@@ -159,21 +159,21 @@ def log_evaluation(
             {k: v for k, v in result.notes.items() if isinstance(v, str | int | float | bool)},
             "notes.json",
         )
-        _log_frame(result.table, "model_comparison.csv")
+        log_frame(result.table, "model_comparison.csv")
         if paired is not None:
-            _log_frame(paired, "paired_differences.csv")
+            log_frame(paired, "paired_differences.csv")
         mlflow.log_dict(tuning or {}, "tuning.json")
         mlflow.set_tag(
             "tuned_settings",
             "; ".join(f"{m}: {t['verdict']}" for m, t in (tuning or {}).items()) or "none",
         )
-        _log_frame(result.groups, "groups.csv")
-        _log_frame(result.curves, "targeting_curves.csv")
-        _log_frame(result.calibration, "calibration.csv")
+        log_frame(result.groups, "groups.csv")
+        log_frame(result.curves, "targeting_curves.csv")
+        log_frame(result.calibration, "calibration.csv")
         champion_row = result.table[result.table["model"] == result.champion].iloc[0].to_dict()
         mlflow.log_metrics(
-            _finite_metrics({f"champion_{k}": v for k, v in champion_row.items()})
-            | _finite_metrics({k: v for k, v in result.notes.items() if k.startswith("macro_f1")})
+            finite_metrics({f"champion_{k}": v for k, v in champion_row.items()})
+            | finite_metrics({k: v for k, v in result.notes.items() if k.startswith("macro_f1")})
         )
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
@@ -195,9 +195,9 @@ def log_evaluation(
                         mlflow.log_params(_spec_params(specs[name]))
                         if specs[name].description:
                             mlflow.set_tag("mlflow.note.content", specs[name].description)
-                    mlflow.log_metrics(_finite_metrics(row.to_dict()))
+                    mlflow.log_metrics(finite_metrics(row.to_dict()))
                     if paired is not None:
-                        mlflow.log_metrics(_finite_metrics(_paired_metrics(paired, name)))
+                        mlflow.log_metrics(finite_metrics(_paired_metrics(paired, name)))
                     if tuning and name in tuning:
                         mlflow.set_tags(
                             {
@@ -213,9 +213,9 @@ def log_evaluation(
                     _plot_calibration(result, name, calib_png)
                     mlflow.log_artifact(str(calib_png), artifact_path="plots")
                     groups = result.groups[result.groups["model"] == name]
-                    _log_frame(groups.reset_index(drop=True), "groups.csv")
+                    log_frame(groups.reset_index(drop=True), "groups.csv")
                     folds = result.fold_metrics[result.fold_metrics["model"] == name]
-                    _log_frame(pd.DataFrame(folds).reset_index(drop=True), "fold_metrics.csv")
+                    log_frame(pd.DataFrame(folds).reset_index(drop=True), "fold_metrics.csv")
     return {
         "tracking_uri": uri,
         "experiment_id": experiment_id,

@@ -15,11 +15,11 @@ import pandas as pd
 
 import targeting
 from targeting.tracking import (
-    _experiment_id,
-    _finite_metrics,
-    _log_frame,
-    _log_model,
     configure,
+    ensure_experiment,
+    finite_metrics,
+    log_frame,
+    log_registered_model,
     move_aliases,
 )
 from targeting.tracking.naming import registered_model_name
@@ -75,7 +75,7 @@ def log_refit(
         previous = client.get_model_version_by_alias(model_name, "champion").version
     except Exception:
         previous = None
-    experiment_id = _experiment_id(experiment, uri)
+    experiment_id = ensure_experiment(experiment, uri)
     out: dict[str, Any] = {
         "tracking_uri": uri,
         "model_name": model_name,
@@ -93,10 +93,10 @@ def log_refit(
         out["run_id"] = run.info.run_id
         if params:
             mlflow.log_params({k: str(v) for k, v in params.items()})
-        mlflow.log_metrics(_finite_metrics(metrics))
+        mlflow.log_metrics(finite_metrics(metrics))
         for name, frame in (tables or {}).items():
-            _log_frame(frame, f"{name}.csv")
-        version = _log_model(
+            log_frame(frame, f"{name}.csv")
+        version = log_registered_model(
             model,
             input_example,
             "champion",

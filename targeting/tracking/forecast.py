@@ -22,12 +22,12 @@ import pandas as pd
 import targeting
 from targeting.forecast.stockflow import goal_month_chart, tornado_chart
 from targeting.tracking import (
-    _experiment_id,
-    _finite_metrics,
-    _log_fan_chart,
-    _log_frame,
-    _scenario_params,
     configure,
+    ensure_experiment,
+    finite_metrics,
+    log_fan_chart,
+    log_frame,
+    scenario_params,
 )
 from targeting.tracking.quiet import quietly
 
@@ -57,7 +57,7 @@ def log_forecast(run: ForecastRun, tracking_uri: str | None = None) -> dict[str,
     import mlflow  # slow to import: only when used
 
     spec = run.spec
-    experiment_id = _experiment_id(spec.name, uri)
+    experiment_id = ensure_experiment(spec.name, uri)
     tags = {
         "data_fingerprint": run.inputs.data_fingerprint,
         "data_vintage": run.inputs.vintage,
@@ -87,13 +87,13 @@ def log_forecast(run: ForecastRun, tracking_uri: str | None = None) -> dict[str,
         )
         mlflow.log_dict(spec.raw, "spec.json")
         mlflow.log_dict(run.summary(), "forecast_summary.json")
-        _log_frame(run.table, "forecast_summary.csv")
-        _log_frame(pd.DataFrame(run.capacity), "forecast_capacity.csv")
-        _log_frame(run.goal_months, "forecast_goal_months.csv")
-        _log_frame(run.tornado, "forecast_tornado.csv")
+        log_frame(run.table, "forecast_summary.csv")
+        log_frame(pd.DataFrame(run.capacity), "forecast_capacity.csv")
+        log_frame(run.goal_months, "forecast_goal_months.csv")
+        log_frame(run.tornado, "forecast_tornado.csv")
         if run.calibration is not None:
-            _log_frame(run.calibration.table(), "calibration.csv")
-            _log_frame(run.calibration.fit_table(), "calibration_targets.csv")
+            log_frame(run.calibration.table(), "calibration.csv")
+            log_frame(run.calibration.fit_table(), "calibration_targets.csv")
         _log_figures(run)
         for name, result in run.results.items():
             with mlflow.start_run(
@@ -105,18 +105,18 @@ def log_forecast(run: ForecastRun, tracking_uri: str | None = None) -> dict[str,
                 scenario_runs[name] = child.info.run_id
                 mlflow.log_params(
                     {
-                        **_scenario_params(result.scenario),
+                        **scenario_params(result.scenario),
                         "seed": run.seed,
                         "n_paths": result.n_paths,
                         "data_vintage": run.inputs.vintage,
                     }
                 )
                 summary = result.summary()
-                mlflow.log_metrics(_finite_metrics(summary))
+                mlflow.log_metrics(finite_metrics(summary))
                 mlflow.set_tag("median_goal_month", str(summary.get("median_goal_month")))
                 caps = [c for c in run.capacity if c["scenario"] == name]
                 mlflow.log_metrics(
-                    _finite_metrics(
+                    finite_metrics(
                         {
                             f"capacity_{c['goal']}_{c['parameter']}": c["value"]
                             for c in caps
@@ -124,12 +124,12 @@ def log_forecast(run: ForecastRun, tracking_uri: str | None = None) -> dict[str,
                         }
                     )
                 )
-                _log_frame(result.quantiles(level="city"), "quantiles_city.csv")
-                _log_frame(result.quantiles(level="kecamatan"), "quantiles_kecamatan.csv")
-                _log_frame(
+                log_frame(result.quantiles(level="city"), "quantiles_city.csv")
+                log_frame(result.quantiles(level="kecamatan"), "quantiles_kecamatan.csv")
+                log_frame(
                     result.goal_month_distribution().reset_index(), "goal_month_distribution.csv"
                 )
-                _log_fan_chart(result)
+                log_fan_chart(result)
     out["scenario_runs"] = scenario_runs
     return out
 

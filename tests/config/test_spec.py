@@ -13,7 +13,7 @@ from tests.helpers import REPO
 def test_default_spec_loads() -> None:
     spec = load_experiment_spec(REPO / "experiments" / "serang-2026.yaml")
     assert spec.name == "serang-2026"
-    assert spec.primary_metric == "ee_at_true_share" and spec.primary_lower_is_better
+    assert spec.primary_metric == "ee_at_true_share"
     assert len(spec.spec_hash) == 12
     assert {"baseline", "double_capacity"} <= {s.name for s in spec.forecast.scenarios}
 

@@ -20,6 +20,9 @@ from targeting.config.experiment import (
     load_experiment_spec,
 )
 from targeting.data.adapters import DataSpecError, load_data_spec
+from targeting.data.city import DEFAULT_LINE, load_city_profile
+from targeting.evaluation.cv import DEFAULT_N_REPEATS, DEFAULT_N_SPLITS
+from targeting.evaluation.metrics import greater_is_better
 from targeting.forecast.scenarios import scenarios_from_spec
 from targeting.plan.ranking import PlanCapacity
 from targeting.pmt.build import load_specs
@@ -185,7 +188,12 @@ def test_defaults_are_declared_once() -> None:
     assert PlanCapacity.from_spec(spec.plan) == PlanCapacity()
     assert spec.forecast.capacity_search.paths(2000) == 500
     assert spec.forecast.capacity_search.paths(100) == 100
-    assert spec.primary_lower_is_better and spec.extreme_line == 400_000.0
+    assert not greater_is_better(spec.primary_metric)
+    assert spec.extreme_line == DEFAULT_LINE == load_city_profile().extreme_line
+    assert (spec.evaluation.n_splits, spec.evaluation.n_repeats) == (
+        DEFAULT_N_SPLITS,
+        DEFAULT_N_REPEATS,
+    )
 
 
 def test_committed_json_schema_is_the_generated_one() -> None:

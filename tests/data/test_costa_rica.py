@@ -83,6 +83,9 @@ def _folds(data, group_by: str, n_splits: int):
         n_repeats=2,
         seed=0,
         group_by=group_by,
+        # the default protocol is not stratified (DEFAULT_STRATIFY); these tests check the
+        # stratified folds that 'targeting evaluate --stratify' asks for
+        stratify=True,
         features=two_columns,
         macro_f1=False,
     )

@@ -112,8 +112,11 @@ def test_evaluate_zoo_on_a_data_spec(tiny_spec):
     assert res.table.set_index("model")["auc"].min() > 0.6
     _folds_never_split(res.oof, dict(zip(data.ids, data.groups, strict=True)))
     assert {"district", "female"} <= set(res.groups["grouping"])
-    by_household = evaluate_zoo(data, specs[1:2], n_splits=3, n_repeats=1)
+    by_household = evaluate_zoo(data, specs[1:2], n_splits=3, n_repeats=1, group_by="household")
     assert by_household.params["n_groups"] == len(data)
+    by_default = evaluate_zoo(data, specs[1:2], n_splits=3)
+    assert by_default.params["group_by"] == "area" and by_default.params["n_repeats"] == 1
+    assert by_default.params["stratify"] is False
     assert set(data_feature_transformer(data.X).fit(data.X).get_feature_names_out()) >= {
         "x1",
         "floor=earth",
@@ -193,7 +196,9 @@ def test_costa_rica_logit_and_plain_quickly():
     from targeting.data.adapters import load_costa_rica
 
     data = load_costa_rica()
-    res = evaluate_zoo(data, load_specs(names=["logit", "plain"]), n_splits=2, n_repeats=1)
+    res = evaluate_zoo(
+        data, load_specs(names=["logit", "plain"]), n_splits=2, group_by="household", stratify=True
+    )
     t = res.table.set_index("model")
     assert t.loc["logit", "auc"] > 0.72 and t.loc["plain", "auc"] > 0.72
     assert 0.4 < res.notes["macro_f1_4class"] < 0.6

@@ -52,7 +52,9 @@ def _cv(spec: ModelSpec, data: dict, **kw) -> CVResult:
 def test_folds_never_share_an_area_and_cover_every_row(data):
     result = _cv(load_specs(names=["ols"])[0], data, n_repeats=2, seed=3)
     oof = result.oof
-    assert list(oof.columns) == ["row", "repeat", "fold", "label", "p_extreme", "p_raw"]
+    assert list(oof.columns) == ["row", "repeat", "fold", "label", "p_extreme", "p_raw", "weight"]
+    # the weight column is the row's own survey weight (the report's weighted calibration bins)
+    np.testing.assert_array_equal(oof["weight"], np.asarray(data["sample_weight"])[oof["row"]])
     assert len(oof) == 2 * len(data["X"])
     for _, part in oof.groupby("repeat"):
         assert sorted(part["row"]) == list(range(len(data["X"])))

@@ -101,10 +101,10 @@ def test_two_runs_log_the_same_metrics(runs: dict) -> None:
 def _factor_is_canonical() -> bool:
     """Whether the coefficient draws use a basis-free square root (symmetric), which BLAS
     threading cannot rotate; the eigenvector basis of a singular covariance can differ."""
-    from targeting.pmt.linear import _mvn_factor
+    from targeting.pmt.linear import mvn_factor
 
     cov = np.diag([1.0, 1.0, 0.0])
-    factor = _mvn_factor(cov)
+    factor = mvn_factor(cov)
     return bool(np.allclose(factor, factor.T))
 
 

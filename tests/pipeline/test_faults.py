@@ -271,7 +271,7 @@ def test_failed_logging_marks_runs_failed(tiny_spec: Path, monkeypatch) -> None:
     def broken(*args, **kwargs):
         raise RuntimeError("artifact store went away")
 
-    monkeypatch.setattr(tracking, "_log_fan_chart", broken)
+    monkeypatch.setattr(tracking, "log_fan_chart", broken)
     uri = f"sqlite:///{folder / 'failed.db'}"
     with pytest.raises(RuntimeError, match="artifact store went away"):
         tracking.log_cycle(result, tracking_uri=uri)

@@ -226,7 +226,7 @@ def test_exact_interval_equals_the_limit_of_the_draws(city_and_model, estimator:
     """The closed-form interval of a linear model is what its coefficient draws converge to."""
     from scipy.special import expit, ndtr
 
-    from targeting.pmt.linear import _linear_predictor_draws, linear_predictor_interval
+    from targeting.pmt.linear import linear_predictor_draws, linear_predictor_interval
 
     city, survey, champion = city_and_model
     # the plain linear model (the plan's champion wraps it for selection, tested below)
@@ -243,7 +243,7 @@ def test_exact_interval_equals_the_limit_of_the_draws(city_and_model, estimator:
     Xt = np.asarray(model[:-1].transform(city.registry[schema.PROXY_COLUMNS].head(300)), float)
     args = (Xt, final.intercept_, final.coef_, final._cov_factor_)
     low, high = linear_predictor_interval(*args, alpha=0.2)
-    draws = _linear_predictor_draws(*args, n_draws=20_000, random_state=7)
+    draws = linear_predictor_draws(*args, n_draws=20_000, random_state=7)
     mc_low, mc_high = np.quantile(draws, [0.1, 0.9], axis=1)
     # Monte Carlo standard error of a 10 % quantile of a normal from 20,000 draws
     se = draws.std(axis=1) * np.sqrt(0.1 * 0.9 / 20_000) / 0.1755
