@@ -8,6 +8,7 @@ import sqlite3
 import pytest
 import yaml
 
+from targeting.config.experiment import resolve_relative_dates
 from tests.helpers import REPO
 from tests.helpers.cli import run_cli, small_spec
 
@@ -107,4 +108,6 @@ def test_mlflow_parent_and_nested_runs(small_forecast: dict) -> None:
             ).fetchall()
         )
     assert parent == ("forecast",) and children == (len(_scenario_names()),)
-    assert params["seed"] == "5" and params["data_vintage"] == "2025-10"
+    # the default spec's vintage is "auto": the month the spec was read in
+    vintage = resolve_relative_dates({"data": {"vintage": "auto"}})["data"]["vintage"]
+    assert params["seed"] == "5" and params["data_vintage"] == vintage
