@@ -161,8 +161,9 @@ def audit_outcomes(
         visit_date=pd.to_datetime(ledger["visit_date"]).dt.strftime("%Y-%m-%d"),
     )
     led = led.loc[led["result"].isin(_RESULT_Y)]
-    if design.first_visit_date:
-        led = led.loc[led["visit_date"] >= design.first_visit_date]
+    # no lower bound on the date: an audit household had no conclusive outcome when it was
+    # drawn, so any conclusive one recorded for it is its status, even if the office dated the
+    # visit before the plan's first day (a visit made early, or typed with the entry date)
     if until:
         led = led.loc[led["visit_date"] < until]
     led = led.sort_values(["household_id", "visit_date"], kind="stable")
