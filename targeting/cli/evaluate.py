@@ -192,7 +192,7 @@ def _print(result: Any, summary: dict[str, Any]) -> None:
 
 def register(sub: Any) -> None:
     """Add the ``evaluate`` sub-command to the parser's sub-parsers."""
-    from targeting.evaluation.cv import DEFAULT_N_REPEATS, DEFAULT_N_SPLITS, DEFAULT_STRATIFY
+    from targeting.config.experiment import DEFAULT_N_REPEATS, DEFAULT_N_SPLITS, DEFAULT_STRATIFY
 
     cmd = sub.add_parser(
         "evaluate",

@@ -36,24 +36,25 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _known_errors() -> tuple[type[BaseException], ...]:
-    # imported on use, so that 'targeting --help' answers without loading them
-    from targeting.config.experiment import SpecError
-    from targeting.data.adapters import DataSpecError
-    from targeting.data.io import InputFileError
-    from targeting.data.outputs import OutputFolderBusyError
-    from targeting.data.schema import DataValidationError
-    from targeting.tracking.connectivity import TrackingUnreachableError
-    from targeting.tracking.report import ReportNotFoundError
+_KNOWN_ERRORS: tuple[tuple[str, str], ...] = (
+    ("targeting.config.errors", "SpecError"),
+    ("targeting.data.adapters", "DataSpecError"),
+    ("targeting.data.io", "InputFileError"),
+    ("targeting.data.outputs", "OutputFolderBusyError"),
+    ("targeting.data.schema", "DataValidationError"),
+    ("targeting.tracking.connectivity", "TrackingUnreachableError"),
+    ("targeting.tracking.report", "ReportNotFoundError"),
+)
+"""Errors that are the user's to fix: one sentence, no traceback (module, class name)."""
 
-    return (
-        DataSpecError,
-        DataValidationError,
-        SpecError,
-        InputFileError,
-        OutputFolderBusyError,
-        TrackingUnreachableError,
-        ReportNotFoundError,
+
+def _known_errors() -> tuple[type[BaseException], ...]:
+    # an error can only come from a module that was imported: looking them up in sys.modules
+    # keeps a spec typo from importing scikit-learn and mlflow just to print its message
+    return tuple(
+        getattr(sys.modules[module], name)
+        for module, name in _KNOWN_ERRORS
+        if module in sys.modules and hasattr(sys.modules[module], name)
     )
 
 

@@ -14,13 +14,19 @@ __all__ = ["register"]
 def _cmd_run(args: argparse.Namespace) -> int:
     # imported on use, so that 'targeting --help' answers without loading them
     from targeting.console import Progress
-    from targeting.pipeline import check_experiment
 
     # command-line numbers are checked by the spec's own types, and every problem of the spec
-    # and its model specs fails here, before any data is read
+    # and its model specs fails here, before any data is read; the spec is checked before the
+    # pipeline (scikit-learn, statsmodels) is imported, so a typo answers in a second
     spec = load_spec(args.spec).with_overrides(
         {"forecast.n_paths": args.n_paths}, {"forecast.n_paths": "--n-paths"}
     )
+    from targeting.pmt.build import load_specs
+
+    # the model specs against their estimators (a parameter typo), before the whole pipeline
+    load_specs(names=spec.models, spec_path=spec.path)
+    from targeting.pipeline import check_experiment
+
     check_experiment(spec)
     tracking_uri = args.tracking_uri
     if not args.no_tracking:
