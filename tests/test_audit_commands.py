@@ -3,59 +3,29 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 from targeting.cli.main import main
-from targeting.data import schema, state
-from targeting.data.synthetic import FieldOutcomeSimulator, generate_city
-from targeting.feedback import rounds as loop
+from targeting.data import state
 from targeting.feedback.design_estimate import model_stock
 from targeting.plan import workbook
 from targeting.plan.audit import add_audit_sample, read_audit_designs, write_audit_design
-from targeting.plan.ranking import PlanCapacity, build_plan
+from tests.helpers.state import planned_state
 
-REPO = Path(__file__).resolve().parents[1]
 N = 3_000
 
 
 @pytest.fixture(scope="module")
 def audited(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("audit")
-    raw = yaml.safe_load((REPO / "experiments" / "serang-2026.yaml").read_text())
-    raw["data"]["n_households"] = N
-    raw["output"] = str(tmp / "state")
-    spec_path = tmp / "experiments" / "tiny.yaml"
-    spec_path.parent.mkdir()
-    spec_path.write_text(yaml.safe_dump(raw))
-    city = generate_city(N, seed=raw["seed"], survey_fraction=0.05)
-    registry = schema.validate_registry(city.registry, mode="quarantine").valid
-    survey = schema.validate_survey(city.survey, mode="strict").valid
-    model = loop.fit_champion(survey, "ols", seed=raw["seed"])
-    scores = loop.fast_scores(model, registry, None)
-    plan = build_plan(registry, scores, PlanCapacity(operators=6, workdays=10))
-    plan = add_audit_sample(plan, registry, scores, share=0.2, seed=4)
-    folder = tmp / "state"
-    folder.mkdir()
-    plan.plan.to_csv(folder / "plan.csv", index=False)
-    write_audit_design(plan.audit, folder)
-    state.write_status(registry, folder)
-    state.write_scores(scores, folder)
-    outcomes = FieldOutcomeSimulator(city.truth, seed=1).respond(plan.plan)
-    outcomes.to_csv(tmp / "outcomes.csv", index=False)
-    return {
-        "tmp": tmp,
-        "spec": spec_path,
-        "state": folder,
-        "plan": plan,
-        "registry": registry,
-        "scores": scores,
-        "outcomes": tmp / "outcomes.csv",
-    }
+    def audit(plan, registry, scores):
+        return add_audit_sample(plan, registry, scores, share=0.2, seed=4)
+
+    out = planned_state(tmp_path_factory.mktemp("audit"), N, adjust_plan=audit)
+    write_audit_design(out["plan"].audit, out["state"])
+    return out
 
 
 def test_design_round_trips_through_the_state_folder(audited) -> None:

@@ -7,24 +7,13 @@ import pandas as pd
 import pytest
 from threadpoolctl import threadpool_limits
 
+from targeting.config.experiment import PRIMARY_METRICS
 from targeting.evaluation.cv import CVResult, fit_final, grouped_cross_validate
 from targeting.pmt.build import ModelSpec, load_specs
 from tests.helpers.frames import survey_frame
 
 LINE = 400_000.0
-KEYS = [
-    "auc",
-    "brier",
-    "ece",
-    "ee_at_true_share",
-    "ie_at_true_share",
-    "ee_at_10",
-    "ie_at_10",
-    "ee_at_20",
-    "ie_at_20",
-    "ee_at_40",
-    "ie_at_40",
-]
+KEYS = list(PRIMARY_METRICS)  # every metric a spec may choose the champion by
 
 
 @pytest.fixture(autouse=True)

@@ -6,41 +6,18 @@ import json
 
 import pandas as pd
 import pytest
-import yaml
 
 from targeting.cli.main import main
 from targeting.data import schema, state
-from targeting.data.synthetic import FieldOutcomeSimulator, generate_city
-from targeting.feedback import rounds as loop
-from targeting.plan.ranking import PlanCapacity, build_plan
-from tests.helpers import REPO
+from targeting.data.synthetic import generate_city
+from tests.helpers.state import planned_state
 
 N = 3_000
 
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("feedback")
-    raw = yaml.safe_load((REPO / "experiments" / "serang-2026.yaml").read_text())
-    raw["data"]["n_households"] = N
-    raw["output"] = str(tmp / "state")
-    spec_path = tmp / "experiments" / "tiny.yaml"
-    spec_path.parent.mkdir()
-    spec_path.write_text(yaml.safe_dump(raw))
-    city = generate_city(N, seed=raw["seed"], survey_fraction=0.05)
-    registry = schema.validate_registry(city.registry, mode="quarantine").valid
-    survey = schema.validate_survey(city.survey, mode="strict").valid
-    model = loop.fit_champion(survey, "ols", seed=raw["seed"])
-    scores = loop.fast_scores(model, registry, None)
-    plan = build_plan(registry, scores, PlanCapacity(operators=6, workdays=10))
-    folder = tmp / "state"
-    folder.mkdir()
-    plan.plan.to_csv(folder / "plan.csv", index=False)
-    state.write_status(registry, folder)
-    state.write_scores(scores, folder)
-    outcomes = FieldOutcomeSimulator(city.truth, seed=1).respond(plan.plan)
-    outcomes.to_csv(tmp / "outcomes.csv", index=False)
-    return {"tmp": tmp, "spec": spec_path, "state": folder, "outcomes": tmp / "outcomes.csv"}
+    return planned_state(tmp_path_factory.mktemp("feedback"), N)
 
 
 def _run(capsys, argv: list[str]) -> dict:
