@@ -47,7 +47,7 @@ from targeting.forecast.stockflow import simulate
 from targeting.plan import ranking, workbook
 from targeting.plan.audit import add_audit_sample, write_audit_design
 from targeting.pmt import reasons as explain
-from targeting.pmt.build import load_specs
+from targeting.pmt.registry import load_specs
 from targeting.pmt.scoring import score_households
 from targeting.pmt.selection import MIN_UNREACHED_EXTREME
 from targeting.pmt.streaming import score_registry_file

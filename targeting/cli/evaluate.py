@@ -52,7 +52,7 @@ def _load_data(args: argparse.Namespace) -> tuple[Any, bool]:
 
 def _specs(args: argparse.Namespace) -> list[Any]:
     # imported on use, so that 'targeting --help' answers without loading them
-    from targeting.pmt.build import load_specs
+    from targeting.pmt.registry import load_specs
 
     names = [n.strip() for n in args.models.split(",") if n.strip()] if args.models else None
     try:

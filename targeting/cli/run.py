@@ -21,7 +21,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec).with_overrides(
         {"forecast.n_paths": args.n_paths}, {"forecast.n_paths": "--n-paths"}
     )
-    from targeting.pmt.build import load_specs
+    from targeting.pmt.registry import load_specs
 
     # the model specs against their estimators (a parameter typo), before the whole pipeline
     load_specs(names=spec.models, spec_path=spec.path)

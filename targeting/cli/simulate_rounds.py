@@ -17,7 +17,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     from targeting.config.experiment import SpecError
     from targeting.console import Progress
     from targeting.pipeline import simulate_feedback_rounds
-    from targeting.pmt.build import load_specs
+    from targeting.pmt.registry import load_specs
 
     # command-line numbers are checked by the spec's own types, before any work
     spec = load_spec(args.spec).with_overrides(

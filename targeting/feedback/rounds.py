@@ -47,8 +47,8 @@ from targeting.feedback.design_estimate import (
 )
 from targeting.plan.audit import add_audit_sample
 from targeting.plan.ranking import PlanCapacity, VerificationPlan, build_plan, replan
-from targeting.pmt.build import load_specs
 from targeting.pmt.recalibrated import RecalibratedPMT
+from targeting.pmt.registry import load_specs
 from targeting.pmt.scoring import assign_desil
 from targeting.pmt.selection import (
     DEFAULT_CALIBRATION_CV,

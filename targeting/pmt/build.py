@@ -1,15 +1,13 @@
-"""The estimators a model spec may name, and the pipelines built from specs.
+"""The pipelines built from model specs.
 
-:func:`load_specs` reads ``models/*.yaml`` (:class:`targeting.config.model.ModelSpec`) and checks
-each against its estimator class at load time (a parameter the estimator does not take fails
-here, with the closest name, not minutes later as a bare ``TypeError``); :func:`build_model` and
-:func:`fit_model` build and fit the pipeline of a spec.
+:func:`build_model` and :func:`fit_model` build and fit the pipeline of a spec. The specs are
+read and checked against their estimators by :mod:`targeting.pmt.registry` (re-exported here),
+which imports no estimator, so a spec typo answers before the scientific imports.
 """
 
 from __future__ import annotations
 
 import inspect
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,14 +15,11 @@ from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 
-from targeting.config.errors import SpecError, did_you_mean
-from targeting.config.model import ModelSpec, read_model_spec
+from targeting.config.model import ModelSpec
 from targeting.data.city import DEFAULT_LINE
-from targeting.data.packaged import model_spec_files, model_spec_folders
 from targeting.pmt.calibration import CalibratedPMT
-from targeting.pmt.classifiers import BoostingPMT, LogitPMT
-from targeting.pmt.features import FEATURE_SETS, make_feature_set
-from targeting.pmt.linear import LogConsumptionOLS, PovertyWeightedPMT, QuantilePMT
+from targeting.pmt.features import make_feature_set
+from targeting.pmt.registry import ESTIMATORS, check_model_spec, load_specs
 from targeting.pmt.selection import SelectionAwarePMT
 
 __all__ = [
@@ -36,125 +31,6 @@ __all__ = [
     "fit_model",
     "load_specs",
 ]
-
-
-def _estimators() -> dict[str, type[Any]]:
-    from targeting.pmt.ensemble import OrdinalEnsemblePMT
-    from targeting.pmt.forest import ForestPMT
-    from targeting.pmt.scorecard import ScorecardPMT
-
-    return {
-        "LogConsumptionOLS": LogConsumptionOLS,
-        "QuantilePMT": QuantilePMT,
-        "PovertyWeightedPMT": PovertyWeightedPMT,
-        "LogitPMT": LogitPMT,
-        "BoostingPMT": BoostingPMT,
-        "ForestPMT": ForestPMT,
-        "ScorecardPMT": ScorecardPMT,
-        "OrdinalEnsemblePMT": OrdinalEnsemblePMT,
-    }
-
-
-ESTIMATORS: dict[str, type[Any]] = _estimators()
-"""Estimator classes a spec may name."""
-
-
-def check_model_spec(spec: ModelSpec) -> list[str]:
-    """Check a spec against the estimator it names.
-
-    Parameters
-    ----------
-    spec : ModelSpec
-
-    Returns
-    -------
-    list of str
-        One sentence per problem (unknown estimator or feature set, a parameter the
-        estimator's ``__init__`` does not take), each with the closest allowed name; empty when
-        the spec is sound.
-    """
-    where = f"model {spec.name!r}"
-    problems: list[str] = []
-    if spec.estimator not in ESTIMATORS:
-        problems.append(
-            f"{where}: estimator {spec.estimator!r} is unknown"
-            f"{did_you_mean(spec.estimator, ESTIMATORS)}; allowed: {', '.join(sorted(ESTIMATORS))}"
-        )
-    else:
-        accepted = [
-            name
-            for name, p in inspect.signature(ESTIMATORS[spec.estimator].__init__).parameters.items()
-            if name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-        ]
-        for key in sorted(set(spec.params) - set(accepted)):
-            problems.append(
-                f"{where}: params.{key} is not a parameter of {spec.estimator}"
-                f"{did_you_mean(key, accepted)}; allowed: {', '.join(accepted)}"
-            )
-    if spec.feature_set not in FEATURE_SETS:
-        problems.append(
-            f"{where}: features {spec.feature_set!r} is unknown"
-            f"{did_you_mean(spec.feature_set, FEATURE_SETS)}; "
-            f"allowed: {', '.join(FEATURE_SETS)}"
-        )
-    return problems
-
-
-def load_specs(
-    folder: str | Path | None = None,
-    names: list[str] | None = None,
-    spec_path: str | Path | None = None,
-) -> list[ModelSpec]:
-    """Load the model specs (the packaged ones, overridden by the user's ``models/`` folders),
-    each checked against its estimator.
-
-    Parameters
-    ----------
-    folder : str or pathlib.Path, optional
-        A folder of ``<name>.yaml`` specs that overrides every other (it must exist).
-    names : list of str, optional
-        Keep only these specs, in this order (only these are checked).
-    spec_path : str or pathlib.Path, optional
-        The experiment spec being run; the ``models/`` folder beside its ``experiments/``
-        folder overrides the working folder's (see
-        :func:`targeting.data.packaged.model_spec_folders`).
-
-    Returns
-    -------
-    list of ModelSpec
-
-    Raises
-    ------
-    FileNotFoundError
-        If ``folder`` is given and does not exist.
-    SpecError
-        Every problem at once: a requested name without a spec (with the closest name), a
-        malformed file, an unknown estimator or a parameter the estimator does not take.
-    """
-    files = model_spec_files(folder, spec_path)
-    path = ", ".join(str(f) for f in model_spec_folders(folder, spec_path))
-    problems: list[str] = []
-    specs: dict[str, ModelSpec] = {}
-    for stem, file in files.items():
-        try:
-            spec = read_model_spec(file)
-        except SpecError as exc:
-            if names is None or stem in names:
-                problems.extend(exc.problems)
-            continue
-        specs[spec.name] = spec
-    wanted = list(specs) if names is None else list(names)
-    for name in wanted:
-        if name in specs:
-            problems.extend(check_model_spec(specs[name]))
-        elif name not in files:
-            problems.append(
-                f"models: no model spec named {name!r} in {path}{did_you_mean(name, specs)}; "
-                f"known: {', '.join(sorted(specs))}"
-            )
-    if problems:
-        raise SpecError.from_problems(f"model specs in {path}", problems)
-    return [specs[n] for n in wanted]
 
 
 def build_model(

@@ -23,7 +23,7 @@ import pandas as pd
 import targeting
 from targeting.data import schema
 from targeting.forecast.stockflow import fan_chart
-from targeting.pmt.build import load_specs
+from targeting.pmt.registry import load_specs
 from targeting.tracking.connectivity import set_http_fail_fast
 from targeting.tracking.quiet import quiet_mlflow, quietly
 
