@@ -634,6 +634,7 @@ def refit_experiment(
     group_offsets: bool = True,
     n_boot: int = 200,
     tracking_uri: str | None = None,
+    staging: OutputSet | None = None,
 ) -> RefitResult:
     """Recalibrate the champion on the verified outcomes of a working state (``targeting refit``).
 
@@ -641,6 +642,11 @@ def refit_experiment(
     base model (``fit``: that model spec fitted on the survey; else ``model_uri`` loaded from
     the tracking store), recalibrates it (:func:`targeting.feedback.refit.recalibrate_on_outcomes`)
     and writes the re-scored registry into the state folder. Nothing is logged here.
+
+    The state is read and ``scores.parquet`` replaced under the folder's lock, staged and
+    swapped in as ``run`` and ``ingest`` do (:class:`targeting.data.outputs.OutputSet`): a
+    refit beside a run on the same folder waits for nothing and overwrites nothing; the second
+    one fails at once naming the folder.
 
     Parameters
     ----------
@@ -658,11 +664,30 @@ def refit_experiment(
         Shrunk kelurahan offsets; False for one map for the city.
     n_boot : int, default 200
     tracking_uri : str, optional
+    staging : targeting.data.outputs.OutputSet, optional
+        An open output set of ``folder`` to write into (the caller logs the refit, then
+        commits). Without one, the refit opens its own and commits it when done.
 
     Returns
     -------
     targeting.feedback.refit.RefitResult
     """
+    if staging is None:
+        with OutputSet(folder) as own:
+            result = refit_experiment(
+                spec,
+                folder,
+                model_uri=model_uri,
+                fit=fit,
+                registry=registry,
+                method=method,
+                group_offsets=group_offsets,
+                n_boot=n_boot,
+                tracking_uri=tracking_uri,
+                staging=own,
+            )
+            own.commit()
+        return result
     ledger = read_ledger(folder)
     if ledger is None or not len(ledger):
         raise ValueError(f"no outcomes ingested in {folder}: run 'targeting ingest' first")
@@ -693,7 +718,7 @@ def refit_experiment(
         seed=spec.seed,
         survey=survey,
     )
-    write_scores(result.scores, folder)
+    write_scores(result.scores, staging.staging)
     return result
 
 

@@ -91,10 +91,30 @@ def _run_in(
         result.outputs["report_data"] = outset.final(data_path)
         result.outputs["report"] = outset.final(report_path)
         if tracking:
-            from targeting.tracking.report import log_report
-
-            log_report(tracking["run_id"], report_data, report_path, tracking["tracking_uri"])
+            _log_public_report(result, report_data, report_path, tracking, args.lang)
     return result, tracking
+
+
+def _log_public_report(
+    result: Any, data: dict[str, Any], report_path: Path, tracking: dict[str, Any], lang: str
+) -> None:
+    """Attach the report to the MLflow run, area names the city profile does not list replaced
+    by their pseudonyms (then the HTML is rendered again from the pseudonymised data); the local
+    report keeps the names a planner reads."""
+    import tempfile
+
+    from targeting.report.render import render_report, write_report
+    from targeting.tracking import area_pseudonyms
+    from targeting.tracking.report import log_report
+
+    areas = area_pseudonyms(result.registry_status, result.plan.plan)
+    if not areas.mapping:
+        log_report(tracking["run_id"], data, report_path, tracking["tracking_uri"])
+        return
+    public = areas.json(data)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = write_report(Path(tmp) / report_path.name, render_report(public, lang=lang))
+        log_report(tracking["run_id"], public, path, tracking["tracking_uri"])
 
 
 def _print_summary(result: Any, tracking: dict[str, Any]) -> None:

@@ -59,6 +59,7 @@ __all__ = [
 # --- vocabularies -----------------------------------------------------------------------------
 
 KECAMATAN_KELURAHAN_COUNTS: dict[str, int] = load_city_profile().kelurahan_counts
+_KELURAHAN_OF: dict[str, str] = load_city_profile().kelurahan_of
 """Kota Serang's six kecamatan and how many kelurahan each has (67 in all), from the city
 profile (:func:`targeting.data.city.load_city_profile`)."""
 
@@ -158,6 +159,9 @@ PROBLEM_COLUMNS: list[str] = ["input", "column", "row", "value", "expected"]
 MAX_HH_SIZE = 30
 """Largest plausible household size; a larger value is set aside as an export error."""
 _MAX_VALUE_CHARS = 40
+_LISTED_SHARE = 0.9
+"""A file is a registry of the profile's city when this share of its filled area names are
+listed; then an unlisted one is set aside (a typo, a shifted column, a name in the cell)."""
 _RT_RW_PATTERN = r"\d{1,3}"
 _HOUSEHOLD_COUNT_LIMITED = ["n_children_u5", "n_school_age", "n_elderly", "n_disabled", "n_workers"]
 _TRUE_STRINGS = {"true", "1", "yes", "ya", "y", "t"}
@@ -185,12 +189,21 @@ def survey_reached(survey: pd.DataFrame) -> np.ndarray | None:
 # --- problems and results ---------------------------------------------------------------------
 
 
+_LONG_DIGITS = re.compile(r"\d{12,}")
+"""A run of digits as long as a NIK (16) or a Kartu Keluarga number, or one Excel cut short."""
+
+
+def _mask_digits(digits: str) -> str:
+    return digits[:4] + "*" * (len(digits) - 6) + digits[-2:]
+
+
 def mask_value(column: str, value: object) -> str:
     """Return ``value`` as it may be shown in a message, a log or ``validation_errors.csv``.
 
     Values of personal-data columns (:data:`PII_COLUMNS`) are never echoed: a NIK-like value
     keeps its first four and last two characters (``3673**********12``), any other is replaced
-    by ``<redacted>``. Other values are shown as text, cut at 40 characters.
+    by ``<redacted>``. Other values are shown as text, cut at 40 characters, with any run of 12
+    or more digits masked the same way (a NIK typed as ``household_id`` or into ``hh_size``).
 
     Parameters
     ----------
@@ -204,13 +217,14 @@ def mask_value(column: str, value: object) -> str:
     text = "" if value is None else str(value)
     if text in {"nan", "<NA>", "None", "NaT"}:
         return ""
+    # a NIK typed into another column (a household_id, hh_size) is still a NIK: any run of 12 or
+    # more digits keeps only its first four and last two, whatever the column
+    text = _LONG_DIGITS.sub(lambda m: _mask_digits(m.group(0)), text)
     if column in PII_COLUMNS:
         if not text.strip():
             return ""
         if column == "nik_head" and re.fullmatch(r"\d{4}\*+\d{2}", text):
-            return text  # masked already
-        if column == "nik_head" and len(text) >= 12 and text.isdigit():
-            return text[:4] + "*" * (len(text) - 6) + text[-2:]
+            return text  # NIK-shaped: masked above (or already masked)
         return "<redacted>"
     if len(text) > _MAX_VALUE_CHARS:
         return text[: _MAX_VALUE_CHARS - 3] + "..."
@@ -705,13 +719,44 @@ def _check_ids_and_areas(frame: pd.DataFrame, out: dict[str, pd.Series], col: _C
         match = key.isin(known) & filled
         # a Kota Serang registry: an unknown kecamatan is a typo or a shifted column, set aside;
         # a registry of another city (few names match) is left as it is
-        if filled.any() and match[filled].mean() >= 0.9:
+        if filled.any() and match[filled].mean() >= _LISTED_SHARE:
             col.flag(
                 "kecamatan",
                 (filled & ~match).to_numpy(dtype=bool),
                 "one of Kota Serang's kecamatan: " + ", ".join(sorted(KECAMATAN_KELURAHAN_COUNTS)),
                 values=pd.Series(["<hidden>"] * len(frame), index=frame.index),
             )
+            if "kelurahan" in out:
+                _check_kelurahan(out, col, frame.index)
+
+
+def _check_kelurahan(out: dict[str, pd.Series], col: _Collector, index: pd.Index) -> None:
+    """Set aside a kelurahan the city profile does not list under the row's kecamatan.
+
+    Only when the file is a registry of the profile's city by its kelurahan too (at least 90 %
+    of the filled ones listed): then an unknown name is a typo, a shifted column or a head's
+    name typed into the cell, and must not become an area (areas reach MLflow and the report).
+    A registry that names its kelurahan otherwise (a real export: the synthetic city's are
+    ``"Serang 01"``...) is left as it is, and its area names are pseudonymised wherever they
+    are tracked (:class:`targeting.data.privacy.AreaPseudonyms`).
+    """
+    kelurahan, kecamatan = out["kelurahan"], out["kecamatan"]
+    filled = (kelurahan != "").to_numpy(dtype=bool)
+    if not filled.any():
+        return
+    listed = {k.casefold(): v.casefold() for k, v in _KELURAHAN_OF.items()}
+    parent = kelurahan.map(lambda v: listed.get(str(v).casefold(), "")).to_numpy(dtype=object)
+    own = kecamatan.map(lambda v: str(v).casefold()).to_numpy(dtype=object)
+    match = filled & (parent == own)
+    if match[filled].mean() < _LISTED_SHARE:
+        return
+    col.flag(
+        "kelurahan",
+        filled & ~match,
+        "a kelurahan of the row's kecamatan as the city profile lists it (e.g. 'Serang 01'); "
+        "correct the kelurahan or the kecamatan cell",
+        values=pd.Series(["<hidden>"] * len(index), index=index),
+    )
 
 
 def _check_nik(frame: pd.DataFrame, out: dict[str, pd.Series], col: _Collector) -> None:
@@ -790,7 +835,9 @@ def _finish(
     rejected = pd.DataFrame(
         {
             "row": rows + 1,
-            "household_id": text_at("household_id"),
+            # the row number finds the row in the source file; a NIK typed as household_id is
+            # not shown in full even in this personal-data file (README, "Personal data")
+            "household_id": [mask_value("household_id", v) for v in text_at("household_id")],
             "kecamatan": text_at("kecamatan"),
             "kelurahan": text_at("kelurahan"),
             "reason": ["; ".join(col.reasons[int(r)]) for r in rows],
@@ -909,14 +956,14 @@ def validate_survey(
 def normalise_area_names(names: pd.Series) -> pd.Series:
     """Area names written one way: spaces collapsed, and one spelling per name whatever its case.
 
-    ``"TAKTAKAN"``, ``"taktakan "`` and ``"Taktakan"`` are one kecamatan: a known Kota Serang
-    kecamatan takes its official spelling; any other name the spelling most rows of the file
-    use (ties: the first in sort order), so upper-case or double-spaced kelurahan do not become
-    new areas.
+    ``"TAKTAKAN"``, ``"taktakan "`` and ``"Taktakan"`` are one kecamatan: a kecamatan or
+    kelurahan the city profile lists takes its official spelling; any other name the spelling
+    most rows of the file use (ties: the first in sort order), so upper-case or double-spaced
+    kelurahan do not become new areas.
     """
     collapsed = names.astype("string").fillna("").map(lambda v: " ".join(str(v).split()))
     key = collapsed.map(str.casefold)
-    official = {k.casefold(): k for k in KECAMATAN_KELURAHAN_COUNTS}
+    official = {k.casefold(): k for k in [*KECAMATAN_KELURAHAN_COUNTS, *_KELURAHAN_OF]}
     counts = (
         pd.DataFrame({"key": key, "name": collapsed})
         .value_counts()
