@@ -42,6 +42,7 @@ _KNOWN_ERRORS: tuple[tuple[str, str], ...] = (
     ("targeting.data.io", "InputFileError"),
     ("targeting.data.outputs", "OutputFolderBusyError"),
     ("targeting.data.schema", "DataValidationError"),
+    ("targeting.tracking.connectivity", "TrackingStoreFullError"),
     ("targeting.tracking.connectivity", "TrackingUnreachableError"),
     ("targeting.tracking.report", "ReportNotFoundError"),
 )

@@ -45,6 +45,8 @@ __all__ = [
     "log_fan_chart",
     "log_frame",
     "log_registered_model",
+    "mark_failed",
+    "promote",
     "scenario_params",
     "store_health",
 ]
@@ -205,6 +207,7 @@ def log_cycle(
     tracking_uri: str | None = None,
     report_path: Path | None = None,
     model_name: str | None = None,
+    promote_models: bool = True,
 ) -> dict[str, Any]:
     """Log one cycle: a parent run with nested runs per model and per scenario.
 
@@ -218,11 +221,15 @@ def log_cycle(
     model_name : str, optional
         Registered model name; default ``<experiment>-pmt``
         (:func:`~targeting.tracking.model.registered_model_name`).
+    promote_models : bool, default True
+        Move the aliases at the end. False when the caller logs more to the run (the report):
+        it then calls :func:`promote` once that succeeded, or :func:`mark_failed`.
 
     Returns
     -------
     dict
-        ``run_id``, ``experiment_id``, ``tracking_uri``, ``champion_version``.
+        ``run_id``, ``experiment_id``, ``tracking_uri``, ``champion_version``, ``versions``
+        (alias to the version it is to point at).
 
     Notes
     -----
@@ -367,10 +374,28 @@ def log_cycle(
                 out[f"{role}_version"] = versions[role]
         if report_path is not None and Path(report_path).exists():
             mlflow.log_artifact(str(report_path))
+    out["versions"] = versions
     # only now that every artifact of the run is logged do the aliases move
-    if versions:
-        out["previous_champion_version"] = move_aliases(model_name, versions)
+    if promote_models:
+        promote(out)
     return out
+
+
+@quietly
+def promote(logged: dict[str, Any]) -> None:
+    """Move the aliases of a logged cycle (:func:`log_cycle`'s answer) to its versions."""
+    configure(logged["tracking_uri"])
+    if logged.get("versions"):
+        logged["previous_champion_version"] = move_aliases(logged["model_name"], logged["versions"])
+
+
+@quietly
+def mark_failed(run_id: str, tracking_uri: str | None = None) -> None:
+    """Mark a finished run FAILED: what was to be logged after it (the report) was not."""
+    configure(tracking_uri)
+    import mlflow  # slow to import: only when used
+
+    mlflow.MlflowClient().set_terminated(run_id, status="FAILED")
 
 
 @quietly
