@@ -32,6 +32,7 @@ from targeting.data.io import (
     write_table,
 )
 from targeting.data.outputs import RUN_DROPS, OutputSet
+from targeting.data.privacy import public_rejected
 from targeting.data.state import read_ledger, write_cycle, write_scores, write_state
 from targeting.data.synthetic import generate_city
 from targeting.evaluation.cv import fit_final, grouped_cross_validate, summarise_oof
@@ -1116,7 +1117,11 @@ def _run_cycle(
         f"Planning {capacity.total_visits:,} visits ({capacity.operators} operators x "
         f"{capacity.visits_per_day:g} visits/day x {capacity.workdays} workdays)"
     ):
-        plan = ranking.build_plan(registry, scores, capacity, rejected=data.rejected)
+        # the rejected rows' area cells may hold anything (a name typed into kelurahan): only
+        # rejected.csv, a personal-data file, shows them as they were
+        plan = ranking.build_plan(
+            registry, scores, capacity, rejected=public_rejected(data.rejected)
+        )
         plan = add_audit_sample(
             plan,
             registry,

@@ -36,6 +36,7 @@ __all__ = [
     "mask_value",
     "pii_like_columns",
     "pseudonymize",
+    "public_rejected",
 ]
 
 _PII_NAME = re.compile(
@@ -219,3 +220,32 @@ class AreaPseudonyms:
         if isinstance(value, list | tuple):
             return type(value)(self.json(v) for v in value)
         return value
+
+
+def public_rejected(rejected: pd.DataFrame) -> pd.DataFrame:
+    """The rejected rows as files other than ``rejected.csv`` may show them (``not_ranked.csv``).
+
+    A rejected row's area cells are what the export held, which may be anything (a head's name
+    typed into ``kelurahan`` is one reason to reject the row): an area name the city profile
+    does not list is left blank. Household ids are already masked when NIK-shaped
+    (:func:`~targeting.data.schema.mask_value`).
+
+    Parameters
+    ----------
+    rejected : pandas.DataFrame
+        :attr:`targeting.data.schema.ValidationResult.rejected`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy.
+    """
+    listed = load_city_profile().listed_areas
+    out = rejected.copy()
+    for column in ("kecamatan", "kelurahan"):
+        if column in out:
+            text = out[column].astype("string").fillna("")
+            out[column] = text.where(text.isin(listed), "").astype(object)
+    if "household_id" in out:
+        out["household_id"] = [mask_value("household_id", v) for v in out["household_id"]]
+    return out

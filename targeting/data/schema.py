@@ -47,6 +47,7 @@ __all__ = [
     "mask_value",
     "normalise_operator",
     "normalise_result",
+    "parse_proxies",
     "parse_visit_dates",
     "problems_frame",
     "survey_reached",
@@ -473,17 +474,37 @@ class _Collector:
         self.warnings: list[Problem] = []
         self._pii = [c for c in PII_COLUMNS if c in frame.columns]
 
-    def _shown(self, column: str, pos: int, value: object) -> str:
-        shown = mask_value(column, value)
-        if column in PII_COLUMNS or not shown:
-            return shown
-        raw = str(value)
+    def holds_personal_value(self, pos: int, value: object) -> bool:
+        """Whether ``value`` contains, or is part of, a personal value of the row at ``pos``."""
+        raw = "" if _is_missing(value) else str(value).strip()
         for name in self._pii:
             cell = self.frame[name].iloc[pos]
             secret = "" if _is_missing(cell) else str(cell).strip()
             if len(secret) >= 4 and (secret in raw or (len(raw) >= 4 and raw in secret)):
-                return "<redacted>"
-        return shown
+                return True
+        return False
+
+    def holds_personal_values(self, values: pd.Series) -> np.ndarray:
+        """:meth:`holds_personal_value` for every row at once (``values`` aligned with rows)."""
+        raw = values.astype("string").fillna("").str.strip().to_numpy(dtype=object)
+        out = np.zeros(len(raw), dtype=bool)
+        for name in self._pii:
+            cells = self.frame[name].astype("string").fillna("").str.strip()
+            secret = cells.to_numpy(dtype=object)
+            out |= np.array(
+                [
+                    len(c) >= 4 and (c in r or (len(r) >= 4 and r in c))
+                    for r, c in zip(raw, secret, strict=True)
+                ],
+                dtype=bool,
+            )
+        return out
+
+    def _shown(self, column: str, pos: int, value: object) -> str:
+        shown = mask_value(column, value)
+        if column in PII_COLUMNS or not shown:
+            return shown
+        return "<redacted>" if self.holds_personal_value(pos, value) else shown
 
     def flag(
         self,
@@ -704,6 +725,23 @@ def _check_ids_and_areas(frame: pd.DataFrame, out: dict[str, pd.Series], col: _C
             "a unique id (this id appears on more than one row)",
             details=_duplicate_details(ids, dup, "household_id"),
         )
+        # a NIK or a Kartu Keluarga number (16 digits; 15 once Excel cut it) is personal data:
+        # as an id it would be copied into the working state, the scores and not_ranked.csv
+        nik_like = ids.str.fullmatch(r"\d{15,16}").fillna(False).to_numpy(dtype=bool) & ~bad
+        col.flag(
+            "household_id",
+            nik_like,
+            "a pseudonymous household id, not a 16-digit NIK or KK number (personal data); "
+            "export the pseudonymous ID keluarga instead",
+        )
+        # the head's name (or any personal value of the row) typed as the household id
+        holds_pii = col.holds_personal_values(ids)
+        col.flag(
+            "household_id",
+            holds_pii & ~bad & ~nik_like,
+            "a pseudonymous household id, not the head's name, NIK or address",
+            values=pd.Series(["<redacted>"] * len(frame), index=frame.index),
+        )
         out["household_id"] = ids
     for name in AREA_COLUMNS:
         if name not in frame:
@@ -837,7 +875,12 @@ def _finish(
             "row": rows + 1,
             # the row number finds the row in the source file; a NIK typed as household_id is
             # not shown in full even in this personal-data file (README, "Personal data")
-            "household_id": [mask_value("household_id", v) for v in text_at("household_id")],
+            "household_id": [
+                "<redacted>"
+                if col.holds_personal_value(int(r), v)
+                else mask_value("household_id", v)
+                for r, v in zip(rows, text_at("household_id"), strict=True)
+            ],
             "kecamatan": text_at("kecamatan"),
             "kelurahan": text_at("kelurahan"),
             "reason": ["; ".join(col.reasons[int(r)]) for r in rows],
@@ -906,6 +949,41 @@ def validate_registry(
             )
             out[name] = text.fillna("").astype(object)
     return _finish("registry", frame, out, col, mode, REGISTRY_COLUMNS)
+
+
+def parse_proxies(
+    frame: pd.DataFrame, columns: Iterable[str]
+) -> tuple[pd.DataFrame, list[Problem]]:
+    """Type the proxy columns of ``frame`` as the models take them, and say which rows cannot be.
+
+    For a scorer that receives rows from outside (the served model): the same rules as the
+    registry's validation, but nothing is set aside; the caller refuses the request.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Any dtypes (text is parsed, as in :func:`validate_registry`).
+    columns : iterable of str
+        The columns the model takes; problems of other columns (and of absent proxies the model
+        does not take) are not reported.
+
+    Returns
+    -------
+    typed : pandas.DataFrame
+        ``frame`` (plain 0..n-1 index) with its proxy columns typed.
+    problems : list of Problem
+        Per column, the 1-based rows that are not valid (a caller reports rows, not values).
+    """
+    frame = frame.reset_index(drop=True)
+    col = _Collector(frame)
+    out: dict[str, pd.Series] = {}
+    _check_proxies(frame, out, col)
+    wanted = set(columns)
+    typed = frame.copy()
+    for name, series in out.items():
+        typed[name] = series
+    problems = [p for p in col.problems if p.rows and set(p.column.split("+")) & wanted]
+    return typed, problems
 
 
 def validate_survey(

@@ -89,3 +89,23 @@ def test_nik_shaped_values_are_masked_in_rejected_and_errors(
     # masked the NIK way, so the data manager can still tell the rows apart
     assert "3673**********01" in texts[0]
     assert "3673**********02" in texts[1]
+
+
+def test_a_nik_as_household_id_is_set_aside(registry: pd.DataFrame) -> None:
+    frame = registry.copy()
+    frame.loc[4, "household_id"] = "3673017777770004"
+    frame.loc[6, "household_id"] = "367301777777000"  # cut to 15 digits by Excel
+    result = schema.validate_registry(frame)
+    assert sorted(result.rejected["row"]) == [5, 7]
+    assert result.rejected["reason"].str.contains("not a 16-digit NIK or KK number").all()
+    assert not result.valid["household_id"].str.fullmatch(r"\d{15,16}").any()
+
+
+def test_the_heads_name_as_household_id_is_set_aside_and_hidden(registry: pd.DataFrame) -> None:
+    frame = registry.copy()
+    frame.loc[3, "household_id"] = frame.loc[3, "head_name"]
+    result = schema.validate_registry(frame)
+    assert list(result.rejected["row"]) == [4]
+    assert list(result.rejected["household_id"]) == ["<redacted>"]
+    assert "not the head's name" in result.rejected.loc[0, "reason"]
+    assert frame.loc[3, "head_name"] not in str(result.problems)
