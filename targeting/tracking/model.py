@@ -139,20 +139,21 @@ def model_signature(scorer: PMTScorer, input_example: pd.DataFrame) -> Any:
     :meth:`PMTScorer.predict`, which refuses it (MLflow would drop them silently).
     """
     from mlflow.models import ModelSignature, infer_signature
-    from mlflow.types.schema import AnyType, ColSpec, Schema
+    from mlflow.types.schema import AnyType, ColSpec, Schema, TensorSpec
 
     with warnings.catch_warnings():
         # the proxies' counts are integers by contract and validated before scoring
         warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
         outputs = infer_signature(input_example, scorer.predict(None, input_example)).outputs
-    inputs = Schema(
-        [ColSpec(AnyType(), str(c)) for c in input_example.columns]
-        + [
-            ColSpec(AnyType(), c, required=False)
-            for c in schema.PII_COLUMNS
-            if c not in input_example.columns
-        ]
-    )
+    columns: list[ColSpec | TensorSpec] = [
+        ColSpec(AnyType(), str(c)) for c in input_example.columns
+    ]
+    columns += [
+        ColSpec(AnyType(), c, required=False)
+        for c in schema.PII_COLUMNS
+        if c not in input_example.columns
+    ]
+    inputs = Schema(columns)
     return ModelSignature(inputs=inputs, outputs=outputs)
 
 
