@@ -44,6 +44,7 @@ __all__ = [
     "Problem",
     "ValidationResult",
     "is_reached",
+    "mask_digit_runs",
     "mask_value",
     "normalise_operator",
     "normalise_result",
@@ -198,6 +199,14 @@ def _mask_digits(digits: str) -> str:
     return digits[:4] + "*" * (len(digits) - 6) + digits[-2:]
 
 
+def mask_digit_runs(text: str) -> str:
+    """``text`` with every run of 12 or more digits (a NIK, a KK number) shown as ``3673****12``.
+
+    For text that is not a cell value: an unexpected error's message on the terminal.
+    """
+    return _LONG_DIGITS.sub(lambda m: _mask_digits(m.group(0)), text)
+
+
 def mask_value(column: str, value: object) -> str:
     """Return ``value`` as it may be shown in a message, a log or ``validation_errors.csv``.
 
@@ -220,7 +229,7 @@ def mask_value(column: str, value: object) -> str:
         return ""
     # a NIK typed into another column (a household_id, hh_size) is still a NIK: any run of 12 or
     # more digits keeps only its first four and last two, whatever the column
-    text = _LONG_DIGITS.sub(lambda m: _mask_digits(m.group(0)), text)
+    text = mask_digit_runs(text)
     if column in PII_COLUMNS:
         if not text.strip():
             return ""

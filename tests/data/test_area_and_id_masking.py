@@ -109,3 +109,17 @@ def test_the_heads_name_as_household_id_is_set_aside_and_hidden(registry: pd.Dat
     assert list(result.rejected["household_id"]) == ["<redacted>"]
     assert "not the head's name" in result.rejected.loc[0, "reason"]
     assert frame.loc[3, "head_name"] not in str(result.problems)
+
+
+def test_an_unexpected_error_never_prints_a_nik(monkeypatch: pytest.MonkeyPatch) -> None:
+    import targeting.cli.score as score_cli
+    from tests.helpers.cli import run_cli
+
+    def failing(args):
+        raise ValueError("could not convert string to float: '3673017777770009'")
+
+    monkeypatch.setattr(score_cli, "_cmd_score", failing)
+    code, stdout, stderr = run_cli(["score", "registry.csv"])
+    assert code == 1
+    assert "3673017777770009" not in stdout + stderr
+    assert "3673**********09" in stderr and "Traceback" not in stderr
