@@ -63,3 +63,23 @@ def test_refit_alone_swaps_its_scores_in(setup, capsys) -> None:
     # and a run on the folder right after is not blocked by a stale lock
     with OutputSet(folder) as outset:
         assert outset.staging.exists()
+
+
+def test_a_run_started_during_a_refit_stops_at_once(setup, capsys, monkeypatch) -> None:
+    import targeting.pipeline as pipeline
+
+    real = pipeline.recalibrate_on_outcomes
+    during: dict[str, object] = {}
+
+    def recalibrate_while_a_run_starts(*args, **kwargs):
+        # the refit holds the state folder: a run on the same folder must not write into it
+        during["code"] = main(["run", str(setup["spec"]), "--no-tracking", "--quiet"])
+        during["err"] = capsys.readouterr().err
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "recalibrate_on_outcomes", recalibrate_while_a_run_starts)
+    before = (setup["state"] / "plan.csv").read_bytes()
+    assert main(_refit(setup)) == 0
+    assert during["code"] == 2
+    assert "another targeting run or ingest is writing" in str(during["err"])
+    assert (setup["state"] / "plan.csv").read_bytes() == before
