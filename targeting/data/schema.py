@@ -792,8 +792,9 @@ def _check_kelurahan(out: dict[str, pd.Series], col: _Collector, index: pd.Index
     if not filled.any():
         return
     listed = {k.casefold(): v.casefold() for k, v in _KELURAHAN_OF.items()}
-    parent = kelurahan.map(lambda v: listed.get(str(v).casefold(), "")).to_numpy(dtype=object)
-    own = kecamatan.map(lambda v: str(v).casefold()).to_numpy(dtype=object)
+    # vectorised (a registry has 200,000 rows): case-folded keys, then a dictionary lookup
+    parent = kelurahan.astype(str).str.casefold().map(listed).fillna("").to_numpy(dtype=object)
+    own = kecamatan.astype(str).str.casefold().to_numpy(dtype=object)
     match = filled & (parent == own)
     if match[filled].mean() < _LISTED_SHARE:
         return
