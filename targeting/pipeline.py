@@ -32,6 +32,7 @@ from targeting.data.io import (
     write_table,
 )
 from targeting.data.outputs import RUN_DROPS, OutputSet
+from targeting.data.privacy import public_rejected
 from targeting.data.state import read_ledger, write_cycle, write_scores, write_state
 from targeting.data.synthetic import generate_city
 from targeting.evaluation.cv import fit_final, grouped_cross_validate, summarise_oof
@@ -634,6 +635,7 @@ def refit_experiment(
     group_offsets: bool = True,
     n_boot: int = 200,
     tracking_uri: str | None = None,
+    staging: OutputSet | None = None,
 ) -> RefitResult:
     """Recalibrate the champion on the verified outcomes of a working state (``targeting refit``).
 
@@ -641,6 +643,11 @@ def refit_experiment(
     base model (``fit``: that model spec fitted on the survey; else ``model_uri`` loaded from
     the tracking store), recalibrates it (:func:`targeting.feedback.refit.recalibrate_on_outcomes`)
     and writes the re-scored registry into the state folder. Nothing is logged here.
+
+    The state is read and ``scores.parquet`` replaced under the folder's lock, staged and
+    swapped in as ``run`` and ``ingest`` do (:class:`targeting.data.outputs.OutputSet`): a
+    refit beside a run on the same folder waits for nothing and overwrites nothing; the second
+    one fails at once naming the folder.
 
     Parameters
     ----------
@@ -658,11 +665,30 @@ def refit_experiment(
         Shrunk kelurahan offsets; False for one map for the city.
     n_boot : int, default 200
     tracking_uri : str, optional
+    staging : targeting.data.outputs.OutputSet, optional
+        An open output set of ``folder`` to write into (the caller logs the refit, then
+        commits). Without one, the refit opens its own and commits it when done.
 
     Returns
     -------
     targeting.feedback.refit.RefitResult
     """
+    if staging is None:
+        with OutputSet(folder) as own:
+            result = refit_experiment(
+                spec,
+                folder,
+                model_uri=model_uri,
+                fit=fit,
+                registry=registry,
+                method=method,
+                group_offsets=group_offsets,
+                n_boot=n_boot,
+                tracking_uri=tracking_uri,
+                staging=own,
+            )
+            own.commit()
+        return result
     ledger = read_ledger(folder)
     if ledger is None or not len(ledger):
         raise ValueError(f"no outcomes ingested in {folder}: run 'targeting ingest' first")
@@ -693,7 +719,7 @@ def refit_experiment(
         seed=spec.seed,
         survey=survey,
     )
-    write_scores(result.scores, folder)
+    write_scores(result.scores, staging.staging)
     return result
 
 
@@ -1091,7 +1117,11 @@ def _run_cycle(
         f"Planning {capacity.total_visits:,} visits ({capacity.operators} operators x "
         f"{capacity.visits_per_day:g} visits/day x {capacity.workdays} workdays)"
     ):
-        plan = ranking.build_plan(registry, scores, capacity, rejected=data.rejected)
+        # the rejected rows' area cells may hold anything (a name typed into kelurahan): only
+        # rejected.csv, a personal-data file, shows them as they were
+        plan = ranking.build_plan(
+            registry, scores, capacity, rejected=public_rejected(data.rejected)
+        )
         plan = add_audit_sample(
             plan,
             registry,

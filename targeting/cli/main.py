@@ -42,6 +42,7 @@ _KNOWN_ERRORS: tuple[tuple[str, str], ...] = (
     ("targeting.data.io", "InputFileError"),
     ("targeting.data.outputs", "OutputFolderBusyError"),
     ("targeting.data.schema", "DataValidationError"),
+    ("targeting.tracking.connectivity", "TrackingStoreFullError"),
     ("targeting.tracking.connectivity", "TrackingUnreachableError"),
     ("targeting.tracking.report", "ReportNotFoundError"),
 )
@@ -81,18 +82,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _known_errors() as exc:
         if args.debug:
             traceback.print_exc()
-        print(f"targeting {args.command}: {exc}", file=sys.stderr)
+        print(f"targeting {args.command}: {_masked(exc)}", file=sys.stderr)
         return 2
     except Exception as exc:
         if args.debug:
             traceback.print_exc()
         else:
             print(
-                f"targeting {args.command}: {type(exc).__name__}: {exc}\n"
+                f"targeting {args.command}: {type(exc).__name__}: {_masked(exc)}\n"
                 "(run again with --debug for the traceback)",
                 file=sys.stderr,
             )
         return 1
+
+
+def _masked(exc: BaseException) -> str:
+    """The error's message with NIK-shaped digit runs masked: an error raised by a library
+    (pandas, MLflow) can quote the value it failed on, and that value can be a NIK."""
+    from targeting.data.schema import mask_digit_runs
+
+    return mask_digit_runs(str(exc))
 
 
 if __name__ == "__main__":

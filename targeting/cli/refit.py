@@ -14,34 +14,40 @@ __all__ = ["register"]
 def _cmd_refit(args: argparse.Namespace) -> int:
     # the pipeline imports scikit-learn: imported when the command runs, so that
     # 'targeting --help' and argument errors answer at once
+    from targeting.data.outputs import OutputSet
     from targeting.pipeline import refit_experiment
     from targeting.tracking import champion_uri
 
     spec = load_spec(args.spec)
     folder = state_folder(args)
-    result = refit_experiment(
-        spec,
-        folder,
-        model_uri=args.model or champion_uri(spec.name),
-        fit=args.fit,
-        registry=args.registry,
-        method=args.method,
-        group_offsets=not args.no_group_offsets,
-        n_boot=args.n_boot,
-        tracking_uri=args.tracking_uri,
-    )
-    tracking_out: dict[str, Any] = {}
-    if not args.no_tracking:
-        from targeting.tracking.feedback import log_refit
-
-        tracking_out = log_refit(
-            result.model,
-            result.metrics,
-            result.input_example,
-            experiment=spec.name,
+    # scores.parquet is replaced under the state folder's lock, and only once the new model is
+    # logged: a failed logging leaves the state as it was
+    with OutputSet(folder) as outset:
+        result = refit_experiment(
+            spec,
+            folder,
+            model_uri=args.model or champion_uri(spec.name),
+            fit=args.fit,
+            registry=args.registry,
+            method=args.method,
+            group_offsets=not args.no_group_offsets,
+            n_boot=args.n_boot,
             tracking_uri=args.tracking_uri,
-            params=result.params,
+            staging=outset,
         )
+        tracking_out: dict[str, Any] = {}
+        if not args.no_tracking:
+            from targeting.tracking.feedback import log_refit
+
+            tracking_out = log_refit(
+                result.model,
+                result.metrics,
+                result.input_example,
+                experiment=spec.name,
+                tracking_uri=args.tracking_uri,
+                params=result.params,
+            )
+        outset.commit()
     metrics = result.metrics
     payload = {"state": str(folder), "metrics": metrics, "mlflow": tracking_out}
     if args.json:

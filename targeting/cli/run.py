@@ -73,11 +73,29 @@ def _run_in(
         staging=outset,
     )
     tracking: dict[str, Any] = {}
-    if not args.no_tracking:
-        from targeting import tracking as tracking_module
+    if args.no_tracking:
+        _write_report(outset, result, args, tracking, progress)
+        return result, tracking
+    from targeting import tracking as tracking_module
 
-        with progress.step("Logging to MLflow (runs, metrics, plots, champion model)"):
-            tracking = tracking_module.log_cycle(result, tracking_uri=tracking_uri)
+    with progress.step("Logging to MLflow (runs, metrics, plots, champion model)"):
+        tracking = tracking_module.log_cycle(
+            result, tracking_uri=tracking_uri, promote_models=False
+        )
+    try:
+        _write_report(outset, result, args, tracking, progress)
+        # @champion moves only once everything of the run is logged, the report included
+        tracking_module.promote(tracking)
+    except BaseException:
+        tracking_module.mark_failed(tracking["run_id"], tracking["tracking_uri"])
+        raise
+    return result, tracking
+
+
+def _write_report(
+    outset: Any, result: Any, args: argparse.Namespace, tracking: dict[str, Any], progress: Any
+) -> None:
+    """Write the planner's report into the output set and attach it to the MLflow run."""
     from targeting.report.data import build_report_data, write_report_data
     from targeting.report.render import render_report, write_report
 
@@ -91,10 +109,29 @@ def _run_in(
         result.outputs["report_data"] = outset.final(data_path)
         result.outputs["report"] = outset.final(report_path)
         if tracking:
-            from targeting.tracking.report import log_report
+            _log_public_report(result, report_data, report_path, tracking, args.lang)
 
-            log_report(tracking["run_id"], report_data, report_path, tracking["tracking_uri"])
-    return result, tracking
+
+def _log_public_report(
+    result: Any, data: dict[str, Any], report_path: Path, tracking: dict[str, Any], lang: str
+) -> None:
+    """Attach the report to the MLflow run, area names the city profile does not list replaced
+    by their pseudonyms (then the HTML is rendered again from the pseudonymised data); the local
+    report keeps the names a planner reads."""
+    import tempfile
+
+    from targeting.report.render import render_report, write_report
+    from targeting.tracking import area_pseudonyms
+    from targeting.tracking.report import log_report
+
+    areas = area_pseudonyms(result.registry_status, result.plan.plan)
+    if not areas.mapping:
+        log_report(tracking["run_id"], data, report_path, tracking["tracking_uri"])
+        return
+    public = areas.json(data)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = write_report(Path(tmp) / report_path.name, render_report(public, lang=lang))
+        log_report(tracking["run_id"], public, path, tracking["tracking_uri"])
 
 
 def _print_summary(result: Any, tracking: dict[str, Any]) -> None:

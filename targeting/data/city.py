@@ -118,6 +118,21 @@ class CityProfile:
         """
         return [f"{kecamatan} {j:02d}" for j in range(1, self.kelurahan_counts[kecamatan] + 1)]
 
+    @property
+    def kelurahan_of(self) -> dict[str, str]:
+        """Every listed kelurahan name to its kecamatan (``"Serang 01"`` → ``"Serang"``)."""
+        return {kel: k.name for k in self.kecamatan for kel in self.kelurahan(k.name)}
+
+    @property
+    def listed_areas(self) -> frozenset[str]:
+        """Every area name the profile lists: the city, its kecamatan and its kelurahan.
+
+        These are public place names, safe to log; any other text found in an area column (a
+        user's own city, or a head's name typed into ``kelurahan``) is not
+        (:class:`targeting.data.privacy.AreaPseudonyms`).
+        """
+        return frozenset({self.name, *self.kelurahan_counts, *self.kelurahan_of})
+
 
 def _problem(name: str, message: str) -> ValueError:
     return ValueError(f"city profile {name!r}: {message}")

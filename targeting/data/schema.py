@@ -44,9 +44,11 @@ __all__ = [
     "Problem",
     "ValidationResult",
     "is_reached",
+    "mask_digit_runs",
     "mask_value",
     "normalise_operator",
     "normalise_result",
+    "parse_proxies",
     "parse_visit_dates",
     "problems_frame",
     "survey_reached",
@@ -59,6 +61,7 @@ __all__ = [
 # --- vocabularies -----------------------------------------------------------------------------
 
 KECAMATAN_KELURAHAN_COUNTS: dict[str, int] = load_city_profile().kelurahan_counts
+_KELURAHAN_OF: dict[str, str] = load_city_profile().kelurahan_of
 """Kota Serang's six kecamatan and how many kelurahan each has (67 in all), from the city
 profile (:func:`targeting.data.city.load_city_profile`)."""
 
@@ -158,6 +161,9 @@ PROBLEM_COLUMNS: list[str] = ["input", "column", "row", "value", "expected"]
 MAX_HH_SIZE = 30
 """Largest plausible household size; a larger value is set aside as an export error."""
 _MAX_VALUE_CHARS = 40
+_LISTED_SHARE = 0.9
+"""A file is a registry of the profile's city when this share of its filled area names are
+listed; then an unlisted one is set aside (a typo, a shifted column, a name in the cell)."""
 _RT_RW_PATTERN = r"\d{1,3}"
 _HOUSEHOLD_COUNT_LIMITED = ["n_children_u5", "n_school_age", "n_elderly", "n_disabled", "n_workers"]
 _TRUE_STRINGS = {"true", "1", "yes", "ya", "y", "t"}
@@ -185,12 +191,29 @@ def survey_reached(survey: pd.DataFrame) -> np.ndarray | None:
 # --- problems and results ---------------------------------------------------------------------
 
 
+_LONG_DIGITS = re.compile(r"\d{12,}")
+"""A run of digits as long as a NIK (16) or a Kartu Keluarga number, or one Excel cut short."""
+
+
+def _mask_digits(digits: str) -> str:
+    return digits[:4] + "*" * (len(digits) - 6) + digits[-2:]
+
+
+def mask_digit_runs(text: str) -> str:
+    """``text`` with every run of 12 or more digits (a NIK, a KK number) shown as ``3673****12``.
+
+    For text that is not a cell value: an unexpected error's message on the terminal.
+    """
+    return _LONG_DIGITS.sub(lambda m: _mask_digits(m.group(0)), text)
+
+
 def mask_value(column: str, value: object) -> str:
     """Return ``value`` as it may be shown in a message, a log or ``validation_errors.csv``.
 
     Values of personal-data columns (:data:`PII_COLUMNS`) are never echoed: a NIK-like value
     keeps its first four and last two characters (``3673**********12``), any other is replaced
-    by ``<redacted>``. Other values are shown as text, cut at 40 characters.
+    by ``<redacted>``. Other values are shown as text, cut at 40 characters, with any run of 12
+    or more digits masked the same way (a NIK typed as ``household_id`` or into ``hh_size``).
 
     Parameters
     ----------
@@ -204,13 +227,14 @@ def mask_value(column: str, value: object) -> str:
     text = "" if value is None else str(value)
     if text in {"nan", "<NA>", "None", "NaT"}:
         return ""
+    # a NIK typed into another column (a household_id, hh_size) is still a NIK: any run of 12 or
+    # more digits keeps only its first four and last two, whatever the column
+    text = mask_digit_runs(text)
     if column in PII_COLUMNS:
         if not text.strip():
             return ""
         if column == "nik_head" and re.fullmatch(r"\d{4}\*+\d{2}", text):
-            return text  # masked already
-        if column == "nik_head" and len(text) >= 12 and text.isdigit():
-            return text[:4] + "*" * (len(text) - 6) + text[-2:]
+            return text  # NIK-shaped: masked above (or already masked)
         return "<redacted>"
     if len(text) > _MAX_VALUE_CHARS:
         return text[: _MAX_VALUE_CHARS - 3] + "..."
@@ -459,17 +483,37 @@ class _Collector:
         self.warnings: list[Problem] = []
         self._pii = [c for c in PII_COLUMNS if c in frame.columns]
 
-    def _shown(self, column: str, pos: int, value: object) -> str:
-        shown = mask_value(column, value)
-        if column in PII_COLUMNS or not shown:
-            return shown
-        raw = str(value)
+    def holds_personal_value(self, pos: int, value: object) -> bool:
+        """Whether ``value`` contains, or is part of, a personal value of the row at ``pos``."""
+        raw = "" if _is_missing(value) else str(value).strip()
         for name in self._pii:
             cell = self.frame[name].iloc[pos]
             secret = "" if _is_missing(cell) else str(cell).strip()
             if len(secret) >= 4 and (secret in raw or (len(raw) >= 4 and raw in secret)):
-                return "<redacted>"
-        return shown
+                return True
+        return False
+
+    def holds_personal_values(self, values: pd.Series) -> np.ndarray:
+        """:meth:`holds_personal_value` for every row at once (``values`` aligned with rows)."""
+        raw = values.astype("string").fillna("").str.strip().to_numpy(dtype=object)
+        out = np.zeros(len(raw), dtype=bool)
+        for name in self._pii:
+            cells = self.frame[name].astype("string").fillna("").str.strip()
+            secret = cells.to_numpy(dtype=object)
+            out |= np.array(
+                [
+                    len(c) >= 4 and (c in r or (len(r) >= 4 and r in c))
+                    for r, c in zip(raw, secret, strict=True)
+                ],
+                dtype=bool,
+            )
+        return out
+
+    def _shown(self, column: str, pos: int, value: object) -> str:
+        shown = mask_value(column, value)
+        if column in PII_COLUMNS or not shown:
+            return shown
+        return "<redacted>" if self.holds_personal_value(pos, value) else shown
 
     def flag(
         self,
@@ -690,6 +734,23 @@ def _check_ids_and_areas(frame: pd.DataFrame, out: dict[str, pd.Series], col: _C
             "a unique id (this id appears on more than one row)",
             details=_duplicate_details(ids, dup, "household_id"),
         )
+        # a NIK or a Kartu Keluarga number (16 digits; 15 once Excel cut it) is personal data:
+        # as an id it would be copied into the working state, the scores and not_ranked.csv
+        nik_like = ids.str.fullmatch(r"\d{15,16}").fillna(False).to_numpy(dtype=bool) & ~bad
+        col.flag(
+            "household_id",
+            nik_like,
+            "a pseudonymous household id, not a 16-digit NIK or KK number (personal data); "
+            "export the pseudonymous ID keluarga instead",
+        )
+        # the head's name (or any personal value of the row) typed as the household id
+        holds_pii = col.holds_personal_values(ids)
+        col.flag(
+            "household_id",
+            holds_pii & ~bad & ~nik_like,
+            "a pseudonymous household id, not the head's name, NIK or address",
+            values=pd.Series(["<redacted>"] * len(frame), index=frame.index),
+        )
         out["household_id"] = ids
     for name in AREA_COLUMNS:
         if name not in frame:
@@ -705,13 +766,45 @@ def _check_ids_and_areas(frame: pd.DataFrame, out: dict[str, pd.Series], col: _C
         match = key.isin(known) & filled
         # a Kota Serang registry: an unknown kecamatan is a typo or a shifted column, set aside;
         # a registry of another city (few names match) is left as it is
-        if filled.any() and match[filled].mean() >= 0.9:
+        if filled.any() and match[filled].mean() >= _LISTED_SHARE:
             col.flag(
                 "kecamatan",
                 (filled & ~match).to_numpy(dtype=bool),
                 "one of Kota Serang's kecamatan: " + ", ".join(sorted(KECAMATAN_KELURAHAN_COUNTS)),
                 values=pd.Series(["<hidden>"] * len(frame), index=frame.index),
             )
+            if "kelurahan" in out:
+                _check_kelurahan(out, col, frame.index)
+
+
+def _check_kelurahan(out: dict[str, pd.Series], col: _Collector, index: pd.Index) -> None:
+    """Set aside a kelurahan the city profile does not list under the row's kecamatan.
+
+    Only when the file is a registry of the profile's city by its kelurahan too (at least 90 %
+    of the filled ones listed): then an unknown name is a typo, a shifted column or a head's
+    name typed into the cell, and must not become an area (areas reach MLflow and the report).
+    A registry that names its kelurahan otherwise (a real export: the synthetic city's are
+    ``"Serang 01"``...) is left as it is, and its area names are pseudonymised wherever they
+    are tracked (:class:`targeting.data.privacy.AreaPseudonyms`).
+    """
+    kelurahan, kecamatan = out["kelurahan"], out["kecamatan"]
+    filled = (kelurahan != "").to_numpy(dtype=bool)
+    if not filled.any():
+        return
+    listed = {k.casefold(): v.casefold() for k, v in _KELURAHAN_OF.items()}
+    # vectorised (a registry has 200,000 rows): case-folded keys, then a dictionary lookup
+    parent = kelurahan.astype(str).str.casefold().map(listed).fillna("").to_numpy(dtype=object)
+    own = kecamatan.astype(str).str.casefold().to_numpy(dtype=object)
+    match = filled & (parent == own)
+    if match[filled].mean() < _LISTED_SHARE:
+        return
+    col.flag(
+        "kelurahan",
+        filled & ~match,
+        "a kelurahan of the row's kecamatan as the city profile lists it (e.g. 'Serang 01'); "
+        "correct the kelurahan or the kecamatan cell",
+        values=pd.Series(["<hidden>"] * len(index), index=index),
+    )
 
 
 def _check_nik(frame: pd.DataFrame, out: dict[str, pd.Series], col: _Collector) -> None:
@@ -790,7 +883,14 @@ def _finish(
     rejected = pd.DataFrame(
         {
             "row": rows + 1,
-            "household_id": text_at("household_id"),
+            # the row number finds the row in the source file; a NIK typed as household_id is
+            # not shown in full even in this personal-data file (README, "Personal data")
+            "household_id": [
+                "<redacted>"
+                if col.holds_personal_value(int(r), v)
+                else mask_value("household_id", v)
+                for r, v in zip(rows, text_at("household_id"), strict=True)
+            ],
             "kecamatan": text_at("kecamatan"),
             "kelurahan": text_at("kelurahan"),
             "reason": ["; ".join(col.reasons[int(r)]) for r in rows],
@@ -861,6 +961,41 @@ def validate_registry(
     return _finish("registry", frame, out, col, mode, REGISTRY_COLUMNS)
 
 
+def parse_proxies(
+    frame: pd.DataFrame, columns: Iterable[str]
+) -> tuple[pd.DataFrame, list[Problem]]:
+    """Type the proxy columns of ``frame`` as the models take them, and say which rows cannot be.
+
+    For a scorer that receives rows from outside (the served model): the same rules as the
+    registry's validation, but nothing is set aside; the caller refuses the request.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Any dtypes (text is parsed, as in :func:`validate_registry`).
+    columns : iterable of str
+        The columns the model takes; problems of other columns (and of absent proxies the model
+        does not take) are not reported.
+
+    Returns
+    -------
+    typed : pandas.DataFrame
+        ``frame`` (plain 0..n-1 index) with its proxy columns typed.
+    problems : list of Problem
+        Per column, the 1-based rows that are not valid (a caller reports rows, not values).
+    """
+    frame = frame.reset_index(drop=True)
+    col = _Collector(frame)
+    out: dict[str, pd.Series] = {}
+    _check_proxies(frame, out, col)
+    wanted = set(columns)
+    typed = frame.copy()
+    for name, series in out.items():
+        typed[name] = series
+    problems = [p for p in col.problems if p.rows and set(p.column.split("+")) & wanted]
+    return typed, problems
+
+
 def validate_survey(
     frame: pd.DataFrame, mode: Literal["strict", "quarantine"] = "strict"
 ) -> ValidationResult:
@@ -909,14 +1044,14 @@ def validate_survey(
 def normalise_area_names(names: pd.Series) -> pd.Series:
     """Area names written one way: spaces collapsed, and one spelling per name whatever its case.
 
-    ``"TAKTAKAN"``, ``"taktakan "`` and ``"Taktakan"`` are one kecamatan: a known Kota Serang
-    kecamatan takes its official spelling; any other name the spelling most rows of the file
-    use (ties: the first in sort order), so upper-case or double-spaced kelurahan do not become
-    new areas.
+    ``"TAKTAKAN"``, ``"taktakan "`` and ``"Taktakan"`` are one kecamatan: a kecamatan or
+    kelurahan the city profile lists takes its official spelling; any other name the spelling
+    most rows of the file use (ties: the first in sort order), so upper-case or double-spaced
+    kelurahan do not become new areas.
     """
     collapsed = names.astype("string").fillna("").map(lambda v: " ".join(str(v).split()))
     key = collapsed.map(str.casefold)
-    official = {k.casefold(): k for k in KECAMATAN_KELURAHAN_COUNTS}
+    official = {k.casefold(): k for k in [*KECAMATAN_KELURAHAN_COUNTS, *_KELURAHAN_OF]}
     counts = (
         pd.DataFrame({"key": key, "name": collapsed})
         .value_counts()

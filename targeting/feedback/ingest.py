@@ -3,10 +3,13 @@
 Rules (DESIGN.md §3, "Verification outcomes"):
 
 * A *visit* is one household on one date. The ledger holds one row per visit.
-* Ingesting a row equal to the ledger's (same result, operator and notes, operator names
-  compared by :func:`~targeting.data.schema.normalise_operator`) adds nothing: ingesting a file
-  twice, or re-exported with other date formatting or operator case, changes nothing.
-* A row for a visit already in the ledger with another result (or operator or notes) is a
+* Ingesting a row equal to the ledger's (same result and operator, operator names compared by
+  :func:`~targeting.data.schema.normalise_operator`) adds nothing: ingesting a file twice, or
+  re-exported with other date formatting or operator case, changes nothing.
+* The operators' notes are free text (often a name or an address: "Ibu S. pindah ke Jl. ...").
+  They stay in the workbook, a personal-data file; the ledger, part of the working state,
+  keeps its ``notes`` column empty.
+* A row for a visit already in the ledger with another result (or operator) is a
   *correction*: it supersedes the ledger's row, and the superseded row is kept in the audit
   trail (``superseded`` of :class:`IngestResult`).
 * Two different results for one household on one day *in the same file* are a conflict: the
@@ -148,9 +151,8 @@ def ingest_outcomes(
     checked = schema.validate_outcomes(
         outcomes, known_ids=registry["household_id"], dates=dates, today=today
     )
-    if "notes" not in checked:
-        checked["notes"] = ""
-    checked["notes"] = checked["notes"].astype("string").fillna("").astype(object)
+    # notes are free text that can name people: never copied into the working state
+    checked["notes"] = ""
     checked = checked[LEDGER_COLUMNS].astype(object)
     _conflicts(checked)
     checked = checked.drop_duplicates(_VISIT, keep="last")
@@ -202,6 +204,7 @@ def _normalised_ledger(ledger: pd.DataFrame) -> pd.DataFrame:
     sorts last by result is kept, as the old status rule did.
     """
     frame = ledger.reindex(columns=LEDGER_COLUMNS).fillna("").astype(str).astype(object)
+    frame["notes"] = ""  # a ledger written before notes were left out: compared without them
     frame["operator"] = frame["operator"].map(schema.normalise_operator).astype(object)
     frame = frame.sort_values(_KEY, kind="mergesort").drop_duplicates(_VISIT, keep="last")
     return frame.reset_index(drop=True)

@@ -22,6 +22,7 @@ import pandas as pd
 
 import targeting
 from targeting.data import schema
+from targeting.data.privacy import AreaPseudonyms
 from targeting.forecast.stockflow import fan_chart
 from targeting.pmt.registry import load_specs
 from targeting.tracking.connectivity import set_http_fail_fast
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_EXPERIMENT",
+    "area_pseudonyms",
     "attach_artifact",
     "champion_uri",
     "configure",
@@ -43,6 +45,8 @@ __all__ = [
     "log_fan_chart",
     "log_frame",
     "log_registered_model",
+    "mark_failed",
+    "promote",
     "scenario_params",
     "store_health",
 ]
@@ -108,6 +112,23 @@ def log_frame(frame: pd.DataFrame, artifact_file: str) -> None:
     import mlflow  # slow to import: only when used
 
     mlflow.log_text(frame.to_csv(index=False, lineterminator="\n"), artifact_file)
+
+
+def area_pseudonyms(*frames: pd.DataFrame | None) -> AreaPseudonyms:
+    """The pseudonyms of the unlisted area names of ``frames`` (their kecamatan and kelurahan).
+
+    Everything a run logs passes through them: a place name the city profile lists is logged as
+    it is, any other area text (a user's own city, a name typed into ``kelurahan``) only as its
+    keyed pseudonym (:class:`targeting.data.privacy.AreaPseudonyms`).
+    """
+    names: set[object] = set()
+    for frame in frames:
+        if frame is None:
+            continue
+        for column in schema.AREA_COLUMNS:
+            if column in frame:
+                names.update(frame[column].dropna().unique().tolist())
+    return AreaPseudonyms.for_areas(names)
 
 
 def finite_metrics(values: dict[str, Any]) -> dict[str, float]:
@@ -186,6 +207,7 @@ def log_cycle(
     tracking_uri: str | None = None,
     report_path: Path | None = None,
     model_name: str | None = None,
+    promote_models: bool = True,
 ) -> dict[str, Any]:
     """Log one cycle: a parent run with nested runs per model and per scenario.
 
@@ -199,11 +221,15 @@ def log_cycle(
     model_name : str, optional
         Registered model name; default ``<experiment>-pmt``
         (:func:`~targeting.tracking.model.registered_model_name`).
+    promote_models : bool, default True
+        Move the aliases at the end. False when the caller logs more to the run (the report):
+        it then calls :func:`promote` once that succeeded, or :func:`mark_failed`.
 
     Returns
     -------
     dict
-        ``run_id``, ``experiment_id``, ``tracking_uri``, ``champion_version``.
+        ``run_id``, ``experiment_id``, ``tracking_uri``, ``champion_version``, ``versions``
+        (alias to the version it is to point at).
 
     Notes
     -----
@@ -218,6 +244,8 @@ def log_cycle(
     spec = result.spec
     model_name = model_name or registered_model_name(spec.name)
     experiment_id = ensure_experiment(spec.name, uri)
+    # no area text the city profile does not list leaves the machine as typed
+    areas = area_pseudonyms(result.registry_status, result.plan.plan)
     tags = {
         "data_fingerprint": result.data_fingerprint,
         "spec_hash": spec.spec_hash,
@@ -247,12 +275,18 @@ def log_cycle(
                 },
             }
         )
-        mlflow.log_dict(spec.raw, "spec.json")
+        mlflow.log_dict(areas.json(spec.raw), "spec.json")
         log_frame(result.model_table, "model_comparison.csv")
-        log_frame(result.forecast_table, "forecast_summary.csv")
+        log_frame(areas.frame(result.forecast_table), "forecast_summary.csv")
         plan_summary = result.plan.summary()
         mlflow.log_dict(
-            {"plan": plan_summary, "counts": result.counts, "truth_check": result.plan_truth_check},
+            areas.json(
+                {
+                    "plan": plan_summary,
+                    "counts": result.counts,
+                    "truth_check": result.plan_truth_check,
+                }
+            ),
             "plan_summary.json",
         )
         mlflow.log_metrics(
@@ -273,7 +307,7 @@ def log_cycle(
             .reset_index()
         )
         _assert_no_pii(by_kelurahan, "the plan aggregates")
-        log_frame(by_kelurahan, "plan_by_kelurahan.csv")
+        log_frame(areas.frame(by_kelurahan), "plan_by_kelurahan.csv")
 
         for _, row in result.model_table.iterrows():
             name = str(row["model"])
@@ -298,7 +332,7 @@ def log_cycle(
                 if name == result.champion:
                     mlflow.set_tag("role", "champion")
                     if result.group_ratios is not None:
-                        log_frame(result.group_ratios, "group_error_ratios.csv")
+                        log_frame(areas.frame(result.group_ratios), "group_error_ratios.csv")
                 elif name == result.challenger:
                     mlflow.set_tag("role", "challenger")
         for name, forecast in result.forecasts.items():
@@ -313,7 +347,9 @@ def log_cycle(
                 mlflow.log_metrics(finite_metrics(summary))
                 mlflow.set_tag("median_goal_month", str(summary.get("median_goal_month")))
                 log_frame(forecast.quantiles(level="city"), "quantiles_city.csv")
-                log_frame(forecast.quantiles(level="kecamatan"), "quantiles_kecamatan.csv")
+                log_frame(
+                    areas.frame(forecast.quantiles(level="kecamatan")), "quantiles_kecamatan.csv"
+                )
                 log_fan_chart(forecast)
         if result.training_data is not None:
             _log_training_data(result.training_data, result.data_fingerprint, f"{spec.name}-survey")
@@ -338,10 +374,28 @@ def log_cycle(
                 out[f"{role}_version"] = versions[role]
         if report_path is not None and Path(report_path).exists():
             mlflow.log_artifact(str(report_path))
+    out["versions"] = versions
     # only now that every artifact of the run is logged do the aliases move
-    if versions:
-        out["previous_champion_version"] = move_aliases(model_name, versions)
+    if promote_models:
+        promote(out)
     return out
+
+
+@quietly
+def promote(logged: dict[str, Any]) -> None:
+    """Move the aliases of a logged cycle (:func:`log_cycle`'s answer) to its versions."""
+    configure(logged["tracking_uri"])
+    if logged.get("versions"):
+        logged["previous_champion_version"] = move_aliases(logged["model_name"], logged["versions"])
+
+
+@quietly
+def mark_failed(run_id: str, tracking_uri: str | None = None) -> None:
+    """Mark a finished run FAILED: what was to be logged after it (the report) was not."""
+    configure(tracking_uri)
+    import mlflow  # slow to import: only when used
+
+    mlflow.MlflowClient().set_terminated(run_id, status="FAILED")
 
 
 @quietly

@@ -15,9 +15,11 @@ from urllib.parse import urlsplit
 
 __all__ = [
     "HTTP_ENV_DEFAULTS",
+    "TrackingStoreFullError",
     "TrackingUnreachableError",
     "check_reachable",
     "check_store_intact",
+    "is_disk_full",
     "is_remote",
     "offline_uri",
     "set_http_fail_fast",
@@ -32,6 +34,34 @@ HTTP_ENV_DEFAULTS: dict[str, str] = {
 
 class TrackingUnreachableError(ValueError):
     """Raised when an http(s) tracking server does not answer; the message names the fix."""
+
+
+class TrackingStoreFullError(OSError):
+    """Raised when the tracking store (``mlflow.db`` or its artifacts) cannot be written because
+    the disk is full; the message says what was kept and the fix."""
+
+
+_DISK_FULL_TEXT = ("database or disk is full", "no space left on device")
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether ``exc``, or an error it was raised from, is a full disk.
+
+    SQLite answers ``database or disk is full`` (wrapped by SQLAlchemy, then by MLflow); a file
+    write raises ``OSError`` with ``errno.ENOSPC`` (or ``EDQUOT`` over a quota).
+    """
+    import errno
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in {errno.ENOSPC, errno.EDQUOT}:
+            return True
+        if any(text in str(current).lower() for text in _DISK_FULL_TEXT):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def is_remote(uri: str) -> bool:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 import targeting
+from targeting.data.privacy import AreaPseudonyms
 from targeting.forecast.stockflow import goal_month_chart, tornado_chart
 from targeting.tracking import (
     configure,
@@ -67,6 +68,10 @@ def log_forecast(run: ForecastRun, tracking_uri: str | None = None) -> dict[str,
         "scoring_model": run.inputs.scoring_model,
     }
     out: dict[str, Any] = {"tracking_uri": uri, "experiment_id": experiment_id}
+    # area names the city profile does not list are logged as keyed pseudonyms only
+    areas = AreaPseudonyms.for_areas(
+        {str(a) for r in run.results.values() for a in [*r.kecamatan, *r.kelurahan]}
+    )
     scenario_runs: dict[str, str] = {}
     with mlflow.start_run(
         experiment_id=experiment_id,
@@ -125,7 +130,9 @@ def log_forecast(run: ForecastRun, tracking_uri: str | None = None) -> dict[str,
                     )
                 )
                 log_frame(result.quantiles(level="city"), "quantiles_city.csv")
-                log_frame(result.quantiles(level="kecamatan"), "quantiles_kecamatan.csv")
+                log_frame(
+                    areas.frame(result.quantiles(level="kecamatan")), "quantiles_kecamatan.csv"
+                )
                 log_frame(
                     result.goal_month_distribution().reset_index(), "goal_month_distribution.csv"
                 )

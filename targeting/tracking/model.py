@@ -105,8 +105,23 @@ class PMTScorer(PythonModel):
         missing = [c for c in self.columns if c not in frame.columns]
         if missing:
             raise ValueError(f"the input lacks the column(s) {missing}; send every proxy column")
+        # the signature lets any value through (so MLflow's own type check, which echoes the
+        # offending value in its HTTP 400 answer, never runs): the values are checked here, and
+        # the answer names columns and rows, never a value
+        typed, problems = schema.parse_proxies(frame[self.columns], self.columns)
+        if problems:
+            raise ValueError(
+                "the input has values of the wrong type or range: "
+                + "; ".join(
+                    f"{p.column} in row(s) {', '.join(map(str, p.rows[:5]))}"
+                    + (" ..." if len(p.rows) > 5 else "")
+                    + f" (expected {p.expected})"
+                    for p in problems
+                )
+                + "; correct these rows (their values are not repeated here)"
+            )
         scores = score_households(
-            self.model, frame[self.columns], alpha=self.alpha, n_boot=self.n_boot, seed=self.seed
+            self.model, typed[self.columns], alpha=self.alpha, n_boot=self.n_boot, seed=self.seed
         )
         out = scores[list(SCORE_COLUMNS)].reset_index(drop=True)
         out["desil"] = out["desil"].astype(np.int64)
@@ -114,13 +129,32 @@ class PMTScorer(PythonModel):
 
 
 def model_signature(scorer: PMTScorer, input_example: pd.DataFrame) -> Any:
-    """The model signature: the proxies in, the four named score columns out."""
-    from mlflow.models import infer_signature
+    """The model signature: the proxies in, the four named score columns out.
+
+    The inputs are named (Spark and the served model select the proxies by name) and typed
+    ``any``: MLflow's schema enforcement answers a value of the wrong type with an HTTP 400
+    that repeats the value (a NIK typed into ``hh_size``), so :meth:`PMTScorer.predict` checks
+    the values instead, by the registry's rules, naming rows only. The personal-data columns
+    are declared as optional inputs so that a request carrying them reaches
+    :meth:`PMTScorer.predict`, which refuses it (MLflow would drop them silently).
+    """
+    from mlflow.models import ModelSignature, infer_signature
+    from mlflow.types.schema import AnyType, ColSpec, Schema, TensorSpec
 
     with warnings.catch_warnings():
         # the proxies' counts are integers by contract and validated before scoring
         warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
-        return infer_signature(input_example, scorer.predict(None, input_example))
+        outputs = infer_signature(input_example, scorer.predict(None, input_example)).outputs
+    columns: list[ColSpec | TensorSpec] = [
+        ColSpec(AnyType(), str(c)) for c in input_example.columns
+    ]
+    columns += [
+        ColSpec(AnyType(), c, required=False)
+        for c in schema.PII_COLUMNS
+        if c not in input_example.columns
+    ]
+    inputs = Schema(columns)
+    return ModelSignature(inputs=inputs, outputs=outputs)
 
 
 def log_pmt_model(

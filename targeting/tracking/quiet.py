@@ -24,6 +24,10 @@ __all__ = ["quiet_mlflow", "quietly"]
 # loggers whose INFO and WARNING lines are MLflow's own chatter (the store's schema migrations
 # run through alembic and SQLAlchemy)
 _CHATTY_LOGGERS = ("mlflow", "alembic", "sqlalchemy")
+# loggers that repeat, at ERROR level, an error that is raised to the caller anyway: the store's
+# database error is logged with its SQL statement and parameters (run values, tags), dozens of
+# lines; the command prints the raised error as one sentence
+_REPEATING_LOGGERS = ("mlflow.store.db.utils",)
 
 # warnings MLflow raises through the warnings module on our calls: the hint that integer columns
 # cannot hold missing values (the logged input example is synthetic and complete; the pickle
@@ -69,14 +73,15 @@ def quiet_mlflow() -> Iterator[None]:
     """Silence MLflow's INFO lines, known warnings and registration messages in the block.
 
     Log records at ERROR level and above, and every other line written to standard error,
-    still print.
+    still print, except the store's database errors, which are raised to the caller as well.
     """
     import mlflow  # noqa: F401  (configures MLflow's loggers, whose levels are changed below)
 
-    loggers = [logging.getLogger(name) for name in _CHATTY_LOGGERS]
+    loggers = [logging.getLogger(name) for name in (*_CHATTY_LOGGERS, *_REPEATING_LOGGERS)]
     levels = [logger.level for logger in loggers]
     for logger in loggers:
-        logger.setLevel(logging.ERROR)
+        repeating = logger.name in _REPEATING_LOGGERS
+        logger.setLevel(logging.CRITICAL + 1 if repeating else logging.ERROR)
     filtered = _DropChatter(sys.stderr)
     try:
         with warnings.catch_warnings(), contextlib.redirect_stderr(filtered):
@@ -90,11 +95,31 @@ def quiet_mlflow() -> Iterator[None]:
 
 
 def quietly(func: Callable[P, R]) -> Callable[P, R]:
-    """Decorate a tracking function so that it runs inside :func:`quiet_mlflow`."""
+    """Decorate a tracking function so that it runs inside :func:`quiet_mlflow`.
+
+    A full disk under the store becomes one
+    :class:`~targeting.tracking.connectivity.TrackingStoreFullError` sentence, never the
+    SQLAlchemy error (whose text carries the statement and its parameters).
+    """
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        with quiet_mlflow():
-            return func(*args, **kwargs)
+        from targeting.tracking.connectivity import TrackingStoreFullError, is_disk_full
+
+        try:
+            with quiet_mlflow():
+                return func(*args, **kwargs)
+        except TrackingStoreFullError:
+            raise
+        except Exception as exc:
+            if not is_disk_full(exc):
+                raise
+            import mlflow
+
+            raise TrackingStoreFullError(
+                f"the disk under the tracking store {mlflow.get_tracking_uri()} is full; the "
+                "MLflow run was marked FAILED, @champion was not moved and the outputs folder "
+                "was not changed: free disk space and run again"
+            ) from None
 
     return wrapper

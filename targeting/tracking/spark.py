@@ -64,7 +64,9 @@ def score_spark_frame(frame: Any, model_uri: str, spark: Any) -> Any:
         udf = mlflow.pyfunc.spark_udf(spark, model_uri, env_manager="local")
     finally:
         pyfunc_logger.setLevel(level)
-    inputs = mlflow.models.get_model_info(model_uri).signature.inputs.input_names()
+    # the proxies; the optional inputs are the personal-data columns, declared so that the served
+    # model can refuse them (targeting.tracking.model.model_signature), never sent
+    inputs = mlflow.models.get_model_info(model_uri).signature.inputs.required_input_names()
     missing = [c for c in inputs if c not in frame.columns]
     if missing:
         raise ValueError(f"the registry lacks the column(s) {missing} that the model takes")

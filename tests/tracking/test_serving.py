@@ -26,6 +26,7 @@ import pytest
 
 from targeting.cli.main import main
 from targeting.data import schema
+from tests.helpers.planted import NIK, bad_requests, request_body
 
 STARTUP_SECONDS = 120
 
@@ -101,6 +102,17 @@ def test_served_champion_matches_targeting_score(small_cycle: dict, tmp_path: Pa
                 answer = json.loads(reply.read())
         except urllib.error.HTTPError as exc:
             pytest.fail(f"/invocations answered {exc.code}: {exc.read()[:2000]!r}")
+        # personal data typed where it does not belong is refused, and never repeated
+        refusals = {}
+        for case, frame in bad_requests(rows.head(5)).items():
+            bad = urllib.request.Request(
+                f"http://127.0.0.1:{port}/invocations",
+                data=request_body(frame).encode(),
+                headers={"Content-Type": "application/json"},
+            )
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(bad, timeout=60)
+            refusals[case] = (refused.value.code, refused.value.read().decode())
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
@@ -116,3 +128,9 @@ def test_served_champion_matches_targeting_score(small_cycle: dict, tmp_path: Pa
     for column in ["p_extreme", "p_low", "p_high"]:
         np.testing.assert_allclose(served[column], expected[column], rtol=1e-6, atol=1e-9)
     np.testing.assert_array_equal(served["desil"].to_numpy(), expected["desil"].to_numpy())
+    server_log = log.read_text(errors="replace")
+    for case, (status, text) in refusals.items():
+        assert status == 400, (case, text[:500])
+        for planted in (NIK, NIK[:12], "Zzyzx", "Planted"):
+            assert planted not in text, case
+            assert planted not in server_log, case
