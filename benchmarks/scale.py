@@ -65,7 +65,13 @@ def _measure(code: str, env: dict[str, str] | None = None) -> dict[str, float]:
 
 
 def write_registry(path: Path, n: int, distinct: int, seed: int) -> None:
-    """Write ``n`` synthetic registry households to Parquet, one chunk at a time."""
+    """Write ``n`` synthetic registry households to Parquet, one chunk at a time.
+
+    Each distinct chunk is generated once and converted to Arrow once; later chunks only get
+    fresh ids, so writing 35 M households takes about a minute, not the generator's hours. The
+    file is written beside ``path`` and renamed when complete (an interrupted run leaves no
+    half file for the next run to reuse).
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -75,23 +81,37 @@ def write_registry(path: Path, n: int, distinct: int, seed: int) -> None:
     bases = []
     for k in range(distinct):
         registry = generate_city(n_households=CHUNK, seed=seed + 1 + k).registry
-        bases.append(registry.drop(columns=[c for c in schema.PII_COLUMNS if c in registry]))
+        registry = registry.drop(columns=[c for c in schema.PII_COLUMNS if c in registry])
+        bases.append(pa.Table.from_pandas(registry, preserve_index=False))
+    tmp = path.with_suffix(".part")
     writer = None
     try:
         for i, start in enumerate(range(0, n, CHUNK)):
-            part = bases[i % distinct].head(min(CHUNK, n - start)).copy()
-            part["household_id"] = [f"B{start + j:010d}" for j in range(len(part))]
-            table = pa.Table.from_pandas(part, preserve_index=False)
+            base = bases[i % distinct]
+            part = base.slice(0, min(CHUNK, n - start))
+            ids = pa.array([f"B{start + j:010d}" for j in range(part.num_rows)], pa.large_string())
+            part = part.set_column(
+                part.schema.get_field_index("household_id"), "household_id", ids
+            )
             if writer is None:
-                writer = pq.ParquetWriter(path, table.schema)
-            writer.write_table(table)
+                writer = pq.ParquetWriter(tmp, part.schema)
+            writer.write_table(part)
     finally:
         if writer is not None:
             writer.close()
+    tmp.rename(path)
 
 
 def fit_models(folder: Path, seed: int) -> tuple[str, Path]:
-    """Fit the toolkit's OLS PMT (logged to a local MLflow store) and the plain baseline."""
+    """Fit the toolkit's OLS PMT (logged to a local MLflow store) and the plain baseline.
+
+    Kept in ``folder`` (``models.json``) and reused by the next run with the same seed.
+    """
+    saved = folder / "models.json"
+    if saved.exists():
+        known = json.loads(saved.read_text())
+        if known.get("seed") == seed and Path(known["baseline"]).exists():
+            return known["model_ref"], Path(known["baseline"])
     import mlflow
     from sklearn.compose import ColumnTransformer
     from sklearn.linear_model import LogisticRegression
@@ -125,7 +145,11 @@ def fit_models(folder: Path, seed: int) -> tuple[str, Path]:
     plain.fit(X, (survey["consumption_pc"] < 400_000).astype(int))
     baseline = folder / "plain.pkl"
     baseline.write_bytes(pickle.dumps(plain))
-    return f"models:/scale-benchmark-pmt/{version}|{uri}", baseline
+    model_ref = f"models:/scale-benchmark-pmt/{version}|{uri}"
+    saved.write_text(
+        json.dumps({"seed": seed, "model_ref": model_ref, "baseline": str(baseline)})
+    )
+    return model_ref, baseline
 
 
 def main() -> None:
@@ -136,10 +160,14 @@ def main() -> None:
     parser.add_argument("--distinct", type=int, default=3, help="distinct generated chunks")
     parser.add_argument("--batch-rows", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--folder", help="work folder (default: a temporary one)")
+    parser.add_argument(
+        "--folder",
+        default=str(Path(tempfile.gettempdir()) / "targeting-scale-cache"),
+        help="work folder; the registries and models written there are reused by later runs",
+    )
     args = parser.parse_args()
     sizes = [int(float(s)) for s in args.sizes.split(",")]
-    folder = Path(args.folder or tempfile.mkdtemp(prefix="targeting-scale-"))
+    folder = Path(args.folder)
     folder.mkdir(parents=True, exist_ok=True)
     env = {"MLFLOW_DISABLE_TELEMETRY": "true"}
     os.environ.update(env)
@@ -148,7 +176,7 @@ def main() -> None:
     model_uri, tracking_uri = model_ref.split("|")
     rows = []
     for n in sizes:
-        source = folder / f"registry_{n}.parquet"
+        source = folder / f"registry_{n}_{args.distinct}_{args.seed}.parquet"
         if not source.exists():
             t0 = time.perf_counter()
             write_registry(source, n, args.distinct, args.seed)

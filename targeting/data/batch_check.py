@@ -144,19 +144,25 @@ def string_hashes(strings: Any) -> np.ndarray:
         else np.zeros(0, dtype=np.uint8)
     )
     start, stop = int(offsets[0]), int(offsets[-1])
-    data = data[start:stop].astype(np.uint64)
+    data = data[start:stop]
     lengths = np.diff(offsets)
-    starts = offsets[:-1] - start
+    longest = int(lengths.max())
     with np.errstate(over="ignore"):
+        powers = np.cumprod(np.full(max(longest, 1), np.uint64(1099511628211), dtype=np.uint64))
         hashes = lengths.astype(np.uint64) * _HASH_MULTIPLIER
-        if data.size:
-            longest = int(lengths.max())
-            powers = np.cumprod(np.full(longest, np.uint64(1099511628211), dtype=np.uint64))
+        if longest and int(lengths.min()) == longest:
+            # ids of one width (the usual export): a byte matrix, one pass per character
+            matrix = data.reshape(n, longest)
+            sums = np.zeros(n, dtype=np.uint64)
+            for k in range(longest):
+                sums += (matrix[:, k].astype(np.uint64) + np.uint64(1)) * powers[k]
+            hashes ^= sums
+        elif data.size:
+            starts = offsets[:-1] - start
             rel = np.arange(data.size, dtype=np.int64) - np.repeat(starts, lengths)
-            terms = (data + np.uint64(1)) * powers[rel]
+            terms = (data.astype(np.uint64) + np.uint64(1)) * powers[rel]
             filled = lengths > 0
-            sums = np.add.reduceat(terms, starts[filled])
-            hashes[filled] ^= sums
+            hashes[filled] ^= np.add.reduceat(terms, starts[filled])
         # splitmix64 finaliser: spread the bits so the sort-based duplicate search is balanced
         hashes ^= hashes >> np.uint64(30)
         hashes *= np.uint64(0xBF58476D1CE4E5B9)

@@ -22,10 +22,13 @@ not compiled (:func:`compile_pipeline` returns None) and the caller keeps the pa
 
 from __future__ import annotations
 
+import copy
+import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.special import ndtri
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 
@@ -126,6 +129,8 @@ class CompiledPipeline:
         self.numeric = sorted(
             {name for kind, spec in blocks if kind == "numeric" for name in spec[1]}
         )
+        self.cuts = getattr(model, DESIL_ATTRIBUTE, None)
+        self.linear: LinearFinal | None = None
 
     def features(self, codes: dict[str, np.ndarray], numbers: dict[str, np.ndarray]) -> np.ndarray:
         """The feature matrix the fitted transformer would give, from codes and numbers.
@@ -155,7 +160,7 @@ class CompiledPipeline:
             else:
                 transformer, names, columns = spec
                 frame = pd.DataFrame({name: numbers[name] for name in names})
-                X[:, columns] = np.asarray(transformer.transform(frame), dtype=np.float64)
+                X[:, columns] = _transform_quietly(transformer, frame)
         return X
 
     def score(
@@ -181,6 +186,11 @@ class CompiledPipeline:
                 {k: v[start:stop] for k, v in codes.items()},
                 {k: v[start:stop] for k, v in numbers.items()},
             )
+            if self.linear is not None and n_boot > 0:
+                part = self.linear.scores(X, alpha)
+                part["desil"] = assign_desil(part["p_extreme"], self.cuts)
+                parts.append(part)
+                continue
             # named columns, as the fitted estimator saw them (no copy of the matrix)
             Xt = pd.DataFrame(X, columns=self.feature_names, copy=False)
             parts.append(score_features(self.model, Xt, alpha=alpha, n_boot=n_boot, seed=seed))
@@ -263,6 +273,66 @@ class CompiledPipeline:
         return pd.DataFrame(out, index=frame.index)
 
 
+class LinearFinal:
+    """The final estimator's scores as direct numpy on the feature matrix (linear models).
+
+    For a consumption model linear in its features (OLS, poverty-weighted, quantile; bare or
+    inside :class:`~targeting.pmt.selection.SelectionAwarePMT` fitted on the unreached, with
+    its increasing recalibration map), P(extreme), the exact interval and the map are the same
+    expressions the estimator evaluates, without scikit-learn's input validation per call and
+    with the linear predictor computed once for P and for its interval. :meth:`build` accepts
+    a model only when these give its own numbers bit for bit on a probe.
+    """
+
+    def __init__(self, inner: Any, calibrator: Any):
+        self.coef = np.asarray(inner.coef_, dtype=np.float64)
+        self.intercept = inner.intercept_
+        self.factor = np.asarray(inner._cov_factor_, dtype=np.float64)
+        self.log_line = np.log(inner.line)
+        self.p_below = inner._p_below
+        self.calibrator = calibrator
+
+    @classmethod
+    def build(cls, final: Any) -> LinearFinal | None:
+        """A linear scorer of ``final``, or None when it is not of a known linear shape."""
+        inner, calibrator = final, None
+        if hasattr(final, "estimator_") and hasattr(final, "calibrator_"):
+            # the selection wrapper: identity on X unless receipt is an input or a ratio applies
+            if getattr(final, "method", None) == "input":
+                return None
+            if getattr(final, "reach_all_", None) is not None:
+                return None
+            inner, calibrator = final.estimator_, final.calibrator_
+        needed = ("coef_", "intercept_", "_cov_factor_", "line", "_p_below", "proba_interval")
+        if not all(hasattr(inner, name) for name in needed):
+            return None
+        if getattr(inner, "target_kind", None) != "consumption":
+            return None
+        return cls(inner, calibrator)
+
+    def scores(self, X: np.ndarray, alpha: float) -> dict[str, np.ndarray]:
+        """``p_extreme``, ``p_low``, ``p_high`` of the households of ``X`` (features)."""
+        linear = X @ self.coef + self.intercept
+        p = self.p_below(self.log_line - linear)
+        rows = X @ self.factor[1:] + self.factor[0]
+        se = np.sqrt(np.einsum("ij,ij->i", rows, rows))
+        z = float(ndtri(1.0 - alpha / 2.0))
+        low = self.p_below(self.log_line - (linear + z * se))
+        high = self.p_below(self.log_line - (linear - z * se))
+        if self.calibrator is not None:
+            p = self.calibrator.transform(p)
+            low, high = self.calibrator.transform(low), self.calibrator.transform(high)
+        low, high = np.minimum(low, high), np.maximum(low, high)
+        return {"p_extreme": p, "p_low": np.minimum(low, p), "p_high": np.maximum(high, p)}
+
+
+def _transform_quietly(transformer: Any, frame: pd.DataFrame) -> np.ndarray:
+    with warnings.catch_warnings():
+        # the array-returning copy hands arrays between its steps (no names to check)
+        warnings.filterwarnings("ignore", message="X does not have valid feature names")
+        return np.asarray(transformer.transform(frame), dtype=np.float64)
+
+
 def _probe_frame(names: list[str], rows: int, shift: dict[str, int]) -> pd.DataFrame:
     """Each column cycles through its domain (offset by ``shift``), with validation's dtypes."""
     data = {}
@@ -281,50 +351,58 @@ def _probe_codes(frame: pd.DataFrame, name: str) -> np.ndarray:
 
 
 def _lookup_block(transformer: Any, names: list[str]) -> tuple[list[Any], int] | None:
-    """Per-column lookup tables of a categorical block, or None when it is not per-column.
+    """Per-column lookup tables of a discrete block, or None when it is not per-column.
 
     Column ``j``'s output columns are those that change when only column ``j`` changes; each
     output column must belong to exactly one input column, and the tables must reproduce the
-    transformer on a probe of mixed levels exactly.
+    transformer on a probe of mixed values exactly. Two calls of the transformer in all (its
+    overhead is per call, not per row).
     """
     domains = {n: discrete_domain(n) for n in names}
-    rows = max(len(d) for d in domains.values() if d is not None)
-    base = np.asarray(transformer.transform(_probe_frame(names, rows, {})), dtype=np.float64)
-    width = base.shape[1]
-    owner = np.full(width, -1)
-    tables: list[tuple[str, np.ndarray]] = []
-    for j, name in enumerate(names):
-        levels = domains[name]
-        assert levels is not None
-        # every other column at its first value, this one through all of its values
-        frame = pd.DataFrame(
-            {
-                other: levels if other == name else np.repeat(domains[other][:1], len(levels))  # type: ignore[index]
-                for other in names
-            }
+    firsts = {n: d[:1] for n, d in domains.items() if d is not None}
+    # segment j: column j through its whole domain, every other column at its first value
+    segments = []
+    for name in names:
+        size = len(domains[name])  # type: ignore[arg-type]
+        segments.append(
+            pd.DataFrame(
+                {
+                    other: domains[other] if other == name else np.repeat(firsts[other], size)
+                    for other in names
+                }
+            )
         )
-        out = np.asarray(transformer.transform(frame), dtype=np.float64)
-        moved = np.flatnonzero((out != out[:1]).any(axis=0))
+    bounds = np.cumsum([0] + [len(f) for f in segments])
+    out = np.asarray(transformer.transform(pd.concat(segments, ignore_index=True)), np.float64)
+    width = out.shape[1]
+    owner = np.full(width, -1)
+    for j in range(len(names)):
+        seg = out[bounds[j] : bounds[j + 1]]
+        moved = np.flatnonzero((seg != seg[:1]).any(axis=0))
         if (owner[moved] >= 0).any():
             return None
         owner[moved] = j
-        tables.append((name, out))
     # an output column that no input moves is a constant: give it to the first column's table
-    constant = np.flatnonzero(owner < 0)
-    owner[constant] = 0
+    owner[owner < 0] = 0
     result = []
-    for j, (name, out) in enumerate(tables):
+    for j, name in enumerate(names):
         columns = np.flatnonzero(owner == j)
-        result.append((name, columns, out[:, columns]))
-    # check: a probe where every column is shifted differently is reproduced exactly
-    for shift in range(1, 4):
-        probe = _probe_frame(names, 3 * rows, {n: shift * (k + 1) for k, n in enumerate(names)})
-        expect = np.asarray(transformer.transform(probe), dtype=np.float64)
-        got = np.empty_like(expect)
-        for name, columns, table in result:
-            got[:, columns] = table[_probe_codes(probe, name)]
-        if not np.array_equal(got, expect):
-            return None
+        result.append((name, columns, out[bounds[j] : bounds[j + 1]][:, columns]))
+    # check: probes where every column is shifted differently are reproduced exactly
+    rows = max(len(d) for d in domains.values() if d is not None)
+    probe = pd.concat(
+        [
+            _probe_frame(names, 3 * rows, {n: shift * (k + 1) for k, n in enumerate(names)})
+            for shift in range(1, 4)
+        ],
+        ignore_index=True,
+    )
+    expect = np.asarray(transformer.transform(probe), dtype=np.float64)
+    got = np.empty_like(expect)
+    for name, columns, table in result:
+        got[:, columns] = table[_probe_codes(probe, name)]
+    if not np.array_equal(got, expect):
+        return None
     return result, width
 
 
@@ -364,12 +442,49 @@ def compile_pipeline(model: Any) -> CompiledPipeline | None:
             spec, width = found
             blocks.append(("lookup", [(n, c + offset, t) for n, c, t in spec]))
         elif all(n in _NUMERIC_DTYPES for n in names):
+            # a copy that returns arrays: the same arithmetic without a pandas frame per step
+            plain = copy.deepcopy(transformer)
+            if hasattr(plain, "set_output"):
+                plain.set_output(transform="default")
             probe = pd.DataFrame(
                 {n: np.ones(1, dtype=_NUMERIC_DTYPES[n]) for n in names}  # type: ignore[call-overload]
             )
-            width = np.asarray(transformer.transform(probe)).shape[1]
-            blocks.append(("numeric", (transformer, names, np.arange(offset, offset + width))))
+            width = _transform_quietly(plain, probe).shape[1]
+            blocks.append(("numeric", (plain, names, np.arange(offset, offset + width))))
         else:
             return None
         offset += width
-    return CompiledPipeline(model, blocks, offset)
+    compiled = CompiledPipeline(model, blocks, offset)
+    # the proof: on mixed households the compiled features are the transformer's, bit for bit
+    probe = _household_probe(compiled)
+    codes, ok = compiled.codes_of(probe)
+    expect = np.asarray(features.transform(probe), dtype=np.float64)
+    if not ok.all() or expect.shape[1] != offset:
+        return None
+    got = compiled.features(codes, {n: probe[n].to_numpy() for n in compiled.numeric})
+    if not np.array_equal(got, expect):
+        return None
+    if compiled.cuts is not None:
+        linear = LinearFinal.build(compiled.final)
+        if linear is not None:
+            Xt = pd.DataFrame(got, columns=compiled.feature_names, copy=False)
+            reference = score_features(model, Xt, alpha=0.2, n_boot=200, seed=0)
+            fast = linear.scores(got, 0.2)
+            if all(np.array_equal(fast[k], reference[k]) for k in fast):
+                compiled.linear = linear
+    return compiled
+
+
+def _household_probe(compiled: CompiledPipeline, rows: int = 997) -> pd.DataFrame:
+    """Households mixing every coded value with floor areas from tiny to large (seeded)."""
+    rng = np.random.default_rng(0)
+    data: dict[str, Any] = {}
+    for name in sorted(set(compiled.coded) | set(compiled.numeric)):
+        domain = discrete_domain(name)
+        if name == "hh_size":
+            data[name] = rng.integers(1, 31, rows).astype(np.int64)
+        elif domain is not None:
+            data[name] = domain[rng.integers(0, len(domain), rows)]
+        else:
+            data[name] = np.exp(rng.uniform(-1.0, 8.0, rows))
+    return pd.DataFrame(data)

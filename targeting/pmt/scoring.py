@@ -101,8 +101,9 @@ def assign_desil(p_extreme: Any, cutpoints: Any = None) -> np.ndarray:
     p = np.asarray(p_extreme, dtype=float)
     if cutpoints is not None:
         cuts = np.asarray(cutpoints, dtype=float)
-        # cuts are non-increasing: count the cuts a household falls below
-        return 1 + (p[:, None] < cuts[None, :]).sum(axis=1).astype(int)
+        # cuts are non-increasing: count the cuts a household falls below (a binary search in
+        # the ascending cuts, not an (n, 9) comparison: the same count, without the matrix)
+        return 1 + len(cuts) - np.searchsorted(cuts[::-1], p, side="right").astype(int)
     n = len(p)
     order = np.argsort(-p, kind="stable")
     desil = np.empty(n, dtype=int)

@@ -26,8 +26,11 @@ takes the pandas way for every row.
 from __future__ import annotations
 
 import os
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -100,27 +103,44 @@ def duplicated_ids(path: str | os.PathLike[str], batch_rows: int = 1_000_000) ->
     path = Path(path)
     if path.suffix.lower() not in STREAMED_SUFFIXES:
         return _duplicated_ids_pandas(path, batch_rows)
+    return _duplicate_scan(path, batch_rows)[0]
+
+
+def _duplicate_scan(path: Path, batch_rows: int = 1_000_000) -> tuple[set[str], np.ndarray]:
+    """The ids that repeat in the file, and which rows may hold one (by their hash).
+
+    One pass hashes every id (8 bytes a household, sorted once); the rows whose hash repeats
+    are the candidates (one bit a household, kept for the scoring pass, which so hashes
+    nothing), and a second pass over the candidates' ids only (there are none in a clean file)
+    tells true repeats from hash collisions.
+    """
     hashes = [
         string_hashes(trimmed_ids(batch.column(0)))
         for batch in iter_record_batches(path, batch_rows, columns=["household_id"])
     ]
     if not hashes:
-        return set()
+        return set(), np.zeros(0, dtype=bool)
     allh = np.concatenate(hashes)
     del hashes
-    allh.sort()
-    dup_hashes = np.unique(allh[1:][allh[1:] == allh[:-1]])
-    del allh
+    ordered = np.sort(allh)
+    dup_hashes = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+    del ordered
     if dup_hashes.size == 0:
-        return set()
-    # a second pass keeps only the (few) ids whose hash repeats, then counts the ids themselves
+        return set(), np.zeros(len(allh), dtype=bool)
+    candidate = np.isin(allh, dup_hashes)
+    del allh
     counts: dict[str, int] = {}
+    done = 0
     for batch in iter_record_batches(path, batch_rows, columns=["household_id"]):
-        ids = trimmed_ids(batch.column(0))
-        hit = np.flatnonzero(np.isin(string_hashes(ids), dup_hashes))
-        for value in ids.take(hit).to_pylist():
-            counts[str(value)] = counts.get(str(value), 0) + 1
-    return {k for k, n in counts.items() if n > 1 and k != ""}
+        hit = np.flatnonzero(candidate[done : done + batch.num_rows])
+        done += batch.num_rows
+        if len(hit):
+            import pyarrow as pa
+
+            ids = trimmed_ids(batch.column(0)).take(pa.array(hit))
+            for value in ids.to_pylist():
+                counts[str(value)] = counts.get(str(value), 0) + 1
+    return {k for k, n in counts.items() if n > 1 and k != ""}, candidate
 
 
 def _duplicated_ids_pandas(path: Path, batch_rows: int) -> set[str]:
@@ -146,8 +166,11 @@ def _duplicated_ids_pandas(path: Path, batch_rows: int) -> set[str]:
 class _TableSink:
     """Appends frames to one Parquet or CSV file, written atomically when closed."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, dictionary: list[str] | None = None):
         self.path = path
+        # Parquet dictionary pages only for the columns with few values (the desil): a
+        # dictionary of unique ids or of probabilities is built and thrown away at every page
+        self._dictionary: Any = True if dictionary is None else dictionary
         self._context: Any = None
         self._writer: Any = None
         self._schema: Any = None
@@ -168,7 +191,7 @@ class _TableSink:
             tmp = self._context.__enter__()
             self._schema = table.schema
             if self.path.suffix.lower() == ".parquet":
-                self._writer = pq.ParquetWriter(tmp, table.schema)
+                self._writer = pq.ParquetWriter(tmp, table.schema, use_dictionary=self._dictionary)
             else:
                 self._writer = pacsv.CSVWriter(tmp, table.schema)
         # later batches may infer a narrower type (e.g. an all-empty column): the first rules
@@ -261,18 +284,23 @@ def score_registry_file(
     leaked = sorted(set(columns) & set(schema.PII_COLUMNS))
     if leaked:
         raise ValueError(f"the model takes personal-data columns {leaked}; refusing to score")
-    duplicates = duplicated_ids(source)
     compiled = compile_pipeline(model) if numeric else None
     if Path(source).suffix.lower() not in STREAMED_SUFFIXES:
         compiled = None
-    scores_sink = _TableSink(output)
+    if compiled is not None:
+        duplicates, candidate = _duplicate_scan(Path(source))
+    else:
+        duplicates, candidate = duplicated_ids(source), np.zeros(0, dtype=bool)
+    scores_sink = _TableSink(output, dictionary=["desil"])
     rejected_sink = _TableSink(output.with_name("rejected" + output.suffix))
     counts = {"done": 0, "scored": 0, "batches": 0}
     ok = False
+    writer = ThreadPoolExecutor(max_workers=1)
+    pending: Future[None] | None = None
     try:
         if compiled is not None:
             batches: Any = _numeric_batches(
-                compiled, source, batch_rows, columns, duplicates, mode, seed, n_boot
+                compiled, source, batch_rows, columns, (duplicates, candidate), mode, seed, n_boot
             )
         else:
             batches = _pandas_batches(
@@ -284,14 +312,20 @@ def score_registry_file(
                 rejected["row"] = rejected["row"].to_numpy(dtype=np.int64) + counts["done"]
                 rejected_sink.write(rejected)
             if scores is not None and len(scores):
-                scores_sink.write(scores)
+                # written by a second thread while the next batch is scored (one write pending)
+                if pending is not None:
+                    pending.result()
+                pending = writer.submit(scores_sink.write, scores)
                 counts["scored"] += len(scores)
             counts["done"] += n_batch
             counts["batches"] += 1
             if progress is not None:
                 progress(counts["done"], counts["scored"], time.perf_counter() - start)
+        if pending is not None:
+            pending.result()
         ok = True
     finally:
+        writer.shutdown(wait=True)
         scores_sink.close(ok)
         rejected_sink.close(ok)
     done, scored, batches_n = counts["done"], counts["scored"], counts["batches"]
@@ -309,6 +343,52 @@ def score_registry_file(
 _Batch = tuple[int, Any, pd.DataFrame | None]
 """Rows read, their scores (a frame or an Arrow table, file order), their rejects (``row``
 counted from the batch's first row)."""
+
+
+def _prefetch(items: Iterator[Any], depth: int = 2) -> Iterator[Any]:
+    """Yield ``items`` while a thread reads ahead (at most ``depth`` waiting).
+
+    Arrow decodes Parquet without holding the interpreter lock, so on two cores the next batch
+    is read while this one is checked and scored; memory grows by ``depth`` batches at most.
+    """
+    buffer: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        buffer.put(("item", item), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            buffer.put(("end", done))
+        except BaseException as exc:  # handed to the consumer, raised there
+            buffer.put(("error", exc))
+
+    thread = threading.Thread(target=produce, name="targeting-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, value = buffer.get()
+            if kind == "item":
+                yield value
+            elif kind == "error":
+                raise value
+            else:
+                return
+    finally:
+        stop.set()
+        # unblock a producer waiting on a full queue, then let it finish
+        while thread.is_alive():
+            try:
+                buffer.get_nowait()
+            except queue.Empty:
+                thread.join(timeout=0.1)
 
 
 def _pandas_batches(
@@ -398,12 +478,16 @@ def _numeric_batches(
     source: str | os.PathLike[str],
     batch_rows: int,
     columns: list[str],
-    duplicates: set[str],
+    repeats: tuple[set[str], np.ndarray],
     mode: str,
     seed: int,
     n_boot: int,
 ) -> Iterator[_Batch]:
-    """Arrow batches checked in numpy; clean rows scored from codes, the rest the pandas way."""
+    """Arrow batches checked in numpy; clean rows scored from codes, the rest the pandas way.
+
+    ``repeats`` are the ids that repeat in the file and the rows that may hold one
+    (:func:`_duplicate_scan`).
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -411,17 +495,19 @@ def _numeric_batches(
     if Path(source).suffix.lower() == ".parquet":
         present = set(pq.read_schema(source).names)
         text_columns = [c for c in text_columns if c in present]
-    dup_list = sorted(duplicates)
-    dup_hashes = np.unique(string_hashes(pa.array(dup_list, type=pa.large_string())))
-    for batch in iter_record_batches(source, batch_rows, read_dictionary=text_columns):
+    duplicates, candidate = repeats
+    offset = 0
+    reader = iter_record_batches(source, batch_rows, read_dictionary=text_columns)
+    for batch in _prefetch(reader):
         n = batch.num_rows
+        first, offset = offset, offset + n
         check = check_registry_batch(batch)
         if "household_id" in batch.schema.names:
             ids = check.ids if check.ids is not None else trimmed_ids(batch.column("household_id"))
             dup = np.zeros(n, dtype=bool)
-            if dup_list:
-                hit = np.flatnonzero(np.isin(string_hashes(ids), dup_hashes))
-                values = ids.take(hit).to_pylist()
+            hit = np.flatnonzero(candidate[first : first + n]) if len(candidate) else []
+            if len(hit):
+                values = ids.take(pa.array(hit)).to_pylist()
                 dup[hit[[v in duplicates for v in values]]] = True
         else:
             ids, dup = None, np.zeros(n, dtype=bool)
@@ -489,14 +575,15 @@ def _numeric_batches(
             yield n, None, rejected_out
             continue
         # every valid row of the batch in file order, chunked as the pandas path chunks them
+        everyone = len(keep) == n
         scores = compiled.score(
-            {k: v[keep] for k, v in codes.items()},
-            {k: v[keep] for k, v in numbers.items()},
+            codes if everyone else {k: v[keep] for k, v in codes.items()},
+            numbers if everyone else {k: v[keep] for k, v in numbers.items()},
             n_boot=n_boot,
             seed=seed,
         )
         assert ids is not None
-        id_array = ids.take(pa.array(keep))
+        id_array = ids if everyone else ids.take(pa.array(keep))
         if valid_ids:
             # a row validated the pandas way has its id as validation cleaned it
             text = id_array.to_pylist()
