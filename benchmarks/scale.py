@@ -90,9 +90,7 @@ def write_registry(path: Path, n: int, distinct: int, seed: int) -> None:
             base = bases[i % distinct]
             part = base.slice(0, min(CHUNK, n - start))
             ids = pa.array([f"B{start + j:010d}" for j in range(part.num_rows)], pa.large_string())
-            part = part.set_column(
-                part.schema.get_field_index("household_id"), "household_id", ids
-            )
+            part = part.set_column(part.schema.get_field_index("household_id"), "household_id", ids)
             if writer is None:
                 writer = pq.ParquetWriter(tmp, part.schema)
             writer.write_table(part)
@@ -146,9 +144,7 @@ def fit_models(folder: Path, seed: int) -> tuple[str, Path]:
     baseline = folder / "plain.pkl"
     baseline.write_bytes(pickle.dumps(plain))
     model_ref = f"models:/scale-benchmark-pmt/{version}|{uri}"
-    saved.write_text(
-        json.dumps({"seed": seed, "model_ref": model_ref, "baseline": str(baseline)})
-    )
+    saved.write_text(json.dumps({"seed": seed, "model_ref": model_ref, "baseline": str(baseline)}))
     return model_ref, baseline
 
 

@@ -222,9 +222,22 @@ def _numeric(column: Any) -> tuple[np.ndarray, np.ndarray] | None:
 
     if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)):
         return None
-    null = np.asarray(pc.is_null(column).to_numpy(zero_copy_only=False), dtype=bool)
-    values = pc.fill_null(column, 0).to_numpy(zero_copy_only=False).astype(np.float64)
-    return values, null
+    null = _nulls(column)
+    if column.null_count:
+        column = pc.fill_null(column, 0)
+    values = column.to_numpy(zero_copy_only=False)
+    if pa.types.is_integer(column.type):
+        return values.astype(np.int64, copy=False), null
+    return values.astype(np.float64, copy=False), null
+
+
+def _nulls(column: Any) -> np.ndarray:
+    """Null mask of an Arrow array (no pass over the rows when it has none)."""
+    import pyarrow.compute as pc
+
+    if column.null_count == 0:
+        return np.zeros(len(column), dtype=bool)
+    return np.asarray(pc.is_null(column).to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def check_registry_batch(batch: Any) -> BatchCheck:
@@ -260,7 +273,7 @@ def check_registry_batch(batch: Any) -> BatchCheck:
         raw_text = raw_text.cast(raw_text.type.value_type)
     if raw_text.type != ids.type:
         raw_text = raw_text.cast(ids.type)
-    clean &= ~np.asarray(pc.is_null(raw_ids).to_numpy(zero_copy_only=False), dtype=bool)
+    clean &= ~_nulls(raw_ids)
     clean &= np.asarray(pc.equal(pc.fill_null(raw_text, ""), ids).to_numpy(zero_copy_only=False))
     clean &= np.asarray(pc.utf8_length(ids).to_numpy(zero_copy_only=False)) > 0
     clean &= ~np.asarray(
@@ -289,7 +302,10 @@ def check_registry_batch(batch: Any) -> BatchCheck:
             return everything
         v, null = found_numbers
         with np.errstate(invalid="ignore"):
-            ok = ~null & np.isfinite(v) & (v == np.round(v))
+            if v.dtype.kind == "f":
+                ok = ~null & np.isfinite(v) & (v == np.round(v))
+            else:
+                ok = ~null
             if name == "hh_size":
                 ok &= (v >= 1) & (v <= MAX_HH_SIZE)
             elif name == "head_age":
@@ -297,7 +313,7 @@ def check_registry_batch(batch: Any) -> BatchCheck:
             else:
                 ok &= v >= 0
         clean &= ok
-        whole = np.where(ok, v, 0).astype(np.int64)
+        whole = v if v.dtype.kind == "i" and ok.all() else np.where(ok, v, 0).astype(np.int64)
         numbers[name] = whole
         codes[name] = whole
     size = numbers["hh_size"]
@@ -317,8 +333,10 @@ def check_registry_batch(batch: Any) -> BatchCheck:
         col = column(name)
         if not pa.types.is_boolean(col.type):
             return everything
-        clean &= ~np.asarray(pc.is_null(col).to_numpy(zero_copy_only=False), dtype=bool)
-        flags = np.asarray(pc.fill_null(col, False).to_numpy(zero_copy_only=False), dtype=bool)
+        clean &= ~_nulls(col)
+        if col.null_count:
+            col = pc.fill_null(col, False)
+        flags = np.asarray(col.to_numpy(zero_copy_only=False), dtype=bool)
         if name in BOOL_PROXIES:
             numbers[name] = flags
             codes[name] = flags.astype(np.int64)

@@ -96,8 +96,10 @@ def encode_levels(values: Any, levels: list[str]) -> np.ndarray:
     -------
     numpy.ndarray of int64
     """
-    codes = pd.Categorical(np.asarray(values, dtype=object), categories=levels).codes
-    return np.asarray(codes, dtype=np.int64)
+    if not isinstance(values, pd.Series):
+        values = np.asarray(values, dtype=object)
+    # a hash lookup against the levels (Arrow-backed text without a Python string per row)
+    return np.asarray(pd.Index(levels, dtype=object).get_indexer(values), dtype=np.int64)
 
 
 class CompiledPipeline:
@@ -216,7 +218,7 @@ class CompiledPipeline:
         for name in self.coded:
             col = frame[name]
             if name in CATEGORY_LEVELS:
-                code = encode_levels(col.to_numpy(dtype=object), CATEGORY_LEVELS[name])
+                code = encode_levels(col, CATEGORY_LEVELS[name])
             elif pd.api.types.is_bool_dtype(col) or pd.api.types.is_integer_dtype(col):
                 values = col.to_numpy()
                 code = np.asarray(values, dtype=np.int64)
