@@ -134,7 +134,12 @@ class CompiledPipeline:
         self.cuts = getattr(model, DESIL_ATTRIBUTE, None)
         self.linear: LinearFinal | None = None
 
-    def features(self, codes: dict[str, np.ndarray], numbers: dict[str, np.ndarray]) -> np.ndarray:
+    def features(
+        self,
+        codes: dict[str, np.ndarray],
+        numbers: dict[str, np.ndarray],
+        numeric_blocks: list[np.ndarray] | None = None,
+    ) -> np.ndarray:
         """The feature matrix the fitted transformer would give, from codes and numbers.
 
         Parameters
@@ -144,6 +149,8 @@ class CompiledPipeline:
         numbers : dict of str to numpy.ndarray
             Every proxy in :attr:`numeric` (counts as int64, floor area as float, as
             validation gives them).
+        numeric_blocks : list of numpy.ndarray, optional
+            The numeric blocks already computed for these rows (:meth:`numeric_blocks`).
 
         Returns
         -------
@@ -153,6 +160,9 @@ class CompiledPipeline:
         """
         first = next(iter(codes.values())) if codes else next(iter(numbers.values()))
         X = np.empty((len(first), self.width), dtype=np.float64, order="F")
+        if numeric_blocks is None:
+            numeric_blocks = self.numeric_blocks(numbers)
+        done = iter(numeric_blocks)
         for kind, spec in self._blocks:
             if kind == "lookup":
                 for name, columns, table in spec:
@@ -160,10 +170,19 @@ class CompiledPipeline:
                     for k, column in enumerate(columns):
                         np.take(table[:, k], code, out=X[:, column])
             else:
-                transformer, names, columns = spec
-                frame = pd.DataFrame({name: numbers[name] for name in names})
-                X[:, columns] = _transform_quietly(transformer, frame)
+                X[:, spec[2]] = next(done)
         return X
+
+    def numeric_blocks(self, numbers: dict[str, np.ndarray]) -> list[np.ndarray]:
+        """The numeric blocks of these rows, through the fitted sub-pipelines (element-wise
+        arithmetic: computing them for a whole batch or per chunk gives the same numbers)."""
+        out = []
+        for kind, spec in self._blocks:
+            if kind == "numeric":
+                transformer, names, _ = spec
+                frame = pd.DataFrame({name: numbers[name] for name in names})
+                out.append(_transform_quietly(transformer, frame))
+        return out
 
     def score(
         self,
@@ -182,11 +201,14 @@ class CompiledPipeline:
         first = next(iter(codes.values())) if codes else next(iter(numbers.values()))
         n = len(first)
         parts: list[dict[str, np.ndarray]] = []
+        # the scikit-learn sub-pipelines cost per call: once for all the rows, not per chunk
+        blocks = self.numeric_blocks(numbers)
         for start in range(0, max(n, 1), chunk_size):
             stop = min(start + chunk_size, n)
             X = self.features(
                 {k: v[start:stop] for k, v in codes.items()},
                 {k: v[start:stop] for k, v in numbers.items()},
+                [b[start:stop] for b in blocks],
             )
             if self.linear is not None and n_boot > 0:
                 part = self.linear.scores(X, alpha)

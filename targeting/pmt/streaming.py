@@ -25,6 +25,7 @@ takes the pandas way for every row.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import threading
@@ -37,6 +38,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from targeting.data import schema
 from targeting.data.batch_check import (
@@ -297,7 +299,13 @@ def score_registry_file(
     ok = False
     writer = ThreadPoolExecutor(max_workers=1)
     pending: Future[None] | None = None
+    limits = contextlib.ExitStack()
     try:
+        # one BLAS thread, on either path: the second core reads ahead and writes (faster on
+        # the shared two-core machine than two BLAS threads waiting for each other), and the
+        # two paths split their matrix products the same way (the thread count can move the
+        # last bit of a product, so a file is scored alike whichever path takes a batch)
+        limits.enter_context(threadpool_limits(limits=1, user_api="blas"))
         if compiled is not None:
             batches: Any = _numeric_batches(
                 compiled, source, batch_rows, columns, (duplicates, candidate), mode, seed, n_boot
@@ -325,6 +333,7 @@ def score_registry_file(
             pending.result()
         ok = True
     finally:
+        limits.close()
         writer.shutdown(wait=True)
         scores_sink.close(ok)
         rejected_sink.close(ok)
