@@ -190,7 +190,10 @@ def log_pmt_model(
 
 def load_pmt_model(model_uri: str) -> Any:
     """The fitted scikit-learn pipeline of a logged PMT model (pyfunc or older sklearn flavour)."""
-    loaded = mlflow.pyfunc.load_model(model_uri)
+    # no check of the model's pinned requirements against this environment: the check scans
+    # the metadata of every installed distribution (about a second at every 'targeting score')
+    # only to warn; the project's own environment is the one the model was logged from
+    loaded = mlflow.pyfunc.load_model(model_uri, suppress_warnings=True)
     try:
         inner = loaded.unwrap_python_model()
     except Exception:
