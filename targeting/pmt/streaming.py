@@ -514,10 +514,14 @@ def _numeric_batches(
         if "household_id" in batch.schema.names:
             ids = check.ids if check.ids is not None else trimmed_ids(batch.column("household_id"))
             dup = np.zeros(n, dtype=bool)
-            hit = np.flatnonzero(candidate[first : first + n]) if len(candidate) else []
+            hit = (
+                np.flatnonzero(candidate[first : first + n])
+                if len(candidate)
+                else np.zeros(0, dtype=np.int64)
+            )
             if len(hit):
                 values = ids.take(pa.array(hit)).to_pylist()
-                dup[hit[[v in duplicates for v in values]]] = True
+                dup[hit[np.array([v in duplicates for v in values], dtype=bool)]] = True
         else:
             ids, dup = None, np.zeros(n, dtype=bool)
         clean = check.clean & ~dup
