@@ -306,6 +306,10 @@ class LinearFinal:
     expressions the estimator evaluates, without scikit-learn's input validation per call and
     with the linear predictor computed once for P and for its interval. :meth:`build` accepts
     a model only when these give its own numbers bit for bit on a probe.
+
+    It reads the estimator's fitted covariance factor (``_cov_factor_``) and its link
+    (``_p_below``), which :mod:`targeting.pmt.linear` keeps private: a change there makes the
+    probe differ and the model is then scored by the estimator itself (slower, same numbers).
     """
 
     def __init__(self, inner: Any, calibrator: Any):

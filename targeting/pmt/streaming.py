@@ -263,7 +263,10 @@ def score_registry_file(
     output : path-like
         Scores (``household_id, p_extreme, p_low, p_high, desil``), ``.parquet`` or ``.csv``.
     batch_rows : int, default 100_000
-        Rows per batch: memory grows with this, not with the file.
+        Rows per batch: memory grows with this (two batches are in flight: one scored, one read
+        ahead), not with the file, except for the duplicate-id scan: 16 bytes a household
+        while the ids' hashes are sorted, then one byte a household (measured: 1.2 GB peak for
+        35 M households).
     mode : {"quarantine", "strict"}
         As :func:`targeting.data.schema.validate_registry`.
     seed, n_boot : int
