@@ -445,9 +445,21 @@ def compile_pipeline(model: Any) -> CompiledPipeline | None:
     Returns
     -------
     CompiledPipeline or None
-        None for a bare estimator, a transformer with a pass-through remainder, or a block
-        that mixes categorical and numeric columns or is not per-column.
+        None for a bare estimator, a transformer with a pass-through remainder, a block that
+        mixes categorical and numeric columns or is not per-column, or any pipeline whose
+        compiled features differ from its own on a probe of households: the caller then
+        scores the pandas way (the same numbers, more slowly).
     """
+    try:
+        return _compile(model)
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError):
+        # a transformer the probe cannot feed (another feature set, a column it requires that
+        # the probe lacks) is not compiled: scoring falls back to the pipeline itself
+        return None
+
+
+def _compile(model: Any) -> CompiledPipeline | None:
+    """:func:`compile_pipeline`, letting a transformer's own errors through."""
     if not isinstance(model, Pipeline) or len(model.steps) != 2:
         return None
     features = model.steps[0][1]

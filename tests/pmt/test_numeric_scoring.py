@@ -160,3 +160,23 @@ def test_string_hashes_agree_across_widths_and_find_repeats(tmp_path: Path) -> N
     ids = [f"H{i}" for i in range(5_000)] + ["H17", " H42 "]
     pd.DataFrame({"household_id": ids}).to_parquet(tmp_path / "ids.parquet", index=False)
     assert duplicated_ids(tmp_path / "ids.parquet", batch_rows=700) == {"H17", "H42"}
+
+
+def test_a_model_that_cannot_be_compiled_is_scored_the_pandas_way(
+    city, ols, tmp_path: Path, monkeypatch
+) -> None:
+    from sklearn.pipeline import Pipeline
+
+    # a bare estimator, or a feature step the probe cannot reproduce, is not compiled
+    assert compile_pipeline(ols.steps[-1][1]) is None
+    odd = Pipeline([("features", ols[0]), ("extra", ols[0]), ("model", ols.steps[-1][1])])
+    assert compile_pipeline(odd) is None
+    source = tmp_path / "registry.parquet"
+    city.registry.head(500).to_parquet(source, index=False)
+    score_registry_file(ols, source, tmp_path / "a.parquet", n_boot=20)
+    # the stream falls back to the pandas way when compiling fails, with the same file
+    monkeypatch.setattr("targeting.pmt.streaming.compile_pipeline", lambda model: None)
+    summary = score_registry_file(ols, source, tmp_path / "b.parquet", n_boot=20)
+    assert summary.scored == 500
+    a, b = pq.read_table(tmp_path / "a.parquet"), pq.read_table(tmp_path / "b.parquet")
+    assert b.select(a.column_names).equals(a)
