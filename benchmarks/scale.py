@@ -5,20 +5,28 @@ registry to Parquet in chunks (never whole in memory), then measures, each in it
 so that peak memory is that process's own:
 
 * ``targeting score`` (streaming: read, validate, score with interval and desil, write), wall
-  time, rows/s and peak RSS;
+  time, rows/s and peak RSS, and its own clock after start-up (``scoring_s``: from opening the
+  file to the last write, without imports and MLflow model loading);
 * the baseline a user would write first: ``pandas.read_parquet`` of the whole file and a plain
   scikit-learn Pipeline (one-hot + logistic regression, fitted on the same survey)
-  ``predict_proba``, up to ``--baseline-max`` households (it holds the file in memory);
+  ``predict_proba``, up to ``--baseline-max`` households (it holds the file in memory: about
+  3 GB per million); its ``scoring_s`` is read + predict after imports and unpickling;
 * the Spark engine (``mlflow.pyfunc.spark_udf`` in local mode on 2 cores), up to ``--spark-max``.
+
+Each row also records the child's CPU seconds and the machine's load average before and after
+(the machine is shared), and is appended to ``results.jsonl`` in the work folder as it comes.
 
 The synthetic registry cycles through ``--distinct`` independently generated chunks of 200,000
 households with fresh ids (generating 35 M households one by one would take longer than
-scoring them; repeated proxy values do not change the work a scorer does).
+scoring them; repeated proxy values do not change the work a scorer does). Registries and the
+fitted models are kept in ``--folder`` (default ``/tmp/targeting-scale-cache``) and reused; delete
+``models.json`` there after changing the scoring code, so that Spark's workers load the model
+with the new code (the logged model carries its own copy of ``targeting``).
 
 Usage::
 
-    python benchmarks/scale.py                       # 1 M, 10 M, 35 M (long: tens of minutes)
-    python benchmarks/scale.py --sizes 1000000 --spark-max 1000000
+    python benchmarks/scale.py --sizes 1000000 10000000 35000000 --spark-max 1000000
+    python benchmarks/scale.py --sizes 1000000 --spark-max 0     # quick: 1 M, no Spark
 """
 
 from __future__ import annotations
