@@ -21,8 +21,10 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "STREAMED_SUFFIXES",
     "InputFileError",
     "atomic_path",
+    "iter_record_batches",
     "iter_table_batches",
     "json_ready",
     "json_records",
@@ -31,6 +33,10 @@ __all__ = [
     "write_json",
     "write_table",
 ]
+
+
+STREAMED_SUFFIXES = (".parquet", ".csv", ".txt", ".tsv")
+"""File types read in record batches (:func:`iter_record_batches`); others are read whole."""
 
 
 class InputFileError(ValueError):
@@ -303,6 +309,40 @@ def iter_table_batches(
     pandas.DataFrame
         Consecutive batches; their row counts add up to the file's.
     """
+    path = Path(path)
+    if path.exists() and path.suffix.lower() not in STREAMED_SUFFIXES:
+        whole = read_table(path)
+        whole = whole[columns] if columns is not None else whole
+        for start in range(0, max(len(whole), 1), batch_rows):
+            yield whole.iloc[start : start + batch_rows].reset_index(drop=True)
+        return
+    for batch in iter_record_batches(path, batch_rows, columns=columns):
+        yield batch.to_pandas()
+
+
+def iter_record_batches(
+    path: str | os.PathLike[str],
+    batch_rows: int = 100_000,
+    columns: list[str] | None = None,
+    read_dictionary: list[str] | None = None,
+) -> Iterator[Any]:
+    """Read a table as Arrow record batches of at most ``batch_rows`` rows (see
+    :func:`iter_table_batches`, which converts them to pandas).
+
+    Parameters
+    ----------
+    path : path-like
+    batch_rows : int, default 100_000
+    columns : list of str, optional
+        Read only these columns.
+    read_dictionary : list of str, optional
+        Parquet columns to read as dictionary arrays (a category's text once per batch, its
+        rows as integer indices); ignored for CSV.
+
+    Yields
+    ------
+    pyarrow.RecordBatch
+    """
     import pyarrow as pa
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
@@ -312,16 +352,13 @@ def iter_table_batches(
         raise InputFileError(f"{path}: no such file; check the path (relative to {Path.cwd()})")
     suffix = path.suffix.lower()
     if suffix == ".parquet":
-        parquet = pq.ParquetFile(path)
-        for batch in parquet.iter_batches(batch_size=batch_rows, columns=columns):
-            yield batch.to_pandas()
+        parquet = pq.ParquetFile(path, read_dictionary=read_dictionary)
+        yield from parquet.iter_batches(batch_size=batch_rows, columns=columns)
         return
-    if suffix not in {".csv", ".txt", ".tsv"}:
-        whole = read_table(path)
-        whole = whole[columns] if columns is not None else whole
-        for start in range(0, max(len(whole), 1), batch_rows):
-            yield whole.iloc[start : start + batch_rows].reset_index(drop=True)
-        return
+    if suffix not in STREAMED_SUFFIXES:
+        raise InputFileError(
+            f"{path}: only Parquet and CSV are read in record batches; save it as one of them"
+        )
     with open(path, "rb") as handle:
         head = handle.read(65_536)
     if not head.strip():
@@ -353,11 +390,12 @@ def iter_table_batches(
             ),
         )
         for block_batch in reader:
+            block_batch = block_batch.rename_columns(
+                [str(c).lstrip("\ufeff") for c in block_batch.schema.names]
+            )
             # a block holds about batch_rows rows; slicing keeps every batch within the bound
             for offset in range(0, block_batch.num_rows, batch_rows):
-                frame = block_batch.slice(offset, batch_rows).to_pandas()
-                frame.columns = [str(c).lstrip("\ufeff") for c in frame.columns]
-                yield frame
+                yield block_batch.slice(offset, batch_rows)
     except pa.ArrowInvalid as exc:
         raise InputFileError(
             f"{path}: could not be read as a CSV table ({exc}); "

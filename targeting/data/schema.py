@@ -615,7 +615,8 @@ def _duplicate_details(keys: pd.Series, dup: np.ndarray, label: str) -> dict[int
 
 def _as_bool(series: pd.Series) -> tuple[pd.Series, np.ndarray]:
     """Parse booleans written as bool, 0/1 or true/false/ya/tidak; return values and bad mask."""
-    if pd.api.types.is_bool_dtype(series):
+    # a nullable boolean column (a Parquet export with gaps) has missing values to report
+    if pd.api.types.is_bool_dtype(series) and not series.isna().any():
         return series.astype(bool), np.zeros(len(series), dtype=bool)
     text = series.astype("string").str.strip().str.lower()
     is_true = text.isin(_TRUE_STRINGS).fillna(False).to_numpy(dtype=bool)

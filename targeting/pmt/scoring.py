@@ -41,6 +41,7 @@ __all__ = [
     "assign_desil",
     "attach_desil_cutpoints",
     "desil_cutpoints",
+    "score_features",
     "score_households",
 ]
 
@@ -100,8 +101,9 @@ def assign_desil(p_extreme: Any, cutpoints: Any = None) -> np.ndarray:
     p = np.asarray(p_extreme, dtype=float)
     if cutpoints is not None:
         cuts = np.asarray(cutpoints, dtype=float)
-        # cuts are non-increasing: count the cuts a household falls below
-        return 1 + (p[:, None] < cuts[None, :]).sum(axis=1).astype(int)
+        # cuts are non-increasing: count the cuts a household falls below (a binary search in
+        # the ascending cuts, not an (n, 9) comparison: the same count, without the matrix)
+        return 1 + len(cuts) - np.searchsorted(cuts[::-1], p, side="right").astype(int)
     n = len(p)
     order = np.argsort(-p, kind="stable")
     desil = np.empty(n, dtype=int)
@@ -158,53 +160,95 @@ def score_households(
         transform, final = model[:-1], model.steps[-1][1]
     else:
         transform, final = None, model
-    exact = hasattr(final, "proba_interval") and n_boot > 0
-    can_draw = hasattr(final, "proba_draws") and n_boot > 0
-    if not can_draw and n_boot > 0:
-        warnings.warn(
-            f"{type(final).__name__} has no parameter draws and no calibration: the interval "
-            "has zero width",
-            UserWarning,
-            stacklevel=2,
-        )
+    _warn_without_interval(final, n_boot)
+    if desil_cuts is None:
+        desil_cuts = getattr(model, DESIL_ATTRIBUTE, None)
+    _warn_without_cuts(desil_cuts)
     n = len(X)
-    p = np.empty(n)
-    low = np.empty(n)
-    high = np.empty(n)
+    parts = []
     for start in range(0, n, chunk_size):
         stop = min(start + chunk_size, n)
         part = X.iloc[start:stop] if hasattr(X, "iloc") else X[start:stop]
         Xt = transform.transform(part) if transform is not None else part
-        p[start:stop] = final.predict_proba(Xt)[:, 1]
-        if exact:
-            low[start:stop], high[start:stop] = final.proba_interval(Xt, alpha)
-        elif can_draw:
-            draws = final.proba_draws(Xt, n_boot, seed)
-            low[start:stop], high[start:stop] = np.quantile(
-                draws, [alpha / 2, 1 - alpha / 2], axis=1
-            )
-        else:
-            low[start:stop] = p[start:stop]
-            high[start:stop] = p[start:stop]
-    # the point estimate lies inside its interval even when draws are skewed
-    low = np.minimum(low, p)
-    high = np.maximum(high, p)
-    if desil_cuts is None:
-        desil_cuts = getattr(model, DESIL_ATTRIBUTE, None)
+        parts.append(_score_matrix(final, Xt, alpha=alpha, n_boot=n_boot, seed=seed))
+    scores = {
+        key: np.concatenate([p[key] for p in parts]) if parts else np.empty(0)
+        for key in ("p_extreme", "p_low", "p_high")
+    }
+    scores["desil"] = assign_desil(scores["p_extreme"], desil_cuts)
+    index = X.index if hasattr(X, "index") else pd.RangeIndex(n)
+    return pd.DataFrame(scores, index=index)
+
+
+def _warn_without_interval(final: Any, n_boot: int) -> None:
+    if not hasattr(final, "proba_draws") and n_boot > 0:
+        warnings.warn(
+            f"{type(final).__name__} has no parameter draws and no calibration: the interval "
+            "has zero width",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+def _warn_without_cuts(desil_cuts: Any) -> None:
     if desil_cuts is None:
         warnings.warn(
             "the model carries no desil cut-points (it was fitted before they were stored): "
             "desils rank these households among themselves; refit it with 'targeting run'",
             UserWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
-    index = X.index if hasattr(X, "index") else pd.RangeIndex(n)
-    return pd.DataFrame(
-        {
-            "p_extreme": p,
-            "p_low": low,
-            "p_high": high,
-            "desil": assign_desil(p, desil_cuts),
-        },
-        index=index,
-    )
+
+
+def _score_matrix(
+    final: Any, Xt: Any, alpha: float, n_boot: int, seed: int
+) -> dict[str, np.ndarray]:
+    """Scores of one chunk of features: the final estimator's P and its interval."""
+    exact = hasattr(final, "proba_interval") and n_boot > 0
+    can_draw = hasattr(final, "proba_draws") and n_boot > 0
+    p = np.asarray(final.predict_proba(Xt))[:, 1]
+    if exact:
+        low, high = final.proba_interval(Xt, alpha)
+    elif can_draw:
+        # the generator is re-seeded per chunk: an interval does not depend on the chunking
+        draws = final.proba_draws(Xt, n_boot, seed)
+        low, high = np.quantile(draws, [alpha / 2, 1 - alpha / 2], axis=1)
+    else:
+        low, high = p, p
+    # the point estimate lies inside its interval even when draws are skewed
+    return {
+        "p_extreme": p,
+        "p_low": np.minimum(low, p),
+        "p_high": np.maximum(high, p),
+    }
+
+
+def score_features(
+    model: Any, Xt: np.ndarray, alpha: float = 0.2, n_boot: int = 200, seed: int = 0
+) -> dict[str, np.ndarray]:
+    """Score households from their feature matrix (the pipeline's transformer already applied).
+
+    What :func:`score_households` does per chunk, for a caller that builds the features itself
+    (the numeric path, :mod:`targeting.pmt.compiled`): same P, interval, seeds and desil.
+
+    Parameters
+    ----------
+    model : sklearn.pipeline.Pipeline or estimator
+        The fitted pipeline (its final estimator scores; its desil cut-points are used).
+    Xt : numpy.ndarray of shape (n, n_features)
+        Features as the pipeline's transformer gives them.
+    alpha, n_boot, seed
+        As :func:`score_households`.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        ``p_extreme``, ``p_low``, ``p_high``, ``desil``.
+    """
+    final = model.steps[-1][1] if isinstance(model, Pipeline) else model
+    cuts = getattr(model, DESIL_ATTRIBUTE, None)
+    _warn_without_interval(final, n_boot)
+    _warn_without_cuts(cuts)
+    scores = _score_matrix(final, Xt, alpha=alpha, n_boot=n_boot, seed=seed)
+    scores["desil"] = assign_desil(scores["p_extreme"], cuts)
+    return scores

@@ -23,6 +23,7 @@ from mlflow.pyfunc import PythonModel
 
 import targeting
 from targeting.data import schema
+from targeting.pmt.compiled import compile_pipeline
 from targeting.pmt.scoring import score_households
 from targeting.tracking.naming import registered_model_name
 
@@ -83,6 +84,18 @@ class PMTScorer(PythonModel):
         self.alpha = alpha
         self.seed = seed
 
+    def _compiled(self) -> Any:
+        """The model compiled for the numeric path (once per loaded model), or None."""
+        if "_compiled_model" not in self.__dict__:
+            self.__dict__["_compiled_model"] = compile_pipeline(self.model)
+        return self.__dict__["_compiled_model"]
+
+    def __getstate__(self) -> dict[str, Any]:
+        # the compiled form is rebuilt where the model is loaded, never stored with it
+        state = dict(self.__dict__)
+        state.pop("_compiled_model", None)
+        return state
+
     @property
     def columns(self) -> list[str]:
         """The input columns the model takes, in order."""
@@ -120,9 +133,21 @@ class PMTScorer(PythonModel):
                 )
                 + "; correct these rows (their values are not repeated here)"
             )
-        scores = score_households(
-            self.model, typed[self.columns], alpha=self.alpha, n_boot=self.n_boot, seed=self.seed
-        )
+        compiled = self._compiled()
+        if compiled is not None:
+            # the numeric path (category codes through lookups), as ``targeting score`` uses:
+            # a Spark partition or a served request gets the same numbers
+            scores = compiled.score_frame(
+                typed[self.columns], alpha=self.alpha, n_boot=self.n_boot, seed=self.seed
+            )
+        else:
+            scores = score_households(
+                self.model,
+                typed[self.columns],
+                alpha=self.alpha,
+                n_boot=self.n_boot,
+                seed=self.seed,
+            )
         out = scores[list(SCORE_COLUMNS)].reset_index(drop=True)
         out["desil"] = out["desil"].astype(np.int64)
         return out
@@ -199,7 +224,10 @@ def log_pmt_model(
 
 def load_pmt_model(model_uri: str) -> Any:
     """The fitted scikit-learn pipeline of a logged PMT model (pyfunc or older sklearn flavour)."""
-    loaded = mlflow.pyfunc.load_model(model_uri)
+    # no check of the model's pinned requirements against this environment: the check scans
+    # the metadata of every installed distribution (about a second at every 'targeting score')
+    # only to warn; the project's own environment is the one the model was logged from
+    loaded = mlflow.pyfunc.load_model(model_uri, suppress_warnings=True)
     try:
         inner = loaded.unwrap_python_model()
     except Exception:

@@ -1,0 +1,371 @@
+"""Registry record batches checked in Arrow and numpy: which rows are certainly valid.
+
+:func:`~targeting.data.schema.validate_registry` parses every cell of a frame (text to numbers,
+booleans and categories) with pandas string operations, which costs microseconds per row. At the
+scale of a national registry almost every row is already well typed (a Parquet export with
+integer counts, boolean flags and category text), and for those rows the contract can be checked
+on numbers: counts and their ranges in numpy, categories once per distinct value of a batch
+(a dictionary of a few dozen strings, mapped to level codes by a small lookup), never one Python
+string per row.
+
+:func:`check_registry_batch` sorts a batch's rows into *clean* rows, which meet every rule of
+``validate_registry`` in their plainest written form (so that the pandas validation would keep
+them unchanged), and the rest, which the caller hands to ``validate_registry`` itself for the
+verdict and the reasons. The test is conservative: a row written in any other accepted form
+(``"Ya"`` for true, ``" earth"`` with a space, a count stored as text) is not clean, only slower.
+What stays batch-level is computed here on the whole batch: whether the batch is a Kota Serang
+registry (nine rows in ten name a Kota Serang kecamatan), which makes an unknown kecamatan a
+reason to set a row aside.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from targeting.data.schema import (
+    AGE_GROUP_COUNTS,
+    AREA_COLUMNS,
+    BOOL_PROXIES,
+    CATEGORICAL_PROXIES,
+    COUNT_PROXIES,
+    KECAMATAN_KELURAHAN_COUNTS,
+    MAX_HH_SIZE,
+    NUMERIC_PROXIES,
+    OPTIONAL_AREA_COLUMNS,
+    ORDERED_PROXIES,
+    PROGRAMME_COLUMNS,
+    REGISTRY_COLUMNS,
+    VERIFICATION_STATUSES,
+)
+
+__all__ = [
+    "CATEGORY_COLUMNS",
+    "KECAMATAN_MATCH_SHARE",
+    "BatchCheck",
+    "check_registry_batch",
+    "kecamatan_rule",
+    "string_hashes",
+    "trimmed_ids",
+]
+
+CATEGORY_COLUMNS: dict[str, list[str]] = {
+    **ORDERED_PROXIES,
+    **CATEGORICAL_PROXIES,
+    "verification_status": VERIFICATION_STATUSES,
+}
+"""Text columns with a closed vocabulary: a row is clean when its value is a level exactly."""
+
+KECAMATAN_MATCH_SHARE = 0.9
+"""``validate_registry`` treats a batch as a Kota Serang registry (and an unknown kecamatan as a
+defect) when at least this share of its filled kecamatan are Kota Serang's."""
+
+_LIMITED_COUNTS = ["n_children_u5", "n_school_age", "n_elderly", "n_disabled", "n_workers"]
+_KNOWN_KECAMATAN = {k.casefold() for k in KECAMATAN_KELURAHAN_COUNTS}
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_RT_RW = re.compile(r"[0-9]{1,3}")
+
+
+@dataclass
+class BatchCheck:
+    """The verdict on one record batch.
+
+    Attributes
+    ----------
+    ids : pyarrow.Array
+        ``household_id`` as text, whitespace trimmed (nulls as ``""``).
+    clean : numpy.ndarray of bool
+        Rows that meet every registry rule as written (scored from ``codes`` and ``numbers``).
+    codes : dict of str to numpy.ndarray of int64
+        Level index of each category column (-1 where not a level), the value of each count,
+        0/1 of each boolean proxy; meaningful on clean rows.
+    numbers : dict of str to numpy.ndarray
+        Counts (int64), floor area (float64) and boolean proxies (bool), as validation gives them.
+    kecamatan_filled, kecamatan_known : numpy.ndarray of bool
+        Whether a row names a kecamatan, and a Kota Serang one (how ``validate_registry``
+        compares them), for the batch-level rule.
+    whole_batch : bool
+        True when the batch cannot be checked here (a required column missing or of another
+        type): every row goes to ``validate_registry``.
+    """
+
+    ids: Any
+    clean: np.ndarray
+    codes: dict[str, np.ndarray] = field(default_factory=dict)
+    numbers: dict[str, np.ndarray] = field(default_factory=dict)
+    kecamatan_filled: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    kecamatan_known: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    whole_batch: bool = False
+
+
+def kecamatan_rule(filled: np.ndarray, known: np.ndarray) -> bool:
+    """Whether ``validate_registry`` would set aside rows naming an unknown kecamatan."""
+    if not filled.any():
+        return False
+    return bool(known[filled].mean() >= KECAMATAN_MATCH_SHARE)
+
+
+def trimmed_ids(column: Any) -> Any:
+    """``household_id`` as text with surrounding whitespace removed; null as ``""``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_dictionary(column.type):
+        column = column.cast(column.type.value_type)
+    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        column = column.cast(pa.string())
+    return pc.utf8_trim_whitespace(pc.fill_null(column, ""))
+
+
+_HASH_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
+
+
+def string_hashes(strings: Any) -> np.ndarray:
+    """64-bit hashes of an Arrow string array, computed on its bytes with numpy.
+
+    A polynomial hash of the bytes (mod 2^64) mixed with the length and a splitmix64 finish;
+    equal strings get equal hashes. Used to find ids that may repeat across a file at 8 bytes a
+    household, without a Python object per id (the few repeats are then compared as text).
+    """
+    import pyarrow as pa
+
+    strings = strings.cast(pa.large_string())
+    n = len(strings)
+    if n == 0:
+        return np.zeros(0, dtype=np.uint64)
+    buffers = strings.buffers()
+    offsets = np.frombuffer(buffers[1], dtype=np.int64)[strings.offset : strings.offset + n + 1]
+    data = (
+        np.frombuffer(buffers[2], dtype=np.uint8)
+        if buffers[2] is not None
+        else np.zeros(0, dtype=np.uint8)
+    )
+    start, stop = int(offsets[0]), int(offsets[-1])
+    data = data[start:stop]
+    lengths = np.diff(offsets)
+    longest = int(lengths.max())
+    with np.errstate(over="ignore"):
+        powers = np.cumprod(np.full(max(longest, 1), np.uint64(1099511628211), dtype=np.uint64))
+        hashes = lengths.astype(np.uint64) * _HASH_MULTIPLIER
+        if longest and int(lengths.min()) == longest:
+            # ids of one width (the usual export): a byte matrix, one pass per character
+            matrix = data.reshape(n, longest)
+            sums = np.zeros(n, dtype=np.uint64)
+            for k in range(longest):
+                sums += (matrix[:, k].astype(np.uint64) + np.uint64(1)) * powers[k]
+            hashes ^= sums
+        elif data.size:
+            starts = offsets[:-1] - start
+            rel = np.arange(data.size, dtype=np.int64) - np.repeat(starts, lengths)
+            terms = (data.astype(np.uint64) + np.uint64(1)) * powers[rel]
+            filled = lengths > 0
+            hashes[filled] ^= np.add.reduceat(terms, starts[filled])
+        # splitmix64 finaliser: spread the bits so the sort-based duplicate search is balanced
+        hashes ^= hashes >> np.uint64(30)
+        hashes *= np.uint64(0xBF58476D1CE4E5B9)
+        hashes ^= hashes >> np.uint64(27)
+        hashes *= np.uint64(0x94D049BB133111EB)
+        hashes ^= hashes >> np.uint64(31)
+    return hashes
+
+
+def _dictionary(column: Any) -> tuple[list[Any], np.ndarray] | None:
+    """A text column's distinct values and each row's index into them (-1 for null)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_dictionary(column.type):
+        encoded = column
+    elif pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        encoded = pc.dictionary_encode(column)
+    else:
+        return None
+    if not (
+        pa.types.is_string(encoded.type.value_type)
+        or pa.types.is_large_string(encoded.type.value_type)
+    ):
+        return None
+    indices = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
+    return encoded.dictionary.to_pylist(), np.asarray(indices, dtype=np.int64)
+
+
+def _per_value(values: list[Any], index: np.ndarray, verdict: Any, missing: Any) -> np.ndarray:
+    """``verdict`` of each distinct value, spread to the rows (``missing`` for null rows)."""
+    table = np.array([verdict(v) for v in values] + [missing])
+    return table[index]
+
+
+def _plain(value: Any) -> bool:
+    """Text that validation keeps as it is: non-empty, printable, single-spaced, trimmed."""
+    return (
+        isinstance(value, str)
+        and value != ""
+        and value.isprintable()
+        and value == " ".join(value.split())
+    )
+
+
+def _area_key(value: Any) -> str:
+    """How validation compares an area name: controls removed, spaces collapsed, casefolded."""
+    if not isinstance(value, str):
+        return ""
+    return " ".join(_CONTROL.sub("", value).split()).casefold()
+
+
+def _numeric(column: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """Values (float64) and a null mask of a numeric column; None for another type."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)):
+        return None
+    null = _nulls(column)
+    if column.null_count:
+        column = pc.fill_null(column, 0)
+    values = column.to_numpy(zero_copy_only=False)
+    if pa.types.is_integer(column.type):
+        return values.astype(np.int64, copy=False), null
+    return values.astype(np.float64, copy=False), null
+
+
+def _nulls(column: Any) -> np.ndarray:
+    """Null mask of an Arrow array (no pass over the rows when it has none)."""
+    import pyarrow.compute as pc
+
+    if column.null_count == 0:
+        return np.zeros(len(column), dtype=bool)
+    return np.asarray(pc.is_null(column).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def check_registry_batch(batch: Any) -> BatchCheck:
+    """Sort a registry record batch's rows into clean rows and rows to validate with pandas.
+
+    Parameters
+    ----------
+    batch : pyarrow.RecordBatch
+        Registry rows as read (any column types; dictionary-encoded text is best).
+
+    Returns
+    -------
+    BatchCheck
+        ``clean`` rows meet every rule of :func:`~targeting.data.schema.validate_registry` as
+        written; the others (and every row, when ``whole_batch``) need its verdict.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n = batch.num_rows
+    names = set(batch.schema.names)
+    everything = BatchCheck(ids=None, clean=np.zeros(n, dtype=bool), whole_batch=True)
+    if any(name not in names for name in REGISTRY_COLUMNS):
+        return everything
+    column = batch.column
+    raw_ids = column("household_id")
+    ids = trimmed_ids(raw_ids)
+    everything.ids = ids
+    clean = np.ones(n, dtype=bool)
+    # ids: present, non-empty and written without surrounding space or control characters
+    raw_text = raw_ids
+    if pa.types.is_dictionary(raw_text.type):
+        raw_text = raw_text.cast(raw_text.type.value_type)
+    if raw_text.type != ids.type:
+        raw_text = raw_text.cast(ids.type)
+    clean &= ~_nulls(raw_ids)
+    clean &= np.asarray(pc.equal(pc.fill_null(raw_text, ""), ids).to_numpy(zero_copy_only=False))
+    clean &= np.asarray(pc.utf8_length(ids).to_numpy(zero_copy_only=False)) > 0
+    clean &= ~np.asarray(
+        pc.match_substring_regex(ids, r"[\x00-\x1f\x7f]").to_numpy(zero_copy_only=False),
+        dtype=bool,
+    )
+    codes: dict[str, np.ndarray] = {}
+    numbers: dict[str, np.ndarray] = {}
+    # areas: a plain non-empty name; the kecamatan's key decides the Kota Serang rule
+    filled = known = np.zeros(n, dtype=bool)
+    for name in AREA_COLUMNS:
+        found = _dictionary(column(name))
+        if found is None:
+            return everything
+        values, index = found
+        clean &= _per_value(values, index, _plain, False)
+        if name == "kecamatan":
+            filled = _per_value(values, index, lambda v: _area_key(v) != "", False)
+            known = _per_value(values, index, lambda v: _area_key(v) in _KNOWN_KECAMATAN, False)
+    if kecamatan_rule(filled, known):
+        clean &= known
+    # counts: whole numbers in their ranges, member counts within the household size
+    for name in COUNT_PROXIES:
+        found_numbers = _numeric(column(name))
+        if found_numbers is None:
+            return everything
+        v, null = found_numbers
+        with np.errstate(invalid="ignore"):
+            if v.dtype.kind == "f":
+                ok = ~null & np.isfinite(v) & (v == np.round(v))
+            else:
+                ok = ~null
+            if name == "hh_size":
+                ok &= (v >= 1) & (v <= MAX_HH_SIZE)
+            elif name == "head_age":
+                ok &= (v >= 15) & (v <= 110)
+            else:
+                ok &= v >= 0
+        clean &= ok
+        whole = v if v.dtype.kind == "i" and ok.all() else np.where(ok, v, 0).astype(np.int64)
+        numbers[name] = whole
+        codes[name] = whole
+    size = numbers["hh_size"]
+    for name in _LIMITED_COUNTS:
+        clean &= numbers[name] <= size
+    clean &= sum(numbers[name] for name in AGE_GROUP_COUNTS) <= size
+    for name in NUMERIC_PROXIES:
+        found_numbers = _numeric(column(name))
+        if found_numbers is None:
+            return everything
+        v, null = found_numbers
+        with np.errstate(invalid="ignore"):
+            clean &= ~null & np.isfinite(v) & (v > 0)
+        numbers[name] = v
+    # booleans: a true boolean column without nulls
+    for name in BOOL_PROXIES + PROGRAMME_COLUMNS:
+        col = column(name)
+        if not pa.types.is_boolean(col.type):
+            return everything
+        clean &= ~_nulls(col)
+        if col.null_count:
+            col = pc.fill_null(col, False)
+        flags = np.asarray(col.to_numpy(zero_copy_only=False), dtype=bool)
+        if name in BOOL_PROXIES:
+            numbers[name] = flags
+            codes[name] = flags.astype(np.int64)
+    # categories: a level exactly as the vocabulary writes it
+    for name, levels in CATEGORY_COLUMNS.items():
+        found = _dictionary(column(name))
+        if found is None:
+            return everything
+        values, index = found
+        position = {level: k for k, level in enumerate(levels)}
+        code = _per_value(values, index, lambda v, p=position: p.get(v, -1), -1).astype(np.int64)
+        clean &= code >= 0
+        codes[name] = code
+    # RT/RW (optional): empty, or one to three ASCII digits
+    for name in OPTIONAL_AREA_COLUMNS:
+        if name not in names:
+            continue
+        found = _dictionary(column(name))
+        if found is None:
+            return everything
+        values, index = found
+        clean &= _per_value(
+            values, index, lambda v: v == "" or bool(_RT_RW.fullmatch(str(v))), True
+        )
+    return BatchCheck(
+        ids=ids,
+        clean=clean,
+        codes=codes,
+        numbers=numbers,
+        kecamatan_filled=filled,
+        kecamatan_known=known,
+    )

@@ -1,0 +1,530 @@
+"""A numeric scoring path: a fitted PMT pipeline's features from category codes, not strings.
+
+The feature transformer of a PMT pipeline (:mod:`targeting.pmt.features`) turns text categories
+into one-hot or ordinal columns with pandas string operations, which is where scoring a large
+registry spent its time. Every categorical block of that transformer depends on one column at a
+time and takes a handful of values, so it is a *lookup table*: the feature row of category level
+``k`` is the same for every household. :func:`compile_pipeline` probes the fitted transformer once
+per level to build those tables, and :class:`CompiledPipeline` then builds the feature matrix from
+integer level codes (``table[codes]``) and the numeric columns (passed through the fitted numeric
+sub-pipelines themselves, on numbers), in the transformer's column order. The final estimator is
+the fitted one, unchanged: its ``predict_proba`` / ``proba_interval`` / ``proba_draws`` (for a
+linear model: intercept + coefficients, ``ndtr`` or its own link, the increasing recalibration
+maps and the exact interval ``x' Σ x``) run on the same matrix as before, so the scores are the
+same numbers (a test checks them against :func:`~targeting.pmt.scoring.score_households`, desil
+exactly).
+
+Because only the feature step is compiled, any final estimator works, trees and ensembles too;
+a pipeline whose transformer has a step the probe cannot prove per-column (a block whose
+output depends on two categorical columns at once, a remainder that passes columns through) is
+not compiled (:func:`compile_pipeline` returns None) and the caller keeps the pandas path.
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.special import ndtri
+from sklearn.compose import ColumnTransformer
+from sklearn.pipeline import Pipeline
+
+from targeting.data.schema import (
+    BOOL_PROXIES,
+    CATEGORICAL_PROXIES,
+    COUNT_PROXIES,
+    NUMERIC_PROXIES,
+    ORDERED_PROXIES,
+)
+from targeting.pmt.scoring import (
+    DESIL_ATTRIBUTE,
+    assign_desil,
+    score_features,
+    score_households,
+)
+
+__all__ = [
+    "CATEGORY_LEVELS",
+    "COUNT_DOMAIN",
+    "CompiledPipeline",
+    "compile_pipeline",
+    "discrete_domain",
+    "encode_levels",
+]
+
+CATEGORY_LEVELS: dict[str, list[str]] = {**ORDERED_PROXIES, **CATEGORICAL_PROXIES}
+"""Each categorical proxy's levels: a household's code is the index of its level here."""
+
+COUNT_DOMAIN = 111
+"""Count proxies are looked up by value, 0 to 110 (validation bounds every count by hh_size
+<= 30 or, for the head's age, by 110); a larger value has no code and is scored the pandas way."""
+
+_NUMERIC_DTYPES: dict[str, Any] = {
+    **{name: np.int64 for name in COUNT_PROXIES},
+    **{name: np.float64 for name in NUMERIC_PROXIES},
+    **{name: np.bool_ for name in BOOL_PROXIES},
+}
+"""The dtypes registry validation gives the numeric proxies (the compiled path keeps them, so
+the fitted numeric sub-pipelines see exactly what they see on the pandas path)."""
+
+
+def discrete_domain(name: str) -> np.ndarray | None:
+    """The values a proxy's code indexes (levels, counts 0..110, False/True), or None (a
+    continuous proxy such as the floor area)."""
+    if name in CATEGORY_LEVELS:
+        return np.asarray(CATEGORY_LEVELS[name], dtype=object)
+    if name in COUNT_PROXIES:
+        return np.arange(COUNT_DOMAIN, dtype=np.int64)
+    if name in BOOL_PROXIES:
+        return np.array([False, True])
+    return None
+
+
+def encode_levels(values: Any, levels: list[str]) -> np.ndarray:
+    """Level codes of category values: the index in ``levels``, -1 for anything else.
+
+    Parameters
+    ----------
+    values : array-like of str
+        Category values as validation leaves them (lower case, stripped).
+    levels : list of str
+
+    Returns
+    -------
+    numpy.ndarray of int64
+    """
+    if not isinstance(values, pd.Series):
+        values = np.asarray(values, dtype=object)
+    # a hash lookup against the levels (Arrow-backed text without a Python string per row)
+    return np.asarray(pd.Index(levels, dtype=object).get_indexer(values), dtype=np.int64)
+
+
+class CompiledPipeline:
+    """A fitted PMT pipeline whose discrete features are looked up from integer codes.
+
+    Built by :func:`compile_pipeline`; not fitted itself.
+
+    Attributes
+    ----------
+    model : sklearn.pipeline.Pipeline
+        The pipeline compiled (its final estimator scores).
+    coded : list of str
+        Proxies given as codes (:func:`discrete_domain`: level index, count value, 0/1).
+    numeric : list of str
+        Proxies given as numbers (their block is computed by the fitted sub-pipeline).
+    width : int
+        Number of features.
+    """
+
+    def __init__(self, model: Pipeline, blocks: list[tuple[str, Any]], width: int):
+        self.model = model
+        self.final = model.steps[-1][1]
+        self._blocks = blocks
+        self.width = width
+        self.feature_names = [str(c) for c in model[:-1].get_feature_names_out()]
+        self.coded = sorted(
+            {name for kind, spec in blocks if kind == "lookup" for name, _, _ in spec}
+        )
+        self.numeric = sorted(
+            {name for kind, spec in blocks if kind == "numeric" for name in spec[1]}
+        )
+        self.cuts = getattr(model, DESIL_ATTRIBUTE, None)
+        self.linear: LinearFinal | None = None
+
+    def features(
+        self,
+        codes: dict[str, np.ndarray],
+        numbers: dict[str, np.ndarray],
+        numeric_blocks: list[np.ndarray] | None = None,
+    ) -> np.ndarray:
+        """The feature matrix the fitted transformer would give, from codes and numbers.
+
+        Parameters
+        ----------
+        codes : dict of str to numpy.ndarray of int
+            Code of every proxy in :attr:`coded`, all within its domain.
+        numbers : dict of str to numpy.ndarray
+            Every proxy in :attr:`numeric` (counts as int64, floor area as float, as
+            validation gives them).
+        numeric_blocks : list of numpy.ndarray, optional
+            The numeric blocks already computed for these rows (:meth:`numeric_blocks`).
+
+        Returns
+        -------
+        numpy.ndarray of float64, shape (n, width), Fortran order
+            Column-major, as a pandas frame of features converts to (the final estimator's
+            products then round exactly as on the pandas path).
+        """
+        first = next(iter(codes.values())) if codes else next(iter(numbers.values()))
+        X = np.empty((len(first), self.width), dtype=np.float64, order="F")
+        if numeric_blocks is None:
+            numeric_blocks = self.numeric_blocks(numbers)
+        done = iter(numeric_blocks)
+        for kind, spec in self._blocks:
+            if kind == "lookup":
+                for name, columns, table in spec:
+                    code = codes[name]
+                    for k, column in enumerate(columns):
+                        np.take(table[:, k], code, out=X[:, column])
+            else:
+                X[:, spec[2]] = next(done)
+        return X
+
+    def numeric_blocks(self, numbers: dict[str, np.ndarray]) -> list[np.ndarray]:
+        """The numeric blocks of these rows, through the fitted sub-pipelines (element-wise
+        arithmetic: computing them for a whole batch or per chunk gives the same numbers)."""
+        out = []
+        for kind, spec in self._blocks:
+            if kind == "numeric":
+                transformer, names, _ = spec
+                frame = pd.DataFrame({name: numbers[name] for name in names})
+                out.append(_transform_quietly(transformer, frame))
+        return out
+
+    def score(
+        self,
+        codes: dict[str, np.ndarray],
+        numbers: dict[str, np.ndarray],
+        alpha: float = 0.2,
+        n_boot: int = 200,
+        seed: int = 0,
+        chunk_size: int = 50_000,
+    ) -> dict[str, np.ndarray]:
+        """``p_extreme``, ``p_low``, ``p_high`` and ``desil`` of the coded households.
+
+        The same numbers :func:`~targeting.pmt.scoring.score_households` gives on the text
+        frame (same chunking, same seeds, the model's fixed desil cut-points).
+        """
+        first = next(iter(codes.values())) if codes else next(iter(numbers.values()))
+        n = len(first)
+        parts: list[dict[str, np.ndarray]] = []
+        # the scikit-learn sub-pipelines cost per call: once for all the rows, not per chunk
+        blocks = self.numeric_blocks(numbers)
+        for start in range(0, max(n, 1), chunk_size):
+            stop = min(start + chunk_size, n)
+            X = self.features(
+                {k: v[start:stop] for k, v in codes.items()},
+                {k: v[start:stop] for k, v in numbers.items()},
+                [b[start:stop] for b in blocks],
+            )
+            if self.linear is not None and n_boot > 0:
+                part = self.linear.scores(X, alpha)
+                part["desil"] = assign_desil(part["p_extreme"], self.cuts)
+                parts.append(part)
+                continue
+            # named columns, as the fitted estimator saw them (no copy of the matrix)
+            Xt = pd.DataFrame(X, columns=self.feature_names, copy=False)
+            parts.append(score_features(self.model, Xt, alpha=alpha, n_boot=n_boot, seed=seed))
+        if len(parts) == 1:
+            return parts[0]
+        scores = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+        # without stored cut-points desils rank the households among all of them, not per chunk
+        cuts = getattr(self.model, DESIL_ATTRIBUTE, None)
+        scores["desil"] = assign_desil(scores["p_extreme"], cuts)
+        return scores
+
+    def codes_of(self, frame: pd.DataFrame) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Codes of a frame of proxies as validation gives them, and which rows have them all.
+
+        Returns
+        -------
+        (codes, ok) : dict of str to numpy.ndarray, numpy.ndarray of bool
+            A row without a code (a category that is not a level, a missing value, a count
+            above 110) is False in ``ok``; its codes are 0 (to be scored another way).
+        """
+        ok = np.ones(len(frame), dtype=bool)
+        codes = {}
+        for name in self.coded:
+            col = frame[name]
+            if name in CATEGORY_LEVELS:
+                code = encode_levels(col, CATEGORY_LEVELS[name])
+            elif pd.api.types.is_bool_dtype(col) or pd.api.types.is_integer_dtype(col):
+                values = col.to_numpy()
+                code = np.asarray(values, dtype=np.int64)
+                if col.hasnans:
+                    code = np.full(len(col), -1)
+            else:
+                code = np.full(len(col), -1)
+            domain = discrete_domain(name)
+            bad = (code < 0) | (code >= len(domain))  # type: ignore[arg-type]
+            ok &= ~bad
+            codes[name] = np.where(bad, 0, code)
+        for name in self.numeric:
+            col = frame[name]
+            if not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
+                ok[:] = False
+        return codes, ok
+
+    def score_frame(
+        self, frame: pd.DataFrame, alpha: float = 0.2, n_boot: int = 200, seed: int = 0
+    ) -> pd.DataFrame:
+        """Score a frame of proxies: coded rows here, the others by the pandas path.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``p_extreme, p_low, p_high, desil``, index aligned to ``frame``.
+        """
+        codes, ok = self.codes_of(frame)
+        numbers = {n: frame[n].to_numpy() for n in self.numeric} if ok.any() else {}
+        out = {
+            "p_extreme": np.empty(len(frame)),
+            "p_low": np.empty(len(frame)),
+            "p_high": np.empty(len(frame)),
+            "desil": np.empty(len(frame), dtype=np.int64),
+        }
+        if ok.any():
+            keep = np.flatnonzero(ok)
+            part = self.score(
+                {k: v[keep] for k, v in codes.items()},
+                {k: np.asarray(v)[keep] for k, v in numbers.items()},
+                alpha=alpha,
+                n_boot=n_boot,
+                seed=seed,
+            )
+            for key, values in part.items():
+                out[key][keep] = values
+        if not ok.all():
+            rest = np.flatnonzero(~ok)
+            part_frame = score_households(
+                self.model, frame.iloc[rest], alpha=alpha, n_boot=n_boot, seed=seed
+            )
+            for key in out:
+                out[key][rest] = part_frame[key].to_numpy()
+        return pd.DataFrame(out, index=frame.index)
+
+
+class LinearFinal:
+    """The final estimator's scores as direct numpy on the feature matrix (linear models).
+
+    For a consumption model linear in its features (OLS, poverty-weighted, quantile; bare or
+    inside :class:`~targeting.pmt.selection.SelectionAwarePMT` fitted on the unreached, with
+    its increasing recalibration map), P(extreme), the exact interval and the map are the same
+    expressions the estimator evaluates, without scikit-learn's input validation per call and
+    with the linear predictor computed once for P and for its interval. :meth:`build` accepts
+    a model only when these give its own numbers bit for bit on a probe.
+
+    It reads the estimator's fitted covariance factor (``_cov_factor_``) and its link
+    (``_p_below``), which :mod:`targeting.pmt.linear` keeps private: a change there makes the
+    probe differ and the model is then scored by the estimator itself (slower, same numbers).
+    """
+
+    def __init__(self, inner: Any, calibrator: Any):
+        self.coef = np.asarray(inner.coef_, dtype=np.float64)
+        self.intercept = inner.intercept_
+        self.factor = np.asarray(inner._cov_factor_, dtype=np.float64)
+        self.log_line = np.log(inner.line)
+        self.p_below = inner._p_below
+        self.calibrator = calibrator
+
+    @classmethod
+    def build(cls, final: Any) -> LinearFinal | None:
+        """A linear scorer of ``final``, or None when it is not of a known linear shape."""
+        inner, calibrator = final, None
+        if hasattr(final, "estimator_") and hasattr(final, "calibrator_"):
+            # the selection wrapper: identity on X unless receipt is an input or a ratio applies
+            if getattr(final, "method", None) == "input":
+                return None
+            if getattr(final, "reach_all_", None) is not None:
+                return None
+            inner, calibrator = final.estimator_, final.calibrator_
+        needed = ("coef_", "intercept_", "_cov_factor_", "line", "_p_below", "proba_interval")
+        if not all(hasattr(inner, name) for name in needed):
+            return None
+        if getattr(inner, "target_kind", None) != "consumption":
+            return None
+        return cls(inner, calibrator)
+
+    def scores(self, X: np.ndarray, alpha: float) -> dict[str, np.ndarray]:
+        """``p_extreme``, ``p_low``, ``p_high`` of the households of ``X`` (features)."""
+        linear = X @ self.coef + self.intercept
+        p = self.p_below(self.log_line - linear)
+        rows = X @ self.factor[1:] + self.factor[0]
+        se = np.sqrt(np.einsum("ij,ij->i", rows, rows))
+        z = float(ndtri(1.0 - alpha / 2.0))
+        low = self.p_below(self.log_line - (linear + z * se))
+        high = self.p_below(self.log_line - (linear - z * se))
+        if self.calibrator is not None:
+            p = self.calibrator.transform(p)
+            low, high = self.calibrator.transform(low), self.calibrator.transform(high)
+        low, high = np.minimum(low, high), np.maximum(low, high)
+        return {"p_extreme": p, "p_low": np.minimum(low, p), "p_high": np.maximum(high, p)}
+
+
+def _transform_quietly(transformer: Any, frame: pd.DataFrame) -> np.ndarray:
+    with warnings.catch_warnings():
+        # the array-returning copy hands arrays between its steps (no names to check)
+        warnings.filterwarnings("ignore", message="X does not have valid feature names")
+        return np.asarray(transformer.transform(frame), dtype=np.float64)
+
+
+def _probe_frame(names: list[str], rows: int, shift: dict[str, int]) -> pd.DataFrame:
+    """Each column cycles through its domain (offset by ``shift``), with validation's dtypes."""
+    data = {}
+    for name in names:
+        domain = discrete_domain(name)
+        assert domain is not None
+        idx = (np.arange(rows) + shift.get(name, 0)) % len(domain)
+        data[name] = domain[idx]
+    return pd.DataFrame(data)
+
+
+def _probe_codes(frame: pd.DataFrame, name: str) -> np.ndarray:
+    if name in CATEGORY_LEVELS:
+        return encode_levels(frame[name], CATEGORY_LEVELS[name])
+    return frame[name].to_numpy().astype(np.int64)
+
+
+def _lookup_block(transformer: Any, names: list[str]) -> tuple[list[Any], int] | None:
+    """Per-column lookup tables of a discrete block, or None when it is not per-column.
+
+    Column ``j``'s output columns are those that change when only column ``j`` changes; each
+    output column must belong to exactly one input column, and the tables must reproduce the
+    transformer on a probe of mixed values exactly. Two calls of the transformer in all (its
+    overhead is per call, not per row).
+    """
+    domains = {n: discrete_domain(n) for n in names}
+    firsts = {n: d[:1] for n, d in domains.items() if d is not None}
+    # segment j: column j through its whole domain, every other column at its first value
+    segments = []
+    for name in names:
+        size = len(domains[name])  # type: ignore[arg-type]
+        segments.append(
+            pd.DataFrame(
+                {
+                    other: domains[other] if other == name else np.repeat(firsts[other], size)
+                    for other in names
+                }
+            )
+        )
+    bounds = np.cumsum([0] + [len(f) for f in segments])
+    out = np.asarray(transformer.transform(pd.concat(segments, ignore_index=True)), np.float64)
+    width = out.shape[1]
+    owner = np.full(width, -1)
+    for j in range(len(names)):
+        seg = out[bounds[j] : bounds[j + 1]]
+        moved = np.flatnonzero((seg != seg[:1]).any(axis=0))
+        if (owner[moved] >= 0).any():
+            return None
+        owner[moved] = j
+    # an output column that no input moves is a constant: give it to the first column's table
+    owner[owner < 0] = 0
+    result = []
+    for j, name in enumerate(names):
+        columns = np.flatnonzero(owner == j)
+        result.append((name, columns, out[bounds[j] : bounds[j + 1]][:, columns]))
+    # check: probes where every column is shifted differently are reproduced exactly
+    rows = max(len(d) for d in domains.values() if d is not None)
+    probe = pd.concat(
+        [
+            _probe_frame(names, 3 * rows, {n: shift * (k + 1) for k, n in enumerate(names)})
+            for shift in range(1, 4)
+        ],
+        ignore_index=True,
+    )
+    expect = np.asarray(transformer.transform(probe), dtype=np.float64)
+    got = np.empty_like(expect)
+    for name, columns, table in result:
+        got[:, columns] = table[_probe_codes(probe, name)]
+    if not np.array_equal(got, expect):
+        return None
+    return result, width
+
+
+def compile_pipeline(model: Any) -> CompiledPipeline | None:
+    """Compile a fitted PMT pipeline's feature step to lookups, or None when it cannot be.
+
+    Parameters
+    ----------
+    model : sklearn.pipeline.Pipeline
+        ``features`` (a fitted ColumnTransformer) + a final estimator with ``predict_proba``.
+
+    Returns
+    -------
+    CompiledPipeline or None
+        None for a bare estimator, a transformer with a pass-through remainder, a block that
+        mixes categorical and numeric columns or is not per-column, or any pipeline whose
+        compiled features differ from its own on a probe of households: the caller then
+        scores the pandas way (the same numbers, more slowly).
+    """
+    try:
+        return _compile(model)
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError):
+        # a transformer the probe cannot feed (another feature set, a column it requires that
+        # the probe lacks) is not compiled: scoring falls back to the pipeline itself
+        return None
+
+
+def _compile(model: Any) -> CompiledPipeline | None:
+    """:func:`compile_pipeline`, letting a transformer's own errors through."""
+    if not isinstance(model, Pipeline) or len(model.steps) != 2:
+        return None
+    features = model.steps[0][1]
+    if not isinstance(features, ColumnTransformer) or not hasattr(features, "transformers_"):
+        return None
+    blocks: list[tuple[str, Any]] = []
+    offset = 0
+    for _name, transformer, columns in features.transformers_:
+        if transformer == "drop":
+            continue
+        if isinstance(transformer, str) or not isinstance(columns, list | tuple | np.ndarray):
+            return None
+        names = [str(c) for c in columns]
+        if not names:
+            continue
+        if all(discrete_domain(n) is not None for n in names):
+            found = _lookup_block(transformer, names)
+            if found is None:
+                return None
+            spec, width = found
+            blocks.append(("lookup", [(n, c + offset, t) for n, c, t in spec]))
+        elif all(n in _NUMERIC_DTYPES for n in names):
+            # a copy that returns arrays: the same arithmetic without a pandas frame per step
+            plain = copy.deepcopy(transformer)
+            if hasattr(plain, "set_output"):
+                plain.set_output(transform="default")
+            probe = pd.DataFrame(
+                {n: np.ones(1, dtype=_NUMERIC_DTYPES[n]) for n in names}  # type: ignore[call-overload]
+            )
+            width = _transform_quietly(plain, probe).shape[1]
+            blocks.append(("numeric", (plain, names, np.arange(offset, offset + width))))
+        else:
+            return None
+        offset += width
+    compiled = CompiledPipeline(model, blocks, offset)
+    # the proof: on mixed households the compiled features are the transformer's, bit for bit
+    probe = _household_probe(compiled)
+    codes, ok = compiled.codes_of(probe)
+    expect = np.asarray(features.transform(probe), dtype=np.float64)
+    if not ok.all() or expect.shape[1] != offset:
+        return None
+    got = compiled.features(codes, {n: probe[n].to_numpy() for n in compiled.numeric})
+    if not np.array_equal(got, expect):
+        return None
+    if compiled.cuts is not None:
+        linear = LinearFinal.build(compiled.final)
+        if linear is not None:
+            Xt = pd.DataFrame(got, columns=compiled.feature_names, copy=False)
+            reference = score_features(model, Xt, alpha=0.2, n_boot=200, seed=0)
+            fast = linear.scores(got, 0.2)
+            if all(np.array_equal(fast[k], reference[k]) for k in fast):
+                compiled.linear = linear
+    return compiled
+
+
+def _household_probe(compiled: CompiledPipeline, rows: int = 997) -> pd.DataFrame:
+    """Households mixing every coded value with floor areas from tiny to large (seeded)."""
+    rng = np.random.default_rng(0)
+    data: dict[str, Any] = {}
+    for name in sorted(set(compiled.coded) | set(compiled.numeric)):
+        domain = discrete_domain(name)
+        if name == "hh_size":
+            data[name] = rng.integers(1, 31, rows).astype(np.int64)
+        elif domain is not None:
+            data[name] = domain[rng.integers(0, len(domain), rows)]
+        else:
+            data[name] = np.exp(rng.uniform(-1.0, 8.0, rows))
+    return pd.DataFrame(data)
