@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from targeting.data import schema
-from targeting.data.synthetic import generate_city
+from targeting.data.synthetic import DEFAULT_ASSESSMENT_SD, generate_city
 from targeting.feedback.rounds import fit_champion, simulate_rounds
 from targeting.plan.ranking import PlanCapacity
 
@@ -42,7 +42,10 @@ def one_seed(args: argparse.Namespace, seed: int) -> pd.DataFrame:
         rounds=args.rounds,
         seed=seed,
         audit_share=args.share,
-        simulator_params={"p_misclassified": args.misclassified},
+        simulator_params={
+            "p_misclassified": args.misclassified,
+            "assessment_sd": args.assessment_sd,
+        },
     )
     return result.table.assign(seed=seed)
 
@@ -53,7 +56,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--households", type=int, default=206_600)
     parser.add_argument("--share", type=float, default=0.05)
-    parser.add_argument("--misclassified", type=float, default=0.05)
+    parser.add_argument("--misclassified", type=float, default=0.0)
+    parser.add_argument("--assessment-sd", type=float, default=DEFAULT_ASSESSMENT_SD)
     parser.add_argument("--out", help="CSV to write the per-round rows to after every seed")
     args = parser.parse_args()
     tables = []
