@@ -42,6 +42,7 @@ def one_seed(args: argparse.Namespace, seed: int) -> pd.DataFrame:
         rounds=args.rounds,
         seed=seed,
         audit_share=args.share,
+        support=args.support,
         simulator_params={
             "p_misclassified": args.misclassified,
             "assessment_sd": args.assessment_sd,
@@ -58,6 +59,7 @@ def main() -> None:
     parser.add_argument("--share", type=float, default=0.05)
     parser.add_argument("--misclassified", type=float, default=0.0)
     parser.add_argument("--assessment-sd", type=float, default=DEFAULT_ASSESSMENT_SD)
+    parser.add_argument("--support", choices=["visited", "everywhere"], default="visited")
     parser.add_argument("--out", help="CSV to write the per-round rows to after every seed")
     args = parser.parse_args()
     tables = []
