@@ -48,6 +48,11 @@ def one_seed(args: argparse.Namespace, seed: int) -> pd.DataFrame:
         seed=seed,
         audit_share=args.share,
         support=args.support,
+        refit_params={
+            "knots": tuple(args.knots),
+            "fade_offsets": not args.keep_offsets,
+            "support_quantile": args.support_quantile,
+        },
         simulator_params={
             "p_misclassified": args.misclassified,
             "assessment_sd": args.assessment_sd,
@@ -65,6 +70,13 @@ def main() -> None:
     parser.add_argument("--misclassified", type=float, default=0.0)
     parser.add_argument("--assessment-sd", type=float, default=DEFAULT_ASSESSMENT_SD)
     parser.add_argument("--support", choices=["visited", "everywhere"], default="visited")
+    parser.add_argument(
+        "--knots", type=float, nargs="*", default=[], help="hinge knots (label quantiles)"
+    )
+    parser.add_argument("--support-quantile", type=float, default=0.05)
+    parser.add_argument(
+        "--keep-offsets", action="store_true", help="kelurahan offsets do not fade (visited)"
+    )
     parser.add_argument("--out", help="CSV to write the per-round rows to after every seed")
     args = parser.parse_args()
     tables = []

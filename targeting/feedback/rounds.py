@@ -278,6 +278,7 @@ def simulate_rounds(
     simulator_params: dict[str, float] | None = None,
     audit_share: float = 0.0,
     support: str = DEFAULT_SUPPORT,
+    refit_params: dict[str, Any] | None = None,
 ) -> RoundsResult:
     """Run ``rounds`` rounds of plan → field → ingest → refit → re-score on a synthetic city.
 
@@ -308,6 +309,9 @@ def simulate_rounds(
         (:mod:`targeting.feedback.design_estimate`).
     support : {"visited", "everywhere"}, default "visited"
         Where the refit's map applies (see :func:`refit_on_labels`).
+    refit_params : dict, optional
+        More parameters of :class:`~targeting.pmt.recalibrated.RecalibratedPMT` (e.g.
+        ``knots``, ``fade_offsets``).
 
     Returns
     -------
@@ -389,7 +393,12 @@ def simulate_rounds(
             )
         if recalibrate:
             refit = refit_on_labels(
-                base_model, current, method=method, group_column=group_column, support=support
+                base_model,
+                current,
+                method=method,
+                group_column=group_column,
+                support=support,
+                **(refit_params or {}),
             )
             if refit is not None:
                 model = refit

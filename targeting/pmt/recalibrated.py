@@ -104,6 +104,15 @@ class RecalibratedPMT(ClassifierMixin, BaseEstimator):
         With ``support="visited"``, the labels' range is from this quantile of their base
         log-odds to ``1 −`` it (robust to the few audit labels far below the ranked visits).
 
+    knots : tuple of float, default ()
+        Quantiles of the labels' base log-odds at which the map's slope may change (hinge terms
+        ``c_k (z_k − z)_+`` with the slope's prior; only when the slope is fitted): the base
+        model's errors need not be linear in its log-odds.
+    fade_offsets : bool, default True
+        With ``support="visited"``, whether the area offsets fade below the labels' range with
+        the map (True) or apply to every household of the area (False: an area's offset is a
+        level for the whole area, and shrunk, so it may move the plan between areas).
+
     Attributes
     ----------
     base_ : estimator
@@ -136,6 +145,8 @@ class RecalibratedPMT(ClassifierMixin, BaseEstimator):
         group_strength: float = 100.0,
         support: str = "everywhere",
         support_quantile: float = 0.05,
+        knots: tuple[float, ...] = (),
+        fade_offsets: bool = True,
     ):
         self.base = base
         self.method = method
@@ -145,6 +156,8 @@ class RecalibratedPMT(ClassifierMixin, BaseEstimator):
         self.group_strength = group_strength
         self.support = support
         self.support_quantile = support_quantile
+        self.knots = knots
+        self.fade_offsets = fade_offsets
 
     # --- helpers ------------------------------------------------------------------------------
 
@@ -182,19 +195,25 @@ class RecalibratedPMT(ClassifierMixin, BaseEstimator):
             return np.zeros(n)
         return np.array([self.group_offsets_.get(g, 0.0) for g in groups])
 
-    def _apply(self, z: np.ndarray, a: Any, b: Any, u: Any) -> np.ndarray:
+    def _apply(self, z: np.ndarray, a: Any, b: Any, u: Any, c: Any = ()) -> np.ndarray:
         """η for log-odds ``z`` and map parameters (broadcast: scalars or one column per draw)."""
         # a model saved before ``support`` existed applies its map everywhere
         lo, hi = getattr(self, "support_range_", (-np.inf, np.inf))
-        if not np.isfinite(lo) and not np.isfinite(hi):
-            return a + b * z + u
+        knots = getattr(self, "knots_", np.zeros(0))
         zc = np.clip(z, lo, hi)
+        change = a + (b - 1.0) * zc
+        for k, ck in zip(knots, c, strict=True):
+            change = change + ck * np.maximum(k - zc, 0.0)
+        if not np.isfinite(lo):
+            return z + change + u
         w = np.clip(1.0 - (lo - z) / self.taper_, 0.0, 1.0)
-        return z + w * (a + (b - 1.0) * zc + u)
+        if getattr(self, "fade_offsets", True):
+            return z + w * (change + u)
+        return z + w * change + u
 
     def _linear(self, z: np.ndarray, groups: np.ndarray | None) -> np.ndarray:
         u = self._offsets(groups, len(z))
-        return self._apply(z, self.coef_[0], self.coef_[1], u)
+        return self._apply(z, self.coef_[0], self.coef_[1], u, getattr(self, "knot_coef_", ()))
 
     # --- fit / predict ------------------------------------------------------------------------
 
@@ -245,11 +264,25 @@ class RecalibratedPMT(ClassifierMixin, BaseEstimator):
             and len(label) >= self.min_labels
             and min(n_pos, len(label) - n_pos) >= 10
         )
+        self.support_range_ = (-np.inf, np.inf)
+        if self.support == "visited":
+            q = float(self.support_quantile)
+            lo, hi = (float(v) for v in np.quantile(z, [q, 1.0 - q]))
+            self.support_range_ = (lo, hi)
+        self.knots_ = (
+            np.quantile(z, np.asarray(self.knots, dtype=float))
+            if self.slope_fitted_ and len(self.knots)
+            else np.zeros(0)
+        )
         columns = [np.ones_like(z)]
         mean, prec = [0.0], [float(self.prior_strength)]
         if self.slope_fitted_:
             columns.append(z)
             mean.append(1.0)
+            prec.append(float(self.prior_strength))
+        for k in self.knots_:
+            columns.append(np.maximum(k - z, 0.0))
+            mean.append(0.0)
             prec.append(float(self.prior_strength))
         levels: list[str] = []
         if groups is not None:
@@ -261,6 +294,8 @@ class RecalibratedPMT(ClassifierMixin, BaseEstimator):
             mean.extend([0.0] * len(levels))
             prec.extend([float(self.group_strength)] * len(levels))
         design = np.column_stack(columns)
+        # the map is fitted on every label as a plain map of z; it is held to the labels'
+        # range (clipped, faded) only when applied
         offset = np.zeros_like(z) if self.slope_fitted_ else z
         coef, cov = fit_penalised_logit(
             design, label, offset, np.array(mean), np.array(prec), sample_weight=w
@@ -269,16 +304,18 @@ class RecalibratedPMT(ClassifierMixin, BaseEstimator):
         b = coef[1] if self.slope_fitted_ else 1.0
         self.coef_ = np.array([a, b])
         start = 2 if self.slope_fitted_ else 1
+        self.knot_coef_ = coef[start : start + len(self.knots_)].copy()
+        start += len(self.knots_)
         self.group_offsets_ = {g: float(coef[start + i]) for i, g in enumerate(levels)}
         self.cov_ = cov
-        self.support_range_ = (-np.inf, np.inf)
         self.taper_ = np.inf
         if self.support == "visited":
-            q = float(self.support_quantile)
-            lo, hi = (float(v) for v in np.quantile(z, [q, 1.0 - q]))
+            lo = self.support_range_[0]
             # the change of log-odds at the bottom of the range, for every area (and none)
-            edge = a + (b - 1.0) * lo + np.array([0.0, *self.group_offsets_.values()])
-            self.support_range_ = (lo, hi)
+            edge = a + (b - 1.0) * lo
+            edge += float(np.sum(self.knot_coef_ * np.maximum(self.knots_ - lo, 0.0)))
+            offsets = np.array([0.0, *self.group_offsets_.values()])
+            edge = edge + (offsets if self.fade_offsets else 0.0)
             self.taper_ = max(1.0, 2.0 * float(np.abs(edge).max()))
         return self
 
@@ -338,14 +375,17 @@ class RecalibratedPMT(ClassifierMixin, BaseEstimator):
         b = self.coef_[1] + (theta[1] if self.slope_fitted_ else np.zeros(n_draws))
         groups = self._groups(X)
         u = np.zeros_like(z)
+        start = 2 if self.slope_fitted_ else 1
+        knots = getattr(self, "knots_", np.zeros(0))
+        c = [self.knot_coef_[i] + theta[start + i][None, :] for i in range(len(knots))]
+        start += len(knots)
         if groups is not None and self.group_offsets_:
-            start = 2 if self.slope_fitted_ else 1
             levels = list(self.group_offsets_)
             index = {g: i for i, g in enumerate(levels)}
             offsets = np.array([self.group_offsets_[g] for g in levels])[:, None] + theta[start:]
             rows = np.array([index.get(g, -1) for g in groups])
             u = np.where(rows[:, None] >= 0, offsets[np.clip(rows, 0, None)], 0.0)
-        eta = self._apply(z, a[None, :], b[None, :], u)
+        eta = self._apply(z, a[None, :], b[None, :], u, c)
         return expit(eta)
 
     def __sklearn_tags__(self):
