@@ -718,6 +718,7 @@ def refit_experiment(
         n_boot=n_boot,
         seed=spec.seed,
         survey=survey,
+        line=spec.extreme_line,
     )
     write_scores(result.scores, staging.staging)
     return result

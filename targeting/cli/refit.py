@@ -71,7 +71,10 @@ def _cmd_refit(args: argparse.Namespace) -> int:
     )
     print(
         f"  expected unreached extreme-poor after recalibration: "
-        f"{metrics['expected_unreached_extreme_after']:,.0f}; scores -> {folder}/scores.parquet"
+        f"{metrics['expected_unreached_extreme_after']:,.0f} (90 % "
+        f"{metrics['expected_unreached_extreme_after_low']:,.0f}–"
+        f"{metrics['expected_unreached_extreme_after_high']:,.0f}); "
+        f"scores -> {folder}/scores.parquet"
     )
     if tracking_out:
         print(

@@ -12,16 +12,26 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 
 from targeting.data import schema
+from targeting.data.city import DEFAULT_LINE
 from targeting.data.eligibility import eligible_for_ranking
 from targeting.data.synthetic import generate_city
+from targeting.evaluation.stock import unreached_stock
 from targeting.feedback import ingest as feedback
-from targeting.feedback.rounds import model_input, refit_on_labels
+from targeting.feedback.rounds import DEFAULT_SUPPORT, field_labels, model_input, refit_on_labels
+from targeting.pmt.calibration import clipped_logit
 from targeting.pmt.recalibrated import RecalibratedPMT
 from targeting.pmt.scoring import attach_desil_cutpoints, score_households
 
-__all__ = ["RefitResult", "recalibrate_on_outcomes", "synthetic_input_example"]
+__all__ = [
+    "RefitResult",
+    "recalibrate_on_outcomes",
+    "stock_interval",
+    "survey_level_sd_log",
+    "synthetic_input_example",
+]
 
 
 @dataclass
@@ -35,7 +45,8 @@ class RefitResult:
     metrics : dict
         Label counts, realised vs predicted hit rate and the calibration line before and after
         (in-sample), the recalibration's intercept and slope, and the expected unreached
-        extreme-poor stock after recalibration.
+        extreme-poor stock after recalibration with its 90 % interval
+        (:func:`stock_interval`).
     scores : pandas.DataFrame
         The registry re-scored (index ``household_id``): p_extreme, p_low, p_high, desil.
     params : dict
@@ -60,6 +71,106 @@ def synthetic_input_example(seed: int, group_column: str | None = None) -> pd.Da
     return city.survey[cols].head(5).reset_index(drop=True)
 
 
+def stock_interval(
+    model: Any,
+    X: pd.DataFrame,
+    n_draws: int = 100,
+    seed: int = 0,
+    level: float = 0.90,
+    chunk: int = 20_000,
+    level_sd_log: float = 0.0,
+    unchecked: np.ndarray | None = None,
+) -> tuple[float, float, float]:
+    """The expected extreme-poor count among ``X``'s households, with an interval.
+
+    The count is ``Σ p``; its uncertainty combines the model's parameter uncertainty (the
+    spread of ``Σ p`` over ``model.proba_draws``: the base model's coefficients and the
+    recalibration's Laplace covariance), the level of the households no field label checks
+    (``level_sd_log`` × their ``Σ p``) and the households' own randomness (``Σ p(1 − p)``:
+    the truth is one draw). The interval is log-normal, as the stock's before any visit
+    (:func:`targeting.evaluation.stock.unreached_stock`), so it stays positive.
+
+    Parameters
+    ----------
+    model : estimator
+        With ``predict_proba``; ``proba_draws`` when it has one (else only the households'
+        randomness counts).
+    X : pandas.DataFrame
+        What the model takes, one row per household counted.
+    n_draws : int, default 100
+    seed : int, default 0
+    level : float, default 0.90
+    chunk : int, default 20000
+        Rows per batch (memory: ``chunk × n_draws`` floats).
+    level_sd_log : float, default 0
+        Relative uncertainty of the level of the households no field label checks (the survey
+        model's level, :func:`survey_level_sd_log`); it scales their part of the count.
+    unchecked : numpy.ndarray of bool, optional
+        Which rows of ``X`` ``level_sd_log`` applies to (default: all).
+
+    Returns
+    -------
+    tuple of float
+        ``(estimate, low, high)``.
+    """
+    total, binom, outside = 0.0, 0.0, 0.0
+    sums = np.zeros(max(int(n_draws), 0))
+    mask = np.ones(len(X), dtype=bool) if unchecked is None else np.asarray(unchecked, bool)
+    rng = np.random.default_rng([int(seed), 0x57C0])
+    draws_ok = hasattr(model, "proba_draws") and n_draws > 1
+    for start in range(0, len(X), chunk):
+        part = X.iloc[start : start + chunk]
+        p = model.predict_proba(part)[:, 1]
+        total += float(p.sum())
+        outside += float(p[mask[start : start + chunk]].sum())
+        binom += float((p * (1 - p)).sum())
+        if draws_ok:
+            sums += model.proba_draws(part, n_draws, rng).sum(axis=0)
+    if total <= 0:
+        return total, total, total
+    var = binom + (float(np.var(sums, ddof=1)) if draws_ok else 0.0)
+    var += (float(level_sd_log) * outside) ** 2
+    sd_log = float(np.sqrt(var)) / total
+    z = float(norm.ppf(0.5 + level / 2))
+    return total, total * float(np.exp(-z * sd_log)), total * float(np.exp(z * sd_log))
+
+
+def survey_level_sd_log(
+    base: Any, survey: pd.DataFrame, line: float = DEFAULT_LINE
+) -> tuple[float, float]:
+    """How well the survey pins the level of ``base`` among the unreached.
+
+    The ratio of observed to predicted extreme-poor households among the survey's unreached
+    (weighted; the base model's own predictions), with its linearised variance over kelurahan
+    clusters, as :func:`targeting.evaluation.stock.unreached_stock` computes it before any
+    visit: the level of the survey model is only as sure as the few hundred extreme-poor
+    unreached survey households that set it.
+
+    Parameters
+    ----------
+    base : estimator
+        The survey model (P(extreme | proxies, not reached)).
+    survey : pandas.DataFrame
+        Proxies, ``consumption_pc``, ``weight``, ``kelurahan`` and the receipt columns.
+    line : float
+
+    Returns
+    -------
+    tuple of float
+        ``(ratio, sd_log)``; ``(nan, 0)`` without receipt columns or unreached households.
+    """
+    reached = schema.survey_reached(survey)
+    if reached is None or reached.all():
+        return float("nan"), 0.0
+    unreached = survey.loc[~reached]
+    y = (unreached["consumption_pc"].to_numpy(dtype=float) < line).astype(float)
+    q = base.predict_proba(unreached[schema.PROXY_COLUMNS])[:, 1]
+    w = unreached["weight"].to_numpy(dtype=float)
+    est = unreached_stock(np.ones(1), y, q, w, unreached["kelurahan"].astype(str).to_numpy())
+    # unreached_stock's sd_log adds the draw of one household (p = 1 has none): the level's only
+    return est.survey_ratio, est.sd_log
+
+
 def recalibrate_on_outcomes(
     base: Any,
     registry: pd.DataFrame,
@@ -70,6 +181,8 @@ def recalibrate_on_outcomes(
     n_boot: int = 200,
     seed: int = 0,
     survey: pd.DataFrame | None = None,
+    support: str = DEFAULT_SUPPORT,
+    line: float = DEFAULT_LINE,
 ) -> RefitResult:
     """Recalibrate ``base`` on the verified households of the ledger and re-score the registry.
 
@@ -94,6 +207,12 @@ def recalibrate_on_outcomes(
         The survey (proxies, ``weight`` and the group column): the recalibrated model ranks
         differently, so its desil cut-points are computed again on it. Without it the model
         keeps none and desils rank the registry among itself.
+    support : {"visited", "everywhere"}, default "visited"
+        Where the recalibration applies (:func:`targeting.feedback.rounds.refit_on_labels`):
+        the verified households come from the top of the ranking, so by default the map fades
+        back to the base model below their range instead of extrapolating to the bulk.
+    line : float, default the city profile's extreme line
+        The survey's line (for the level uncertainty of the bulk, with ``survey``).
 
     Returns
     -------
@@ -107,17 +226,19 @@ def recalibrate_on_outcomes(
     if isinstance(base, RecalibratedPMT):
         base = base.base_
     registry = feedback.apply_ledger(registry, ledger)
-    model = refit_on_labels(base, registry, method=method, group_column=group_column)
+    model = refit_on_labels(
+        base, registry, method=method, group_column=group_column, support=support
+    )
     if model is None:
         raise ValueError(
-            "the verified households are all of one class: at least one verified_extreme and "
-            "one verified_not_extreme are needed to recalibrate"
+            "the verified unreached households are all of one class: at least one "
+            "verified_extreme and one verified_not_extreme are needed to recalibrate"
         )
     if survey is not None:
         attach_desil_cutpoints(
             model, model_input(survey, group_column), survey["weight"].to_numpy(dtype=float)
         )
-    labels = feedback.verified_labels(registry)
+    labels = field_labels(registry)
     y = labels["label"].to_numpy(dtype=float)
     p_before = base.predict_proba(labels[schema.PROXY_COLUMNS])[:, 1]
     p_after = model.predict_proba(model_input(labels, group_column))[:, 1]
@@ -138,10 +259,27 @@ def recalibrate_on_outcomes(
     }
     scores = score_households(model, model_input(registry, group_column), n_boot=n_boot, seed=seed)
     scores.index = pd.Index(registry["household_id"].astype(str).to_numpy(), name="household_id")
-    eligible = eligible_for_ranking(registry)
-    metrics["expected_unreached_extreme_after"] = float(
-        np.nansum(scores["p_extreme"].to_numpy()[eligible.to_numpy()])
+    eligible = eligible_for_ranking(registry).to_numpy()
+    X_eligible = model_input(registry.loc[eligible], group_column)
+    # households below the labels' range keep (most of) the survey model's level, which no
+    # field label has checked: its uncertainty is the survey's
+    level_ratio, level_sd = (
+        survey_level_sd_log(base, survey, line) if survey is not None else (float("nan"), 0.0)
     )
+    z = clipped_logit(model.base_proba(X_eligible))
+    stock, low, high = stock_interval(
+        model,
+        X_eligible,
+        n_draws=100,
+        seed=seed,
+        level_sd_log=level_sd,
+        unchecked=z < model.support_range_[0],
+    )
+    metrics["survey_level_ratio"] = level_ratio
+    metrics["survey_level_sd_log"] = level_sd
+    metrics["expected_unreached_extreme_after"] = stock
+    metrics["expected_unreached_extreme_after_low"] = low
+    metrics["expected_unreached_extreme_after_high"] = high
     params = {
         "method": method,
         "group_offsets": group_column is not None,
@@ -149,6 +287,9 @@ def recalibrate_on_outcomes(
         "slope_fitted": model.slope_fitted_,
         "prior_strength": model.prior_strength,
         "group_strength": model.group_strength,
+        "support": model.support,
+        "support_low": float(model.support_range_[0]),
+        "support_high": float(model.support_range_[1]),
     }
     return RefitResult(
         model=model,

@@ -35,7 +35,7 @@ import pandas as pd
 
 from targeting.data import schema
 from targeting.data.city import DEFAULT_LINE
-from targeting.data.eligibility import eligible_for_ranking
+from targeting.data.eligibility import eligible_for_ranking, is_reached
 from targeting.data.synthetic import FieldOutcomeSimulator
 from targeting.evaluation.cv import fit_final
 from targeting.feedback import ingest as feedback
@@ -57,8 +57,10 @@ from targeting.pmt.selection import (
 )
 
 __all__ = [
+    "DEFAULT_SUPPORT",
     "RoundsResult",
     "fast_scores",
+    "field_labels",
     "fit_champion",
     "model_input",
     "refit_on_labels",
@@ -66,6 +68,9 @@ __all__ = [
 ]
 
 _NON_RESPONSE = {"not_found", "refused", "moved"}
+
+DEFAULT_SUPPORT = "visited"
+"""Where a refit's map applies by default (see :func:`refit_on_labels`)."""
 
 
 def fit_champion(
@@ -144,14 +149,33 @@ def fast_scores(model: Any, registry: pd.DataFrame, group_column: str | None = "
     )
 
 
+def field_labels(registry: pd.DataFrame) -> pd.DataFrame:
+    """The verified households the refit learns from: those not reached by a programme.
+
+    The model estimates P(extreme | proxies, not reached) and the plan only visits the
+    unreached, so their verified outcomes are labels of exactly that population. Households
+    verified while reached (e.g. at enrolment) are left out: programmes reached households
+    partly on poverty the proxies do not see (DESIGN §3), so their labels belong to another
+    population, and on synthetic Serang they are a third of all labels after one round.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :func:`targeting.feedback.ingest.verified_labels` of the unreached households.
+    """
+    labels = feedback.verified_labels(registry)
+    return labels.loc[~is_reached(labels)]
+
+
 def refit_on_labels(
     base: Any,
     registry: pd.DataFrame,
     method: str = "platt",
     group_column: str | None = "kelurahan",
+    support: str = DEFAULT_SUPPORT,
     **params: Any,
 ) -> RecalibratedPMT | None:
-    """Recalibrate ``base`` on the registry's verified households.
+    """Recalibrate ``base`` on the registry's verified unreached households (:func:`field_labels`).
 
     Parameters
     ----------
@@ -163,6 +187,10 @@ def refit_on_labels(
     method : {"platt", "intercept"}
     group_column : str or None
         Area offsets (``None``: a single map for the whole city).
+    support : {"visited", "everywhere"}, default "visited"
+        Where the map applies (:class:`~targeting.pmt.recalibrated.RecalibratedPMT`): over the
+        verified households' range only, fading back to the survey model below it, or
+        everywhere (extrapolated to the bulk the field never saw).
     **params
         Passed to :class:`~targeting.pmt.recalibrated.RecalibratedPMT`.
 
@@ -171,11 +199,13 @@ def refit_on_labels(
     RecalibratedPMT or None
         None when there is no verified household of both classes yet.
     """
-    labels = feedback.verified_labels(registry)
+    labels = field_labels(registry)
     if labels["label"].nunique() < 2:
         return None
     X = model_input(labels, group_column)
-    model = RecalibratedPMT(base, method=method, group_column=group_column, **params)
+    model = RecalibratedPMT(
+        base, method=method, group_column=group_column, support=support, **params
+    )
     return model.fit(X, labels["label"].to_numpy())
 
 
@@ -247,6 +277,8 @@ def simulate_rounds(
     recalibrate: bool = True,
     simulator_params: dict[str, float] | None = None,
     audit_share: float = 0.0,
+    support: str = DEFAULT_SUPPORT,
+    refit_params: dict[str, Any] | None = None,
 ) -> RoundsResult:
     """Run ``rounds`` rounds of plan → field → ingest → refit → re-score on a synthetic city.
 
@@ -275,6 +307,11 @@ def simulate_rounds(
         positive, each row also carries the design estimate of the stock at the round's start,
         the rounds-combined estimate of the stock after it, their 90 % intervals and the truth
         (:mod:`targeting.feedback.design_estimate`).
+    support : {"visited", "everywhere"}, default "visited"
+        Where the refit's map applies (see :func:`refit_on_labels`).
+    refit_params : dict, optional
+        More parameters of :class:`~targeting.pmt.recalibrated.RecalibratedPMT` (e.g.
+        ``knots``, ``fade_offsets``).
 
     Returns
     -------
@@ -355,11 +392,18 @@ def simulate_rounds(
                 current_before, scores.reset_index().rename(columns={"index": "household_id"})
             )
         if recalibrate:
-            refit = refit_on_labels(base_model, current, method=method, group_column=group_column)
+            refit = refit_on_labels(
+                base_model,
+                current,
+                method=method,
+                group_column=group_column,
+                support=support,
+                **(refit_params or {}),
+            )
             if refit is not None:
                 model = refit
                 scores = fast_scores(model, current, group_column)
-                labels = feedback.verified_labels(current)
+                labels = field_labels(current)
                 row.update(
                     {
                         "labels": len(labels),

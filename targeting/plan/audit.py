@@ -13,10 +13,10 @@ How a plan gets its audit sample (:func:`add_audit_sample`)
 2. **Strata and allocation.** One stratum per kecamatan. ``n`` is spread over the strata in
    proportion to the stratum's total size measure (largest remainder, at least 2 per stratum
    that has 2 or more households, so every stratum's variance can be estimated).
-3. **Which ranked visits give way.** In each stratum, the ``n_h`` planned visits with the lowest
-   ``p_extreme`` (the plan's least promising ones, so the fewest expected finds are given up);
-   when a kecamatan has fewer planned visits than ``n_h``, the remaining slots come from the
-   lowest-``p_extreme`` planned visits city-wide. This step depends only on the plan, never on
+3. **Which operator-days give way.** In each stratum, the ``n_h`` operator-days of the plan with
+   the lowest expected finds (Σ ``p_extreme`` of the day; whole days, so that every day stays in
+   one kelurahan whatever is drawn); when a kecamatan has fewer days than ``n_h``, the remaining
+   days are the least promising ones city-wide. This step depends only on the plan, never on
    the draw, so the ranked part ``R`` that stays is fixed and the audit frame
    ``F_h = eligible_h \\ R`` is fixed too: both are needed for design-unbiasedness.
 4. **The draw.** Within each stratum, ``n_h`` households are drawn from ``F_h`` with probability
@@ -32,10 +32,16 @@ How a plan gets its audit sample (:func:`add_audit_sample`)
    floor buys finds at the price of variance; 2 keeps most of the gain in finds of a score-led
    draw at about the variance of a simple random one. With 5 % of a 2,680-visit plan the audit
    cannot pin the stock in one round whatever the size measure; rounds are combined.
-5. **Placement.** Each audit household takes one freed slot (operator, workday, date, order in
-   the day) of its stratum, preferring a slot in its own kelurahan. Audit rows carry exactly the
-   plan's columns, so the field lists do not show which visits are the audit. An audit visit may
-   take an operator to a neighbouring kelurahan of the same kecamatan for that one visit.
+5. **Placement.** An operator works in one kelurahan per day, audit visits included. The audit
+   households of a stratum are grouped by kelurahan and each group takes freed days (a day
+   that was already in its kelurahan first), as many of them as a day holds; so ``n_h`` freed
+   days always suffice. The free slots left on those days, and the days no audit household
+   needs, are filled with the best unplanned households of the day's kelurahan (``part`` =
+   ``"fill"``). Fill-in visits depend on the draw, so the design estimator does not use their
+   outcomes (they are frame units outside the sample, which keeps it unbiased); their finds
+   still leave the stock. Within a day the visits are ordered by ``p_extreme`` like any other
+   day, and audit rows carry exactly the plan's columns, so the field lists do not show which
+   visits are the audit.
 
 Design: randomised systematic πps (Hartley & Rao, 1962)
 -------------------------------------------------------
@@ -100,8 +106,9 @@ class AuditDesign:
     ----------
     units : pandas.DataFrame
         One row per planned visit: ``household_id, kecamatan, kelurahan, p_extreme, visit_date``,
-        ``part`` (``"ranked"``: a take-all unit of the ranked plan; ``"audit"``: drawn) and
-        ``inclusion_prob`` (1 for ranked units).
+        ``part`` (``"ranked"``: a take-all unit of the ranked plan; ``"audit"``: drawn;
+        ``"fill"``: a frame unit that fills a freed day, not used by the estimator) and
+        ``inclusion_prob`` (1 for ranked units, missing for fill-ins).
     strata : pandas.DataFrame
         One row per kecamatan: ``kecamatan``, ``frame_households`` (``N_h`` of the audit frame),
         ``frame_sum_p`` (Σ ``p_extreme`` over the frame), ``ranked_households``,
@@ -112,8 +119,8 @@ class AuditDesign:
     seed : int
     size_floor : float
     expected_finds_given_up : float
-        Σ ``p_extreme`` of the ranked visits that gave way minus Σ ``p_extreme`` of the audit
-        visits that took their slots (the model's expected cost of the audit in finds).
+        Σ ``p_extreme`` of the plan without the audit minus that of the plan with it (the
+        model's expected cost of the audit in finds).
     first_visit_date : str or None
         The plan's first visit date (names the design in the state folder).
     """
@@ -269,6 +276,42 @@ def _yield_curve(plan: pd.DataFrame, previous: pd.DataFrame, capacity) -> pd.Dat
     return out
 
 
+def _plan_days(plan: pd.DataFrame) -> pd.DataFrame:
+    """One row per operator-day of ``plan`` (index ``(operator, workday)``), least promising first.
+
+    Columns ``kecamatan, kelurahan, visits, sum_p``; sorted by the day's expected finds, then by
+    the latest workday and operator, so the days that give way to the audit cost the fewest finds.
+    """
+    days = plan.groupby(["operator", "workday"], sort=True).agg(
+        kecamatan=("kecamatan", "first"),
+        kelurahan=("kelurahan", "first"),
+        visits=("household_id", "size"),
+        sum_p=("p_extreme", "sum"),
+    )
+    days["kecamatan"] = days["kecamatan"].astype(str)
+    days["kelurahan"] = days["kelurahan"].astype(str)
+    order = days.reset_index().sort_values(
+        ["sum_p", "workday", "operator"], ascending=[True, False, True], kind="stable"
+    )
+    return days.loc[list(zip(order["operator"], order["workday"], strict=True))]
+
+
+class _Refill:
+    """The best unplanned households of each kelurahan, in rank order, each handed out once."""
+
+    def __init__(self, ranked: pd.DataFrame, exclude: set[str]) -> None:
+        free = ranked.loc[~ranked["household_id"].astype(str).isin(exclude)]
+        self._rows = free.sort_values("rank", kind="stable")
+        kel = self._rows["kelurahan"].astype(str).to_numpy()
+        self._by_kel = pd.Series(np.arange(len(kel))).groupby(kel, sort=False).agg(list).to_dict()
+
+    def take(self, kelurahan: str, n: int) -> list[pd.Series]:
+        """The next ``n`` (or fewer, when the kelurahan runs out) households of ``kelurahan``."""
+        pos = self._by_kel.get(kelurahan, [])
+        out, self._by_kel[kelurahan] = pos[: max(n, 0)], pos[max(n, 0) :]
+        return [self._rows.iloc[i] for i in out]
+
+
 def add_audit_sample(
     plan: VerificationPlan,
     registry: pd.DataFrame,
@@ -322,23 +365,24 @@ def add_audit_sample(
     n_h = allocate_sample(n_total, size0, {k: int(counts0.get(k, 0)) for k in size0})
     n_total = sum(n_h.values())
 
-    # --- which ranked visits give way (depends on the plan only) -----------------------------
-    by_p = base.assign(_pos=np.arange(len(base)))
-    by_p = by_p.sort_values(["p_extreme", "rank"], ascending=[True, False], kind="stable")
-    freed: dict[str, list[int]] = {}
-    taken: set[int] = set()
+    # --- which operator-days give way (depends on the plan only) ----------------------------
+    # whole operator-days, so that every day of the plan stays in one kelurahan whatever the
+    # draw: an audit household is visited on a day given to its own kelurahan (DESIGN §5)
+    days = _plan_days(base)
+    freed_days: dict[str, list[tuple]] = {}
+    taken_days: set[tuple] = set()
     for kec in sorted(n_h):
-        cand = by_p.loc[by_p["kecamatan"].astype(str) == kec, "_pos"].tolist()[: n_h[kec]]
-        freed[kec] = cand
-        taken.update(cand)
+        mine_days = days.loc[days["kecamatan"] == kec].index.tolist()[: n_h[kec]]
+        freed_days[kec] = mine_days
+        taken_days.update(mine_days)
     for kec in sorted(n_h):
-        short = n_h[kec] - len(freed[kec])
+        short = n_h[kec] - len(freed_days[kec])
         if short > 0:
-            extra = [i for i in by_p["_pos"].tolist() if i not in taken][:short]
-            freed[kec] += extra
-            taken.update(extra)
-    displaced = np.zeros(len(base), dtype=bool)
-    displaced[sorted(taken)] = True
+            extra = [d for d in days.index.tolist() if d not in taken_days][:short]
+            freed_days[kec] += extra
+            taken_days.update(extra)
+    day_key = list(zip(base["operator"], base["workday"], strict=True))
+    displaced = np.array([k in taken_days for k in day_key], dtype=bool)
     kept_ids = set(base.loc[~displaced, "household_id"].astype(str))
 
     # --- the draw ------------------------------------------------------------------------------
@@ -369,38 +413,52 @@ def add_audit_sample(
     if "inclusion_prob" not in drawn:
         drawn = drawn.assign(inclusion_prob=np.zeros(0))
 
-    # --- placement: each drawn household takes a freed slot of its stratum --------------------
-    audit_rows = []
+    # --- placement: audit households by kelurahan onto the freed days, the rest refilled -----
+    audit_ids = set(drawn["household_id"].astype(str))
+    fill = _Refill(ranked, exclude=kept_ids | audit_ids)
+    placed_rows: list[dict] = []
+    fill_ids: list[str] = []
     for kec in sorted(n_h):
-        slots = list(freed[kec])
+        free = {d: days.loc[d] for d in freed_days[kec]}
         mine = drawn.loc[drawn["kecamatan"] == kec]
-        slot_kel = {i: str(base.at[i, "kelurahan"]) for i in slots}
-        assigned: dict[int, int] = {}
-        left = []
-        for j, kel in zip(mine.index, mine["kelurahan"].astype(str), strict=True):
-            same = [i for i in slots if slot_kel[i] == kel]
-            if same:
-                assigned[j] = same[0]
-                slots.remove(same[0])
-            else:
-                left.append(j)
-        for j in left:
-            assigned[j] = slots.pop(0)
-        for j, i in assigned.items():
-            row = {c: mine.at[j, c] for c in base.columns if c in mine.columns}
-            row.update({c: base.at[i, c] for c in _SLOT_COLUMNS})
-            audit_rows.append(row)
-    audit_frame = pd.DataFrame(audit_rows, columns=base.columns)
+        groups = sorted(
+            mine.groupby(mine["kelurahan"].astype(str), sort=True).groups.items(),
+            key=lambda kv: (-len(kv[1]), kv[0]),
+        )
+        given: dict[tuple, tuple[str, list]] = {}
+        for kel, index in groups:
+            todo = list(index)
+            while todo:
+                same = [d for d in free if free[d]["kelurahan"] == kel]
+                day = same[0] if same else max(free, key=lambda d: free[d]["visits"])
+                size = int(free.pop(day)["visits"])
+                given[day] = (kel, todo[:size])
+                todo = todo[size:]
+        for day, info in free.items():
+            given[day] = (str(info["kelurahan"]), [])
+        for day, (kel, members) in given.items():
+            rows = [
+                {c: drawn.at[j, c] for c in base.columns if c in drawn.columns} for j in members
+            ]
+            slots = base.loc[[k == day for k in day_key]].sort_values("order_in_day")
+            for extra in fill.take(kel, len(slots) - len(rows)):
+                rows.append({c: extra[c] for c in base.columns if c in extra.index})
+                fill_ids.append(str(extra["household_id"]))
+            rows.sort(key=lambda r: (-float(r["p_extreme"]), str(r["household_id"])))
+            for row, (_, slot) in zip(rows, slots.iterrows(), strict=False):
+                row.update({c: slot[c] for c in _SLOT_COLUMNS})
+                placed_rows.append(row)
+    audit_frame = pd.DataFrame(placed_rows, columns=base.columns)
     new_plan = pd.concat([base.loc[~displaced], audit_frame], ignore_index=True)
     new_plan = new_plan.astype(base.dtypes.to_dict())
     new_plan = new_plan.sort_values(["workday", "operator", "order_in_day"], kind="stable")
     new_plan = new_plan.reset_index(drop=True)
 
     # --- bookkeeping: not_ranked, curves, the design -------------------------------------------
-    audit_ids = set(audit_frame["household_id"].astype(str))
-    gone = base.loc[displaced & ~base["household_id"].astype(str).isin(audit_ids)]
+    now_ids = set(new_plan["household_id"].astype(str))
+    gone = base.loc[displaced & ~base["household_id"].astype(str).isin(now_ids)]
     not_ranked = plan.not_ranked.loc[
-        ~plan.not_ranked["household_id"].astype(str).isin(audit_ids)
+        ~plan.not_ranked["household_id"].astype(str).isin(now_ids)
     ].copy()
     moved_out = pd.DataFrame(
         {
@@ -423,14 +481,14 @@ def add_audit_sample(
         curves["planned"] = key["household_id"].astype(str).isin(now).to_numpy()
     yield_curve = _yield_curve(new_plan, plan.yield_curve, plan.capacity)
 
+    plan_ids = new_plan["household_id"].astype(str)
     units = pd.concat(
         [
-            new_plan.loc[~new_plan["household_id"].astype(str).isin(audit_ids)].assign(
-                part="ranked", inclusion_prob=1.0
-            ),
-            new_plan.loc[new_plan["household_id"].astype(str).isin(audit_ids)]
+            new_plan.loc[plan_ids.isin(kept_ids)].assign(part="ranked", inclusion_prob=1.0),
+            new_plan.loc[plan_ids.isin(audit_ids)]
             .merge(drawn[["household_id", "inclusion_prob"]], on="household_id")
             .assign(part="audit"),
+            new_plan.loc[plan_ids.isin(set(fill_ids))].assign(part="fill", inclusion_prob=np.nan),
         ],
         ignore_index=True,
     )[
@@ -444,7 +502,7 @@ def add_audit_sample(
             "inclusion_prob",
         ]
     ]
-    given_up = float(base.loc[displaced, "p_extreme"].sum()) - float(audit_frame["p_extreme"].sum())
+    given_up = float(base["p_extreme"].sum()) - float(new_plan["p_extreme"].sum())
     design = AuditDesign(
         units=units.sort_values("household_id", kind="stable").reset_index(drop=True),
         strata=pd.DataFrame(strata_rows),

@@ -11,6 +11,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GroupKFold
 
 from targeting.data import schema
+from targeting.data.city import DEFAULT_LINE
 from targeting.data.synthetic import (
     FieldOutcomeSimulator,
     SyntheticCity,
@@ -323,6 +324,7 @@ def test_outcome_rates(small_city):
         p_refused=0.05,
         p_moved=0.03,
         p_misclassified=0.08,
+        assessment_sd=0.0,
     )
     out = sim.respond(plan)
     shares = out["result"].value_counts(normalize=True)
@@ -339,12 +341,34 @@ def test_outcome_rates(small_city):
 def test_outcomes_follow_truth_without_noise(small_city):
     plan = _plan(small_city, 3_000)
     sim = FieldOutcomeSimulator(
-        small_city.truth, p_not_found=0, p_refused=0, p_moved=0, p_misclassified=0
+        small_city.truth, p_not_found=0, p_refused=0, p_moved=0, p_misclassified=0, assessment_sd=0
     )
     out = sim.respond(plan)
     truth = small_city.truth.set_index("household_id")["extreme"].loc[plan["household_id"]]
     expected = np.where(truth.to_numpy(), "extreme_poor", "not_extreme_poor")
     assert (out["result"].to_numpy() == expected).all()
+
+
+def test_field_errs_near_the_line_only(small_city):
+    # the default field error is an assessment error on log consumption: households close to
+    # the line are misrecorded often, those far from it (either side) practically never
+    plan = _plan(small_city, SMALL)
+    sim = FieldOutcomeSimulator(small_city.truth, seed=2, p_not_found=0, p_refused=0, p_moved=0)
+    out = sim.respond(plan)
+    truth = small_city.truth.set_index("household_id").loc[out["household_id"]]
+    ratio = np.abs(np.log(truth["consumption_pc"].to_numpy() / DEFAULT_LINE))
+    wrong = (out["result"] == "extreme_poor").to_numpy() != truth["extreme"].to_numpy()
+    near, far = ratio < 0.02, ratio > 0.2
+    assert near.sum() > 30 and far.sum() > 1_000
+    assert wrong[near].mean() > 0.25
+    assert wrong[far].sum() == 0
+    # the recorded rate follows the documented probability
+    q = sim.misrecord_probability(out["household_id"])
+    assert wrong.mean() == pytest.approx(q.mean(), abs=4 * np.sqrt(q.mean() / len(q)))
+    with pytest.raises(KeyError, match="consumption_pc"):
+        FieldOutcomeSimulator(small_city.truth.drop(columns="consumption_pc"))
+    with pytest.raises(ValueError, match="line"):
+        FieldOutcomeSimulator(small_city.truth, line=DEFAULT_LINE * 2)
 
 
 def test_outcomes_reject_unknown_households(small_city):

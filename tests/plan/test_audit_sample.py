@@ -125,3 +125,28 @@ def test_share_zero_and_bad_share() -> None:
     assert none.summary()["audit_visits"] == 0
     with pytest.raises(ValueError, match="audit_share"):
         add_audit_sample(plan, registry, scores, share=1.0)
+
+
+def test_audit_visits_keep_each_operator_day_in_one_kelurahan() -> None:
+    # many small kelurahan and a large audit share: most audit households live in a kelurahan
+    # that none of the least promising days works in, the case that used to send an operator
+    # elsewhere for one visit
+    registry, scores = small_city(n=1_200, seed=4)
+    registry["kelurahan"] = registry["kecamatan"] + "-" + (np.arange(1_200) % 8).astype(str)
+    plan = build_plan(registry, scores, CAPACITY)
+    for seed in range(5):
+        audited = add_audit_sample(plan, registry, scores, share=0.25, seed=seed)
+        per_day = audited.plan.groupby(["operator", "visit_date"])["kelurahan"].nunique()
+        assert (per_day == 1).all(), "an operator works in one kelurahan per day"
+        units = audited.audit.units
+        audit = units.loc[units["part"] == "audit"]
+        assert len(audit) == 15
+        # fill-ins are frame units (never in the ranked part) and carry no inclusion probability
+        fill = units.loc[units["part"] == "fill"]
+        assert fill["inclusion_prob"].isna().all()
+        assert not set(fill["household_id"]) & set(
+            units.loc[units["part"] == "ranked", "household_id"]
+        )
+        assert len(units) == len(audited.plan) and units["household_id"].is_unique
+        # capacity is shared, not extended
+        assert len(audited.plan) <= len(plan.plan)
