@@ -1240,7 +1240,7 @@ def _run_cycle(
             )
             forecast_rows.append(row)
     forecast_table = pd.DataFrame(forecast_rows)
-    capacity = near_zero_capacity(spec, scenarios, states, champion, seed, paths, progress)
+    near_zero = near_zero_capacity(spec, scenarios, states, champion, seed, paths, progress)
 
     with progress.step(f"Writing the plan and tables to {out_dir}"):
         outputs = _write_outputs(
@@ -1277,7 +1277,7 @@ def _run_cycle(
         unreached_stock=stock,
         calibration_unreached=calibration_unreached,
         selection=selection,
-        capacity=capacity,
+        capacity=near_zero,
     )
     result.outputs.update(write_state(result, out_dir))
     result.outputs["cycle"] = write_cycle(cycle, out_dir)
