@@ -117,7 +117,8 @@ def report_lead(
         ``estimate``, ``low``, ``high``, ``level``, ``stock_source``; ``design`` (``estimate``,
         ``low``, ``high``, ``rounds``, ``model_outside``) or None; ``target_p``; ``scenarios``:
         per scenario ``scenario``, ``p_near_zero``, ``near_zero_month``, ``operators_needed``,
-        ``visits_per_day_needed``, ``operators``, ``visits_per_day`` (its own capacity).
+        ``visits_per_day_needed``, ``operators``, ``visits_per_day`` (its own capacity),
+        ``operators_max``, ``visits_per_day_max`` (the top of each search).
     """
     if stock and stock.get("estimate") is not None:
         lead: dict[str, Any] = {
@@ -148,6 +149,9 @@ def report_lead(
     needed: dict[tuple[str, str], Any] = {
         (str(c["scenario"]), str(c["parameter"])): c.get("value") for c in capacity
     }
+    searched: dict[tuple[str, str], Any] = {
+        (str(c["scenario"]), str(c["parameter"])): c.get("max_value") for c in capacity
+    }
     lead["scenarios"] = [
         {
             "scenario": row["scenario"],
@@ -157,6 +161,9 @@ def report_lead(
             "visits_per_day_needed": needed.get((str(row["scenario"]), "visits_per_day")),
             "operators": row.get("operators"),
             "visits_per_day": row.get("visits_per_day"),
+            # the top of each search, shown when the capacity is not reachable within it
+            "operators_max": searched.get((str(row["scenario"]), "operators")),
+            "visits_per_day_max": searched.get((str(row["scenario"]), "visits_per_day")),
         }
         for row in scenarios
     ]

@@ -154,13 +154,14 @@ def test_lead_without_audit_or_capacity_says_so() -> None:
         STOCK,
         None,
         SCENARIOS[:1],
-        [{"scenario": "baseline", "parameter": "operators", "value": None}],
+        [{"scenario": "baseline", "parameter": "operators", "value": None, "max_value": 1340}],
         0.8,
     )
     page = render_report(_report_data(lead), lang="en")
     ids = _ids(page)
     assert "lead-design-none" in ids.order and "lead-design-estimate" not in ids.order
     assert ids.values["lead-operators"] == "" and "not reachable" in page
+    assert "≤ 1,340 operators" in page  # the top of the search, read from the data
     # report data written before the lead existed still renders, without the section
     assert "id='lead'" not in render_report(_report_data(None), lang="en")
 
