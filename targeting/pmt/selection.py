@@ -164,6 +164,10 @@ _RESIDUAL_GRID = np.linspace(-40.0, 10.0, 2001)
 left end reaches the largest shocks, ndtri of the smallest normal P is about -38)."""
 
 
+_STRICT = 1e-3
+"""Share of Φ blended into the local residual map so that it is strictly increasing."""
+
+
 class ResidualCalibrator:
     """Smearing: P = F((log z − ŷ) / σ̂), F the smoothed CDF of standardised residuals.
 
@@ -274,7 +278,11 @@ class ResidualCalibrator:
             log_mass[start : start + step] = top[:, 0] + np.log(s0)
         mass = np.exp(log_mass - log_mass.max())
         iso = IsotonicRegression(y_min=0.0, y_max=1.0, increasing=True)
-        return iso.fit(grid, est, sample_weight=np.maximum(mass, 1e-6)).predict(grid)
+        cdf = iso.fit(grid, est, sample_weight=np.maximum(mass, 1e-6)).predict(grid)
+        # isotonic steps are flat, and a flat step would tie households that the linear
+        # predictor orders (the plan breaks ties by id): a 0.1 % share of the normal CDF keeps
+        # the map strictly increasing without moving the level
+        return (1.0 - _STRICT) * cdf + _STRICT * ndtr(grid)
 
     def transform(self, p: Any) -> np.ndarray:
         """Recalibrated probabilities F(Φ⁻¹(p)), same shape as ``p``."""
