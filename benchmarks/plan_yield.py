@@ -26,10 +26,11 @@ Orders:
 * ``champion, eligible allocation``: the same scores with operators spread over kecamatan in
   proportion to eligible households (the allocation before issue 12): the allocation change
   alone is the ratio of the two rows;
-* ``proxy oracle``: histogram gradient boosting fitted on a very large independent synthetic
-  survey (``--oracle-households``, default 2,000,000 households, generated in chunks of whole
-  synthetic cities of other seeds, each with ``survey_fraction=1``), restricted to its unreached
-  households: an approximation of the best ranking the proxies allow;
+* ``proxy oracle``: histogram gradient boosting fitted on a very large survey of the *same*
+  city (``--oracle-households``, default 2,000,000 households, drawn in chunks with independent
+  households: same kelurahan effects, intercepts and reach process), with the kelurahan as a
+  feature, restricted to its unreached households: an approximation of the best ranking that
+  the proxies and the household's location allow;
 * ``champion+2 rounds``: the champion recalibrated (:class:`targeting.pmt.recalibrated.
   RecalibratedPMT`, kelurahan offsets) on the verified outcomes of two simulated 20-workday
   feedback rounds (:func:`~.rounds.simulate_rounds`), then planning the *same* starting
@@ -91,28 +92,31 @@ def baseline_model(survey: pd.DataFrame, line: float, seed: int):
     return model.fit(X.astype({c: float for c in numeric}), y)
 
 
-def proxy_oracle(n_total: int, seed: int, line: float):
-    """HistGradientBoosting on the unreached households of a large independent synthetic survey.
+def proxy_oracle(n_total: int, seed: int, line: float, kelurahan: list[str]):
+    """HistGradientBoosting on the unreached households of a large survey of the same city.
 
-    The survey is generated in chunks: whole cities (206,600 households, ``survey_fraction=1``)
-    of seeds ``seed + 1000``, ``seed + 1001``... until ``n_total`` survey households are drawn;
-    each chunk's proxies are ordinal-encoded and only the unreached are kept.
+    The survey is drawn in chunks of 206,600 households from the *same* synthetic city (seed
+    ``seed``: same kelurahan effects, kecamatan intercepts and reach process) with independent
+    households (``generate_city(..., survey_fraction=1, survey_seed=seed + 1000 + chunk)``)
+    until ``n_total`` survey households are drawn; the proxies are ordinal-encoded, the
+    kelurahan is one more categorical feature (the plan knows where every household lives),
+    and only the unreached are kept.
     """
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     parts, labels, drawn, chunk = [], [], 0, 0
     while drawn < n_total:
-        size = min(206_600, n_total - drawn)
         city = generate_city(
-            n_households=max(size, 1_000), seed=seed + 1000 + chunk, survey_fraction=1.0
+            seed=seed, survey_fraction=1.0, survey_seed=seed + 1000 + chunk, extreme_line=line
         )
-        survey = city.survey
+        survey = city.survey.head(n_total - drawn)
         reached = schema.survey_reached(survey)
         keep = survey.loc[~reached]
-        parts.append(_encode(keep[schema.PROXY_COLUMNS]))
+        parts.append(_encode(keep, kelurahan))
         labels.append((keep["consumption_pc"].to_numpy(dtype=float) < line).astype(np.int8))
         drawn += len(survey)
         chunk += 1
+        del city, survey, keep
     X = np.vstack(parts)
     y = np.concatenate(labels)
     model = HistGradientBoostingClassifier(
@@ -123,7 +127,7 @@ def proxy_oracle(n_total: int, seed: int, line: float):
         early_stopping=True,
         validation_fraction=0.1,
         random_state=seed,
-        categorical_features=_CATEGORICAL_POSITIONS,
+        categorical_features=[*_CATEGORICAL_POSITIONS, len(schema.PROXY_COLUMNS)],
     )
     model.fit(X, y)
     model.n_survey_households_ = drawn
@@ -138,9 +142,11 @@ _CATEGORICAL_POSITIONS = [
 ]
 
 
-def _encode(X: pd.DataFrame) -> np.ndarray:
-    """Proxies as a float matrix: categories by their fixed vocabulary's codes."""
-    out = np.empty((len(X), len(schema.PROXY_COLUMNS)), dtype=np.float32)
+def _encode(X: pd.DataFrame, kelurahan: list[str] | None = None) -> np.ndarray:
+    """Proxies as a float matrix: categories by their fixed vocabulary's codes; with
+    ``kelurahan`` (the city's kelurahan names), the kelurahan's code as a last column."""
+    width = len(schema.PROXY_COLUMNS) + (kelurahan is not None)
+    out = np.empty((len(X), width), dtype=np.float32)
     for i, c in enumerate(schema.PROXY_COLUMNS):
         levels = schema.CATEGORICAL_PROXIES.get(c) or schema.ORDERED_PROXIES.get(c)
         if levels is not None:
@@ -148,6 +154,9 @@ def _encode(X: pd.DataFrame) -> np.ndarray:
             out[:, i] = np.where(codes < 0, np.nan, codes)
         else:
             out[:, i] = X[c].to_numpy(dtype=float)
+    if kelurahan is not None:
+        codes = pd.Categorical(X["kelurahan"].astype(str), categories=kelurahan).codes
+        out[:, -1] = np.where(codes < 0, np.nan, codes)
     return out
 
 
@@ -182,7 +191,8 @@ def run(
     rate = pd.Series(truly[eligible.to_numpy()]).groupby(kel[eligible.to_numpy()]).mean()
     geo = pd.Series(kel).map(rate).fillna(0.0).to_numpy() + 1e-3 * p_baseline
     started = time.perf_counter()
-    oracle = proxy_oracle(oracle_households, seed, line)
+    kelurahan = sorted(registry["kelurahan"].astype(str).unique())
+    oracle = proxy_oracle(oracle_households, seed, line, kelurahan)
     oracle_seconds = time.perf_counter() - started
     scores = {
         "random": _frame(ids, u),
@@ -190,7 +200,7 @@ def run(
         "baseline (HGB, raw)": _frame(ids, p_baseline),
         "champion before (all households)": loop.fast_scores(before, registry),
         "champion (ols)": loop.fast_scores(champion, registry),
-        "proxy oracle": _frame(ids, oracle.predict_proba(_encode(X))[:, 1]),
+        "proxy oracle": _frame(ids, oracle.predict_proba(_encode(registry, kelurahan))[:, 1]),
     }
     rounds = loop.simulate_rounds(
         registry, city.truth, champion, PlanCapacity(workdays=20), rounds=2, seed=seed
@@ -238,8 +248,9 @@ def main() -> None:
     stock = table.attrs["stock"]
     n_survey, n_unreached, seconds = table.attrs["oracle"]
     print(
-        f"Proxy oracle: HistGradientBoosting on {n_unreached:,} unreached of {n_survey:,} "
-        f"synthetic survey households (other seeds), {seconds:.0f} s."
+        f"Proxy oracle: HistGradientBoosting (proxies + kelurahan) on {n_unreached:,} "
+        f"unreached of {n_survey:,} survey households of the same city (independent "
+        f"households), {seconds:.0f} s."
     )
     print(
         f"Synthetic Serang, {args.households:,} households (seed {args.seed}): {stock:,} truly "

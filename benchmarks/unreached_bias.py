@@ -37,7 +37,7 @@ from targeting.config.experiment import load_experiment_spec
 from targeting.data import schema
 from targeting.data.synthetic import generate_city
 from targeting.evaluation.metrics import expected_calibration_error
-from targeting.evaluation.stock import unreached_stock
+from targeting.evaluation.stock import plan_finds, unreached_stock
 from targeting.pipeline import SurveyArrays, cross_validate_spec, fit_spec, selection_method
 from targeting.plan.ranking import PlanCapacity, build_plan
 from targeting.pmt.build import load_specs
@@ -54,6 +54,10 @@ def one_seed(seed: int, variant: str, args: argparse.Namespace, city, model_spec
         overrides["evaluation.calibrate"] = True
     if args.calibration_cv is not None:
         overrides["evaluation.selection_calibration_cv"] = args.calibration_cv
+    if args.calibration_map is not None:
+        overrides["evaluation.selection_calibration_map"] = args.calibration_map
+    if args.locality is not None:
+        overrides["evaluation.selection_calibration_locality"] = args.locality or None
     spec = load_experiment_spec("experiments/serang-2026.yaml").with_overrides(overrides)
     survey, registry, truth = city.survey, city.registry, city.truth
     arrays = SurveyArrays.from_survey(schema.validate_survey(survey).valid, spec)
@@ -80,6 +84,7 @@ def one_seed(seed: int, variant: str, args: argparse.Namespace, city, model_spec
     truth_by_id = pd.Series(extreme, index=ids.to_numpy())
     true_finds = int(truth_by_id.reindex(planned).sum())
     expected_finds = float(plan.plan["p_extreme"].sum())
+    finds = plan_finds(plan.plan["p_extreme"], y, q, w, arrays.groups[rows])
     return {
         "seed": seed,
         "variant": variant,
@@ -93,6 +98,9 @@ def one_seed(seed: int, variant: str, args: argparse.Namespace, city, model_spec
         "finds_true": true_finds,
         "finds_expected": expected_finds,
         "finds_rel_err": expected_finds / true_finds - 1,
+        "finds_low": finds.low,
+        "finds_high": finds.high,
+        "finds_covers": bool(finds.low <= true_finds <= finds.high),
         "ece_unreached": expected_calibration_error(y, q, sample_weight=w),
         "sum_pred_over_obs_unreached": float(np.sum(w * q) / np.sum(w * y)),
     }
@@ -111,11 +119,27 @@ def main() -> None:
         default=None,
         help="folds of the cross-fitted beta recalibration (default: the plan's; 0 = off)",
     )
+    parser.add_argument(
+        "--calibration-map",
+        choices=["residual", "beta"],
+        default=None,
+        help="the cross-fitted recalibration map (default: the plan's)",
+    )
+    parser.add_argument(
+        "--locality",
+        type=float,
+        default=None,
+        help="kernel width of the local residual map (default: the plan's; 0 = one distribution)",
+    )
+    parser.add_argument(
+        "--seed-list", type=int, nargs="+", default=None, help="these seeds instead of a range"
+    )
     parser.add_argument("--variants", nargs="+", default=["before", "after"])
     args = parser.parse_args()
     model_spec = load_specs("models", names=[args.model])[0]
     rows = []
-    for seed in range(args.first_seed, args.first_seed + args.seeds):
+    seeds = args.seed_list or list(range(args.first_seed, args.first_seed + args.seeds))
+    for seed in seeds:
         city = generate_city(seed=seed)
         for variant in args.variants:
             t0 = time.perf_counter()
@@ -126,8 +150,9 @@ def main() -> None:
                 f"seed {seed} {variant:6s} stock {row['stock_est']:7.0f} "
                 f"[{row['stock_low']:.0f}, {row['stock_high']:.0f}] vs {row['stock_true']} "
                 f"({row['stock_rel_err']:+.1%}, covers {row['covers']}); finds "
-                f"{row['finds_expected']:.0f} vs {row['finds_true']} "
-                f"({row['finds_rel_err']:+.1%}); ECE {row['ece_unreached']:.4f}  "
+                f"{row['finds_expected']:.0f} [{row['finds_low']:.0f}, {row['finds_high']:.0f}] "
+                f"vs {row['finds_true']} ({row['finds_rel_err']:+.1%}, covers "
+                f"{row['finds_covers']}); ECE {row['ece_unreached']:.4f}  "
                 f"[{time.perf_counter() - t0:.0f} s]",
                 flush=True,
             )
@@ -139,14 +164,16 @@ def main() -> None:
         covers=("covers", "sum"),
         finds_mean_rel_err=("finds_rel_err", "mean"),
         finds_sd_rel_err=("finds_rel_err", "std"),
+        finds_covers=("finds_covers", "sum"),
         ece_unreached_mean=("ece_unreached", "mean"),
     )
     print()
     print(
-        f"model {args.model}, selection {args.selection}, calibration_cv "
+        f"model {args.model}, selection {args.selection}, map {args.calibration_map or 'default'} "
+        f"(locality {'default' if args.locality is None else args.locality}), calibration_cv "
         f"{'default' if args.calibration_cv is None else args.calibration_cv}"
         f"{', Platt-recalibrated' if args.calibrate else ''}; seeds "
-        f"{args.first_seed}..{args.first_seed + args.seeds - 1}"
+        f"{seeds}"
     )
     print(summary.round(4).to_string())
 

@@ -44,7 +44,7 @@ from targeting.forecast.city import build_city_state
 from targeting.forecast.run import ForecastInputs, ForecastRun, run_forecast
 from targeting.forecast.run import write_outputs as write_forecast_outputs
 from targeting.forecast.scenarios import scenarios_from_spec
-from targeting.forecast.stockflow import simulate
+from targeting.forecast.stockflow import capacity_needed, simulate
 from targeting.plan import ranking, workbook
 from targeting.plan.audit import add_audit_sample, write_audit_design
 from targeting.pmt import reasons as explain
@@ -120,6 +120,10 @@ class CycleResult:
         :func:`~.evaluation.stock.unreached_calibration`); None without receipt in the survey.
     selection : str or None
         How selection was accounted for (``evaluation.selection``), None when it was not.
+    capacity : list of dict
+        Per scenario and lever (operators, visits per operator-day), the smallest capacity for
+        P(near zero by the deadline) >= ``forecast.capacity_search.target_p``
+        (:func:`~.forecast.stockflow.capacity_needed` with ``goal='near_zero'``).
     """
 
     spec: ExperimentSpec
@@ -148,6 +152,7 @@ class CycleResult:
     unreached_stock: dict[str, float] = field(default_factory=dict)
     calibration_unreached: dict[str, Any] | None = None
     selection: str | None = None
+    capacity: list[dict[str, Any]] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         """A JSON-ready summary: paths, metrics, counts (aggregates only, no personal data)."""
@@ -167,9 +172,58 @@ class CycleResult:
             "selection": self.selection,
             "unreached_stock": self.unreached_stock,
             "forecast": json_records(self.forecast_table),
+            "capacity_near_zero": json_ready(self.capacity),
             **self.counts,
             "outputs": {k: str(v) for k, v in sorted(self.outputs.items())},
         }
+
+
+def near_zero_capacity(
+    spec: ExperimentSpec,
+    scenarios: list[Any],
+    states: dict[str | None, Any],
+    champion: str,
+    seed: int,
+    n_paths: int,
+    progress: Progress,
+) -> list[dict[str, Any]]:
+    """The capacity each scenario needs for P(near zero by the deadline) >= the target.
+
+    The planner's question when entrants keep the stock above exactly zero (DESIGN §6): how many
+    operators (at the scenario's visits per day), or how many visits per operator-day (with the
+    scenario's operators), give P(stock <= 5 % of the start at the deadline) >=
+    ``forecast.capacity_search.target_p``. One bisection per lever under common random numbers
+    (:func:`~.forecast.stockflow.capacity_needed`), ``capacity_search.n_paths`` paths each.
+
+    Returns
+    -------
+    list of dict
+        One per scenario and lever: ``scenario``, ``parameter``, ``value`` (None when not
+        reachable within the search's maximum), ``p_goal`` (the probability of near zero at that
+        value), ``target_p``, ``reason``...
+    """
+    search = spec.forecast.capacity_search
+    cpaths = int(search.paths(n_paths))
+    rows: list[dict[str, Any]] = []
+    with progress.step(f"Capacity for P(near zero) >= {search.target_p:g}, {cpaths:,} paths"):
+        for scenario in scenarios:
+            key = scenario.model if scenario.model and scenario.model != champion else None
+            for lever, max_value in (
+                ("operators", search.max_operators),
+                ("visits_per_day", search.max_visits_per_day),
+            ):
+                found = capacity_needed(
+                    states[key],
+                    scenario,
+                    target_p=search.target_p,
+                    parameter=lever,
+                    n_paths=cpaths,
+                    seed=seed,
+                    max_value=max_value,
+                    goal="near_zero",
+                )
+                rows.append({"scenario": scenario.name, **found})
+    return rows
 
 
 def data_fingerprint(*frames: pd.DataFrame) -> str:
@@ -342,14 +396,20 @@ def selection_method(spec: ExperimentSpec, arrays: SurveyArrays) -> str | None:
 
 def selection_options(spec: ExperimentSpec, arrays: SurveyArrays) -> dict[str, Any] | None:
     """Parameters of :class:`~targeting.pmt.selection.SelectionAwarePMT` for the spec's models:
-    ``method`` (:func:`selection_method`) and ``calibration_cv`` (``evaluation.
-    selection_calibration_cv``, default :data:`~targeting.pmt.selection.DEFAULT_CALIBRATION_CV`);
-    None when selection is not accounted for."""
+    ``method`` (:func:`selection_method`), ``calibration_cv`` (``evaluation.
+    selection_calibration_cv``, default :data:`~targeting.pmt.selection.DEFAULT_CALIBRATION_CV`)
+    and ``calibration_map`` (``evaluation.selection_calibration_map``); None when selection is
+    not accounted for."""
     method = selection_method(spec, arrays)
     if method is None:
         return None
     cv = int(spec.evaluation.selection_calibration_cv)
-    return {"method": method, "calibration_cv": cv}
+    return {
+        "method": method,
+        "calibration_cv": cv,
+        "calibration_map": str(spec.evaluation.selection_calibration_map),
+        "calibration_locality": spec.evaluation.selection_calibration_locality,
+    }
 
 
 def unreached_summary(oof: pd.DataFrame, arrays: SurveyArrays) -> dict[str, float]:
@@ -1211,6 +1271,7 @@ def _run_cycle(
             )
             forecast_rows.append(row)
     forecast_table = pd.DataFrame(forecast_rows)
+    near_zero = near_zero_capacity(spec, scenarios, states, champion, seed, paths, progress)
 
     with progress.step(f"Writing the plan and tables to {out_dir}"):
         outputs = _write_outputs(
@@ -1247,6 +1308,7 @@ def _run_cycle(
         unreached_stock=stock,
         calibration_unreached=calibration_unreached,
         selection=selection,
+        capacity=near_zero,
     )
     result.outputs.update(write_state(result, out_dir))
     result.outputs["cycle"] = write_cycle(cycle, out_dir)

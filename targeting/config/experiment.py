@@ -164,6 +164,22 @@ class EvaluationSection(Section):
     selection_calibration_cv: NonNegativeInt = Field(
         5, description="folds of the out-of-fold recalibration of selection-aware models (0: off)"
     )
+    # map and locality chosen by benchmarks/unreached_bias.py on seeds 101-104 (see
+    # pmt/selection.py and benchmarks/README.md), not on the reported seeds 2026-2035
+    selection_calibration_map: Literal["residual", "beta"] = Field(
+        "residual",
+        description=(
+            "the out-of-fold recalibration map: 'residual' (the distribution of standardised "
+            "residuals replaces the normal one) or 'beta' (three parameters on the labels)"
+        ),
+    )
+    selection_calibration_locality: PositiveFloat | None = Field(
+        1.0,
+        description=(
+            "'residual' map only: kernel width (in residual standard deviations) over which "
+            "the residual distribution may change along the range (none: one distribution)"
+        ),
+    )
 
 
 class PlanSection(Section):

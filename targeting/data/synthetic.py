@@ -639,6 +639,7 @@ def generate_city(
     seed: int = 2026,
     survey_fraction: float = 0.05,
     extreme_line: float = _CITY.extreme_line,
+    survey_seed: int | None = None,
 ) -> SyntheticCity:
     """Generate a synthetic Kota Serang.
 
@@ -653,6 +654,11 @@ def generate_city(
         Survey sample size as a share of the households of each kecamatan (stratum).
     extreme_line : float
         Extreme-poverty line, IDR per person per month.
+    survey_seed : int, optional
+        Seed of the survey's own streams (its households and their receipt); default from
+        ``seed``. Another value draws an independent survey of the *same* city (same kelurahan
+        effects, intercepts and reach process), e.g. the very large survey of the plan-yield
+        benchmark's proxy oracle; the registry and truth do not change.
 
     Returns
     -------
@@ -675,6 +681,9 @@ def generate_city(
     # added without changing any other table of a seed
     streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(7)]
     rng_area, rng_reg, rng_survey, rng_reach, rng_pii, rng_ids, rng_survey_reach = streams
+    if survey_seed is not None:
+        own = np.random.SeedSequence([seed, survey_seed]).spawn(2)
+        rng_survey, rng_survey_reach = (np.random.default_rng(part) for part in own)
     scale = n_households / REFERENCE_HOUSEHOLDS
 
     kel = _kelurahan_table(n_households, rng_area)

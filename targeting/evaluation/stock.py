@@ -18,7 +18,7 @@ from scipy.stats import norm
 
 from targeting.evaluation.metrics import expected_calibration_error, reliability_bins
 
-__all__ = ["StockEstimate", "unreached_calibration", "unreached_stock"]
+__all__ = ["StockEstimate", "plan_finds", "unreached_calibration", "unreached_stock"]
 
 
 @dataclass(frozen=True)
@@ -108,6 +108,48 @@ def unreached_stock(
         sd_log=sd_log,
         level=level,
         survey_ratio=ratio,
+    )
+
+
+def plan_finds(
+    p_plan: Any,
+    survey_label: Any,
+    survey_p_oof: Any,
+    survey_weight: Any,
+    survey_groups: Any,
+    level: float = 0.90,
+) -> StockEstimate:
+    """Expected extreme-poor finds of a plan's visits, with an interval.
+
+    The same estimator as :func:`unreached_stock`, with the level checked where the plan works:
+    on the survey's unreached households whose out-of-fold P is at least the smallest P among
+    the planned visits (the top of the range, where a few dozen survey households set the
+    level, so the interval is wider than the stock's).
+
+    Parameters
+    ----------
+    p_plan : array-like
+        P(extreme | proxies, not reached) of the planned visits.
+    survey_label, survey_p_oof, survey_weight, survey_groups : array-like
+        The survey's *unreached* households, as in :func:`unreached_stock`.
+    level : float, default 0.90
+
+    Returns
+    -------
+    StockEstimate
+        ``estimate`` = Σ P over the visits; ``survey_ratio`` = observed / predicted among the
+        survey households in the plan's range (nan when there are none).
+    """
+    p = np.asarray(p_plan, dtype=float)
+    q = np.asarray(survey_p_oof, dtype=float)
+    top = q >= (float(p.min()) if p.size else np.inf)
+    return unreached_stock(
+        p,
+        np.asarray(survey_label, dtype=float)[top],
+        q[top],
+        np.asarray(survey_weight, dtype=float)[top],
+        np.asarray(survey_groups)[top],
+        level=level,
     )
 
 

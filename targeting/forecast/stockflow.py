@@ -586,6 +586,22 @@ class ForecastResult:
             return None
         return str(self.months[int(med)])
 
+    def median_near_zero_month(self, share: float = 0.05) -> str | None:
+        """'YYYY-MM' in which the median path first holds at most ``share`` of its starting
+        stock ("near zero", DESIGN §6), None if beyond the horizon.
+
+        Entrants keep the stock from staying at exactly zero, so this is the month a planner
+        can aim at when :meth:`median_goal_month` is never reached.
+        """
+        city = self.city_paths()
+        below = city <= share * city[:, :1]
+        first = np.argmax(below, axis=1).astype(float)
+        first[~below.any(axis=1)] = np.inf
+        med = np.sort(first)[(len(first) - 1) // 2]
+        if np.isinf(med):
+            return None
+        return str(self.months[int(med)])
+
     def summary(self) -> dict:
         """Headline numbers of the forecast (JSON-friendly).
 
@@ -593,7 +609,8 @@ class ForecastResult:
         -------
         dict
             scenario, n_paths, seed, deadline, tolerance, p_goal, p_goal_se, p_near_zero,
-            p_near_zero_se, median_goal_month, start_stock_median, end_stock quantiles
+            p_near_zero_se, median_goal_month, median_near_zero_month, start_stock_median,
+            end_stock quantiles
             (``end_q05``..``end_q95`` at the last month) and deadline_stock_median.
         """
         p, se = self.p_goal()
@@ -611,6 +628,7 @@ class ForecastResult:
             "p_near_zero": pn,
             "p_near_zero_se": sen,
             "median_goal_month": self.median_goal_month(),
+            "median_near_zero_month": self.median_near_zero_month(),
             "start_stock_median": float(np.median(city[:, 0])),
             "deadline_stock_median": float(np.median(city[:, t])),
         }

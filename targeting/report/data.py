@@ -27,6 +27,7 @@ __all__ = [
     "REPORT_DATA_VERSION",
     "build_report_data",
     "headline_by_kecamatan",
+    "report_lead",
     "write_report_data",
 ]
 
@@ -79,6 +80,94 @@ def headline_by_kecamatan(registry: pd.DataFrame, scores: pd.DataFrame) -> pd.Da
         ]
     )
     return pd.concat([table, total], ignore_index=True)
+
+
+def report_lead(
+    stock: dict[str, Any] | None,
+    total: dict[str, Any],
+    design: dict[str, Any] | None,
+    scenarios: list[dict[str, Any]],
+    capacity: list[dict[str, Any]],
+    target_p: float,
+) -> dict[str, Any]:
+    """The numbers the planner reads first (issue 12): stock, design estimate, capacity.
+
+    Parameters
+    ----------
+    stock : dict or None
+        The corrected estimate of the unreached extreme-poor stock with its interval
+        (:class:`~targeting.evaluation.stock.StockEstimate` fields); without it the headline
+        total and the sum of the per-household bounds stand in (``stock_source`` says which).
+    total : dict
+        The headline's city row (``estimate``, ``low``, ``high``).
+    design : dict or None
+        The audit sample's design estimate (:func:`~targeting.feedback.design_estimate.
+        read_design_estimate`), None before any audit visit.
+    scenarios : list of dict
+        The forecast's rows (``scenario``, ``p_near_zero``, ``median_near_zero_month``...).
+    capacity : list of dict
+        :func:`targeting.pipeline.near_zero_capacity`'s rows (``scenario``, ``parameter``,
+        ``value``...).
+    target_p : float
+        The chance of near zero the capacity is searched for.
+
+    Returns
+    -------
+    dict
+        ``estimate``, ``low``, ``high``, ``level``, ``stock_source``; ``design`` (``estimate``,
+        ``low``, ``high``, ``rounds``, ``model_outside``) or None; ``target_p``; ``scenarios``:
+        per scenario ``scenario``, ``p_near_zero``, ``near_zero_month``, ``operators_needed``,
+        ``visits_per_day_needed``, ``operators``, ``visits_per_day`` (its own capacity),
+        ``operators_max``, ``visits_per_day_max`` (the top of each search).
+    """
+    if stock and stock.get("estimate") is not None:
+        lead: dict[str, Any] = {
+            "estimate": stock["estimate"],
+            "low": stock["low"],
+            "high": stock["high"],
+            "level": stock.get("level", 0.9),
+            "stock_source": "corrected",
+        }
+    else:
+        lead = {
+            "estimate": total.get("estimate"),
+            "low": total.get("low"),
+            "high": total.get("high"),
+            "level": None,
+            "stock_source": "sum_of_bounds",
+        }
+    lead["design"] = None
+    if design and design.get("design_estimate") is not None:
+        lead["design"] = {
+            "estimate": design["design_estimate"],
+            "low": design.get("design_low"),
+            "high": design.get("design_high"),
+            "rounds": design.get("design_rounds"),
+            "model_outside": bool(design.get("model_outside_design_interval")),
+        }
+    lead["target_p"] = target_p
+    needed: dict[tuple[str, str], Any] = {
+        (str(c["scenario"]), str(c["parameter"])): c.get("value") for c in capacity
+    }
+    searched: dict[tuple[str, str], Any] = {
+        (str(c["scenario"]), str(c["parameter"])): c.get("max_value") for c in capacity
+    }
+    lead["scenarios"] = [
+        {
+            "scenario": row["scenario"],
+            "p_near_zero": row.get("p_near_zero"),
+            "near_zero_month": row.get("median_near_zero_month"),
+            "operators_needed": needed.get((str(row["scenario"]), "operators")),
+            "visits_per_day_needed": needed.get((str(row["scenario"]), "visits_per_day")),
+            "operators": row.get("operators"),
+            "visits_per_day": row.get("visits_per_day"),
+            # the top of each search, shown when the capacity is not reachable within it
+            "operators_max": searched.get((str(row["scenario"]), "operators")),
+            "visits_per_day_max": searched.get((str(row["scenario"]), "visits_per_day")),
+        }
+        for row in scenarios
+    ]
+    return lead
 
 
 def _calibration_curve(oof: pd.DataFrame | None, bins: int = 10) -> list[dict[str, Any]]:
@@ -150,7 +239,8 @@ def build_report_data(
     Returns
     -------
     dict
-        Keys ``version``, ``run_id``, ``meta``, ``headline``, ``plan``, ``accounting``,
+        Keys ``version``, ``run_id``, ``lead`` (:func:`report_lead`: what the page opens
+        with), ``meta``, ``headline``, ``plan``, ``accounting``,
         ``progress`` (None until outcomes are ingested), ``forecast``, ``model_card``. Only
         aggregates: no household id, name, NIK or address. ``headline.unreached_stock`` is the
         corrected estimate with its interval; ``plan.pooling_finds`` the finds under the spec's
@@ -183,6 +273,10 @@ def build_report_data(
     for row in json_records(result.forecast_table):
         name = str(row["scenario"])
         row["settings"] = settings.get(name, "–")
+        scenario = getattr(result.forecasts.get(name), "scenario", None)
+        # the scenario's own capacity, beside the capacity the search says it needs
+        row["operators"] = getattr(scenario, "operators", None)
+        row["visits_per_day"] = json_ready(getattr(scenario, "visits_per_day", None))
         scenarios.append(row)
     for name, forecast in result.forecasts.items():
         quantiles = forecast.quantiles(level="city")
@@ -221,9 +315,19 @@ def build_report_data(
         )
     oof = getattr(result, "oof", None) or {}
     group_ratios = getattr(result, "group_ratios", None)
+    stock = getattr(result, "unreached_stock", None) or None
+    lead = report_lead(
+        json_ready(stock),
+        json_records(head.iloc[-1:])[0],
+        json_ready(design),
+        scenarios,
+        json_ready(getattr(result, "capacity", None) or []),
+        float(spec.forecast.capacity_search.target_p),
+    )
     data = {
         "version": REPORT_DATA_VERSION,
         "run_id": run_id,
+        "lead": lead,
         "meta": {
             "experiment": spec.name,
             "spec_hash": spec.spec_hash,

@@ -308,6 +308,7 @@ def render_report(data: dict[str, Any], lang: str = "id") -> str:
         "t": t,
         "run_id": data.get("run_id"),
         "meta": data["meta"],
+        "lead": data.get("lead"),
         "headline": data["headline"],
         "plan": data["plan"],
         "accounting": data.get("accounting") or {},
