@@ -106,10 +106,12 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from targeting.evaluation.provenance import tuning_notes
 
     seeds = list(range(args.seed, args.seed + args.repeats))
-    tuning = tuning_notes(result.data_name, result.table["model"], seeds, group_by)
+    tuning = tuning_notes(
+        result.data_name, result.table["model"], seeds, group_by, nested=result.nested()
+    )
     paired = None
     models = result.table["model"].tolist()
-    references = [m for m in ("ols", "plain") if m in models]
+    references = [m for m in ("ols", "plain", "plain_raw") if m in models]
     if args.boot > 0 and references:
         with progress.step(f"Paired bootstrap by {group_by} ({args.boot} draws)"):
             units = resampling_units(result.oof["id"], data.ids, data.groups, group_by)
@@ -177,6 +179,8 @@ def _print(result: Any, summary: dict[str, Any]) -> None:
             )
     for model, info in summary["tuning"].items():
         print(f"tuned: {model}: {info['settings']}; on {info['tuned_on']}: {info['verdict']}")
+        if "inner" in info:
+            print(f"nested: {model}: {info['inner']}")
     best = "highest" if greater_is_better(result.primary_metric) else "lowest"
     print(f"\nchampion: {result.champion} ({best} {result.primary_metric})")
     for name, reason in result.skipped.items():

@@ -127,6 +127,14 @@ class OrdinalEnsemblePMT(BinaryPMT):
     >>> p_extreme = m.predict_proba(d.X)[:, 1]  # doctest: +SKIP
     """
 
+    #: Parameters a fitted ensemble applies only when it mixes its members' probabilities into a
+    #: score: a nested-CV inner loop sets them on a model fitted once instead of refitting it
+    #: for every value (:func:`targeting.evaluation.cv.tune_settings`).
+    rescore_params: tuple[str, ...] = ("near_weight",)
+    #: Settings that make a fit cheaper without changing the ranking of its scores (the Platt map
+    #: is monotone and the members are seeded alike): used by inner loops that tune on ranks.
+    ranking_params: dict[str, Any] = {"calibration_cv": 0}  # noqa: RUF012 (read-only)
+
     def __init__(
         self,
         members: tuple[str, ...] = MEMBERS,
