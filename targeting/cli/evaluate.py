@@ -93,7 +93,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             n_splits=args.folds,
             n_repeats=args.repeats,
             seed=args.seed,
-            group_by=args.group_by,
+            # the grouping decided above (an engineered adapter's regions are not a sampling
+            # area: Costa Rica used to be folded by its 6 regions while the output said households)
+            group_by=group_by,
             stratify=args.stratify,
             progress=progress,
             primary_metric=args.primary_metric,

@@ -505,6 +505,10 @@ def _cv_task(
     return oof, fold_metrics, time.perf_counter() - start, tuning
 
 
+def _indexed_cv_task(index: int, arguments: tuple[Any, ...]) -> tuple[int, Any]:
+    return index, _cv_task(*arguments)
+
+
 def _summarise(
     spec: ModelSpec,
     oof: pd.DataFrame,
@@ -698,17 +702,18 @@ def evaluate_zoo(
         )
         # the slowest models first, so that the processes finish together
         run_order = sorted(range(len(tasks)), key=lambda i: _cost_rank(tasks[i][0]))
-        jobs = Parallel(n_jobs=n_jobs, return_as="generator")(
-            delayed(_cv_task)(*task(*tasks[i])) for i in run_order
+        # unordered: a fold's line is printed when it finishes, not after every earlier task
+        jobs = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
+            delayed(_indexed_cv_task)(i, task(*tasks[i])) for i in run_order
         )
         done: dict[int, Any] = {}
         if progress is not None:
             with progress.step(label_text):
-                for i, res in zip(run_order, jobs, strict=True):
+                for i, res in jobs:
                     done[i] = res
                     announce(*tasks[i], res)
         else:
-            done = dict(zip(run_order, jobs, strict=True))
+            done = dict(jobs)
         results = [done[i] for i in range(len(tasks))]
 
     rows, fold_frames, oof_by_model, seconds = [], [], {}, {}
