@@ -29,7 +29,11 @@ a monotone recalibration (the spec's ``calibrate``; an estimator's own Platt map
 choice and is skipped there (an estimator lists such settings in ``ranking_params``, e.g. the
 ensemble's ``calibration_cv: 0``); and parameters that only change how a fitted model mixes its
 parts into a score (an estimator's ``rescore_params``, e.g. the ensemble's ``near_weight``) are set
-on the model fitted once per inner fold instead of refitting it for every value.
+on the model fitted once per inner fold instead of refitting it for every value. The inner loop's
+out-of-fold scores under the chosen setting then serve the outer model's own calibration
+(``fit(calibration_scores=...)``, the ensemble's Platt map) instead of a second cross-fit of the
+same rows: same method, other folds, so the ranking within an outer fold is unchanged and the
+calibrated probabilities move slightly (benchmarks/README.md, "Honest protocol").
 """
 
 from __future__ import annotations
@@ -159,6 +163,91 @@ def _spec_with(spec: ModelSpec, params: dict[str, Any]) -> ModelSpec:
     return dataclasses.replace(spec, params={**spec.params, **params})
 
 
+def _tune(
+    spec: ModelSpec,
+    X: pd.DataFrame,
+    label: np.ndarray,
+    groups: np.ndarray,
+    consumption: np.ndarray | None = None,
+    sample_weight: np.ndarray | None = None,
+    line: float = DEFAULT_LINE,
+    features: Any = None,
+    stratify: bool = DEFAULT_STRATIFY,
+    y_ordinal: np.ndarray | None = None,
+    reached: np.ndarray | None = None,
+    selection: str | dict[str, Any] | None = None,
+    seed: int = 0,
+    tune: TuneSpec | None = None,
+) -> tuple[dict[str, Any], pd.DataFrame, np.ndarray]:
+    """:func:`tune_settings`, plus each row's out-of-fold score under the chosen setting."""
+    tune = tune or spec.tune
+    if tune is None:
+        raise ValueError(f"model {spec.name!r} declares no tune: grid to choose from")
+    label = np.asarray(label).astype(int)
+    groups = np.asarray(groups)
+    n = len(label)
+    if len(np.unique(groups)) < tune.folds:
+        raise ValueError(
+            f"model {spec.name!r}: tune.folds {tune.folds} is more than the "
+            f"{len(np.unique(groups))} groups of an outer training fold; lower tune.folds"
+        )
+    candidates = tune.candidates()
+    names = [setting_text(c) for c in candidates]
+    cls = ESTIMATORS[spec.estimator]
+    # settings a fitted model can change without a refit (only on the bare estimator: a
+    # selection-aware wrapper would keep its own fit of them)
+    rescore = set(getattr(cls, "rescore_params", ())) if selection is None else set()
+    cheap = dict(getattr(cls, "ranking_params", {}))
+    fits: dict[str, list[dict[str, Any]]] = {}
+    for cand in candidates:
+        fixed = {k: v for k, v in cand.items() if k not in rescore}
+        fits.setdefault(setting_text(fixed), []).append(cand)
+    per_fold: dict[str, list[float]] = {name: [] for name in names}
+    oof = {name: np.full(n, np.nan) for name in names}
+    splits = _splitter(tune.folds, stratify, seed).split(np.zeros(n), label, groups)
+    for train, test in splits:
+        w_test = _opt(sample_weight, test)
+        for group in fits.values():
+            fixed = {k: v for k, v in group[0].items() if k not in rescore}
+            pipeline = build_model(
+                _spec_with(spec, {**cheap, **fixed}),
+                line=line,
+                features=features,
+                calibrate=False,  # monotone: the inner ranking metrics do not change
+                random_state=seed,
+                selection=selection,
+            )
+            fit_model(
+                pipeline,
+                _take(X, train),
+                consumption=_opt(consumption, train),
+                label=label[train],
+                sample_weight=_opt(sample_weight, train),
+                groups=groups[train],
+                line=line,
+                y_ordinal=_opt(y_ordinal, train),
+                reached=_opt(reached, train),
+            )
+            X_test = pipeline[:-1].transform(_take(X, test))
+            model = pipeline.steps[-1][1]
+            for cand in group:
+                rescored = {k: v for k, v in cand.items() if k in rescore}
+                if rescored:
+                    model.set_params(**rescored)
+                p = model.predict_proba(X_test)[:, 1]
+                oof[setting_text(cand)][test] = p
+                metrics = evaluate_scores(label[test], p, sample_weight=w_test)
+                per_fold[setting_text(cand)].append(float(metrics[tune.metric]))
+    means = np.array([np.nanmean(per_fold[c]) for c in names])
+    signed = means if greater_is_better(tune.metric) else -means
+    best = int(np.nanargmax(signed))  # first of the best: grid order breaks ties
+    scores = pd.DataFrame(
+        {"setting": names, "score": means, "metric": tune.metric, "chosen": False}
+    )
+    scores.loc[best, "chosen"] = True
+    return dict(candidates[best]), scores, oof[names[best]]
+
+
 def tune_settings(
     spec: ModelSpec,
     X: pd.DataFrame,
@@ -203,70 +292,12 @@ def tune_settings(
     ValueError
         When the spec declares no grid, or the rows hold fewer groups than ``tune.folds``.
     """
-    tune = tune or spec.tune
-    if tune is None:
-        raise ValueError(f"model {spec.name!r} declares no tune: grid to choose from")
-    label = np.asarray(label).astype(int)
-    groups = np.asarray(groups)
-    n = len(label)
-    if len(np.unique(groups)) < tune.folds:
-        raise ValueError(
-            f"model {spec.name!r}: tune.folds {tune.folds} is more than the "
-            f"{len(np.unique(groups))} groups of an outer training fold; lower tune.folds"
-        )
-    candidates = tune.candidates()
-    cls = ESTIMATORS[spec.estimator]
-    # settings a fitted model can change without a refit (only on the bare estimator: a
-    # selection-aware wrapper would keep its own fit of them)
-    rescore = set(getattr(cls, "rescore_params", ())) if selection is None else set()
-    cheap = dict(getattr(cls, "ranking_params", {}))
-    fits: dict[str, list[dict[str, Any]]] = {}
-    for cand in candidates:
-        fixed = {k: v for k, v in cand.items() if k not in rescore}
-        fits.setdefault(setting_text(fixed), []).append(cand)
-    per_fold: dict[str, list[float]] = {setting_text(c): [] for c in candidates}
-    splits = _splitter(tune.folds, stratify, seed).split(np.zeros(n), label, groups)
-    for train, test in splits:
-        w_test = _opt(sample_weight, test)
-        for group in fits.values():
-            fixed = {k: v for k, v in group[0].items() if k not in rescore}
-            pipeline = build_model(
-                _spec_with(spec, {**cheap, **fixed}),
-                line=line,
-                features=features,
-                calibrate=False,  # monotone: the inner ranking metrics do not change
-                random_state=seed,
-                selection=selection,
-            )
-            fit_model(
-                pipeline,
-                _take(X, train),
-                consumption=_opt(consumption, train),
-                label=label[train],
-                sample_weight=_opt(sample_weight, train),
-                groups=groups[train],
-                line=line,
-                y_ordinal=_opt(y_ordinal, train),
-                reached=_opt(reached, train),
-            )
-            X_test = pipeline[:-1].transform(_take(X, test))
-            model = pipeline.steps[-1][1]
-            for cand in group:
-                rescored = {k: v for k, v in cand.items() if k in rescore}
-                if rescored:
-                    model.set_params(**rescored)
-                p = model.predict_proba(X_test)[:, 1]
-                metrics = evaluate_scores(label[test], p, sample_weight=w_test)
-                per_fold[setting_text(cand)].append(float(metrics[tune.metric]))
-    names = [setting_text(c) for c in candidates]
-    means = np.array([np.nanmean(per_fold[c]) for c in names])
-    signed = means if greater_is_better(tune.metric) else -means
-    best = int(np.nanargmax(signed))  # first of the best: grid order breaks ties
-    scores = pd.DataFrame(
-        {"setting": names, "score": means, "metric": tune.metric, "chosen": False}
-    )
-    scores.loc[best, "chosen"] = True
-    return dict(candidates[best]), scores
+    chosen, scores, _ = _tune(
+        spec, X, label, groups, consumption=consumption, sample_weight=sample_weight, line=line,
+        features=features, stratify=stratify, y_ordinal=y_ordinal, reached=reached,
+        selection=selection, seed=seed, tune=tune,
+    )  # fmt: skip
+    return chosen, scores
 
 
 def grouped_cross_validate(
@@ -362,9 +393,9 @@ def grouped_cross_validate(
             if folds is not None and fold not in folds:
                 continue
             start = time.perf_counter()
-            fold_spec, chosen_text = spec, ""
+            fold_spec, chosen_text, inner_oof = spec, "", None
             if nested:
-                chosen, scores = tune_settings(
+                chosen, scores, inner_oof = _tune(
                     spec,
                     _take(X, train),
                     label[train],
@@ -400,6 +431,7 @@ def grouped_cross_validate(
                 line=line,
                 y_ordinal=_opt(y_ordinal, train),
                 reached=_opt(reached, train),
+                calibration_scores=inner_oof,
             )
             p_raw, p_cal = _raw_and_calibrated(pipeline, _take(X, test))
             part = pd.DataFrame(
@@ -548,6 +580,7 @@ def fit_final(
         ``selection``).
     """
     chosen: dict[str, Any] = {}
+    inner_oof = None
     if tune and spec.tune is not None:
         rows = np.arange(len(X))
         label_all = (
@@ -555,7 +588,7 @@ def fit_final(
             if label is not None
             else (np.asarray(consumption, dtype=float) < line).astype(int)
         )
-        chosen, _ = tune_settings(
+        chosen, _, inner_oof = _tune(
             spec,
             X,
             label_all,
@@ -589,6 +622,7 @@ def fit_final(
         line=line,
         y_ordinal=y_ordinal,
         reached=reached,
+        calibration_scores=inner_oof,
     )
     # desils are fixed by the survey's weighted distribution, so every batch scores alike
     fitted = attach_desil_cutpoints(fitted, X, sample_weight)

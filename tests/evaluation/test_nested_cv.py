@@ -9,6 +9,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import rankdata
 
 from targeting.config.errors import SpecError
 from targeting.config.model import TuneSpec, read_model_spec
@@ -136,3 +137,42 @@ def test_zoo_reports_each_fold_choice_and_tuning_notes_say_how(capsys):
     notes = tuning_notes(res.data_name, ["logit"], [100, 101], "area", nested=res.nested())
     assert notes["logit"]["verdict"] == "nested"
     assert "inner 3-fold CV" in notes["logit"]["inner"]
+
+
+def test_outer_ensemble_calibrates_on_the_inner_scores_and_ranks_as_if_refitted():
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    from targeting.pmt.calibration import clipped_logit, fit_platt
+
+    X, label, target4, _ = _data(n=300, seed=2)
+    ens = load_specs(names=["ensemble"])[0]
+    spec = dataclasses.replace(
+        ens,
+        params={**ens.params, "n_estimators": 20, "max_iter": 20},
+        tune=TuneSpec(grid={"near_weight": [0.0, 1.0]}, folds=3),
+    )
+    feats = data_feature_transformer(X, scale=False, impute=False)
+    hh = np.arange(len(X))
+    cv = grouped_cross_validate(
+        spec, X, label, hh, n_splits=3, seed=9, features=feats, stratify=True,
+        y_ordinal=target4, folds=[0],
+    )  # fmt: skip
+    train, test = next(StratifiedGroupKFold(3, shuffle=True, random_state=9).split(X, label, hh))
+    chosen = json.loads(cv.fold_metrics.loc[0, "tuned"])
+    own = dataclasses.replace(spec, params={**spec.params, **chosen})
+    pipe = build_model(own, features=feats, random_state=9)
+    fit_model(pipe, X.iloc[train], label=label[train], y_ordinal=target4[train])
+    # the members are the same fit, only the (increasing) Platt map differs: same ranking
+    raw = pipe.steps[-1][1].score_households(pipe[:-1].transform(X.iloc[test]))
+    own_p = pipe.predict_proba(X.iloc[test])[:, 1]
+    np.testing.assert_array_equal(rankdata(cv.oof["p_extreme"]), rankdata(own_p))
+    # and the Platt map is the one of the inner loop's out-of-fold scores
+    from targeting.evaluation.cv import _tune
+
+    _, _, inner = _tune(
+        spec, X.iloc[train], label[train], hh[train], features=feats, stratify=True,
+        y_ordinal=target4[train], seed=9,
+    )  # fmt: skip
+    coef, _ = fit_platt(clipped_logit(inner), label[train], np.ones(len(train)))
+    expected = 1 / (1 + np.exp(-(coef[0] + coef[1] * clipped_logit(np.clip(raw, 0, 1)))))
+    np.testing.assert_allclose(cv.oof["p_extreme"], expected, rtol=1e-6)
