@@ -67,9 +67,9 @@ class TuneSpec:
         Inner folds (grouped and stratified like the outer folds).
     """
 
-    grid: dict[str, Annotated[list[Any], Field(min_length=1)]] = Field(min_length=1)
+    grid: Annotated[dict[str, Annotated[list[Any], Field(min_length=1)]], Field(min_length=1)]
     metric: TuneMetric = "ee_at_true_share"
-    folds: int = Field(3, ge=2)
+    folds: Annotated[int, Field(ge=2)] = 3
 
     def candidates(self) -> list[dict[str, Any]]:
         """Every combination of the grid, the first key varying slowest.

@@ -449,7 +449,7 @@ def grouped_cross_validate(
                 part["reached"] = np.asarray(reached, dtype=bool)[test]
             records.append(part)
             metrics = evaluate_scores(label[test], p_cal, sample_weight=_opt(sample_weight, test))
-            row = {"repeat": repeat, "fold": fold, "n_test": len(test), **metrics}
+            row: dict[str, Any] = {"repeat": repeat, "fold": fold, "n_test": len(test), **metrics}
             if nested:
                 row["tuned"] = chosen_text
                 row["tune_seconds"] = tune_seconds

@@ -656,7 +656,9 @@ def evaluate_zoo(
     if n_groups < n_splits:
         raise ValueError(f"{n_groups} groups cannot make {n_splits} grouped folds")
 
-    tasks = [(spec, r, k) for spec in runnable for r in range(n_repeats) for k in range(n_splits)]
+    tasks: list[tuple[ModelSpec, int, int]] = [
+        (spec, r, k) for spec in runnable for r in range(n_repeats) for k in range(n_splits)
+    ]
     feats = {spec.name: _spec_features(spec, X, features) for spec in runnable}
 
     def task(spec: ModelSpec, r: int, k: int) -> tuple[Any, ...]:
@@ -687,14 +689,14 @@ def evaluate_zoo(
     if n_jobs == 1:
         for spec in runnable:
             label_text = f"Cross-validating {spec.name} ({n_repeats} x {n_splits}-fold, {group_by})"
-            mine = [t for t in tasks if t[0] is spec]
+            its_tasks = [t for t in tasks if t[0] is spec]
             if progress is not None:
                 with progress.step(label_text):
-                    for t in mine:
+                    for t in its_tasks:
                         results.append(_cv_task(*task(*t)))
                         announce(*t, results[-1])
             else:
-                results += [_cv_task(*task(*t)) for t in mine]
+                results += [_cv_task(*task(*t)) for t in its_tasks]
     else:
         label_text = (
             f"Cross-validating {len(runnable)} models ({n_repeats} x {n_splits}-fold, "
@@ -709,9 +711,10 @@ def evaluate_zoo(
         done: dict[int, Any] = {}
         if progress is not None:
             with progress.step(label_text):
-                for i, res in jobs:
-                    done[i] = res
-                    announce(*tasks[i], res)
+                for index, result in jobs:
+                    done[index] = result
+                    spec_i, r_i, k_i = tasks[index]
+                    announce(spec_i, r_i, k_i, result)
         else:
             done = dict(jobs)
         results = [done[i] for i in range(len(tasks))]
