@@ -61,7 +61,15 @@ def run_once(pythonpath: Path) -> dict[str, object]:
     Returns wall and CPU time and the ensemble's figures. The data spec and the model specs are
     each package's packaged copies when the folder has no ``experiments/``, ``models/``.
     """
-    env = {**os.environ, "PYTHONPATH": str(pythonpath), "MLFLOW_DISABLE_TELEMETRY": "true"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(pythonpath),
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+        # the shared data folder is found beside the checkout; the baseline is extracted elsewhere
+        "TARGETING_SHARED_DATA": os.environ.get(
+            "TARGETING_SHARED_DATA", str(ROOT.parent / "shared" / "data")
+        ),
+    }
     load = os.getloadavg()[0]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
