@@ -175,11 +175,18 @@ def main(argv: list[str] | None = None) -> int:
         "tuned on; 0 reproduces the old, optimistic table)",
     )
     ap.add_argument("--boot", type=int, default=1000, help="paired bootstrap draws (default 1000)")
+    ap.add_argument(
+        "--models",
+        default=None,
+        help="comma-separated model names (default: every spec; Costa Rica's plain_raw needs "
+        "plain among them)",
+    )
     args = ap.parse_args(argv)
 
     t0 = time.perf_counter()
     progress = Progress()
-    specs = load_specs()
+    names = [n.strip() for n in args.models.split(",")] if args.models else None
+    specs = load_specs(names=names)
     kw = dict(n_splits=args.folds, n_repeats=args.repeats, seed=args.seed, stratify=True)
     results: dict[str, ZooEvaluation] = {}
     datas: dict[str, object] = {}

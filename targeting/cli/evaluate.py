@@ -213,7 +213,9 @@ def register(sub: Any) -> None:
             "(kelurahan for 'synthetic', the data spec's group_column otherwise), over\n"
             "households only with --group-by household (labelled optimistic). Each model gets a\n"
             "paired bootstrap interval of its AUC and EE difference against ols and plain, and\n"
-            "the output says which settings were tuned on which folds."
+            "the output says which settings were tuned on which folds. A model spec with a\n"
+            "tune: grid (the ensemble's near_weight) is tuned by nested CV: each outer fold\n"
+            "chooses by an inner CV on its own training rows, and a line per fold says which."
         ),
         epilog=(
             "Examples:\n"
