@@ -176,3 +176,37 @@ def test_outer_ensemble_calibrates_on_the_inner_scores_and_ranks_as_if_refitted(
     coef, _ = fit_platt(clipped_logit(inner), label[train], np.ones(len(train)))
     expected = 1 / (1 + np.exp(-(coef[0] + coef[1] * clipped_logit(np.clip(raw, 0, 1)))))
     np.testing.assert_allclose(cv.oof["p_extreme"], expected, rtol=1e-6)
+
+
+def test_evaluate_command_prints_and_returns_what_each_outer_fold_chose(tmp_path, capsys):
+    from targeting.cli.main import main
+
+    X, label, _, groups = _data(n=240, seed=8)
+    frame = X.assign(hhid=[f"H{i:04d}" for i in range(len(X))], district=groups.astype(str))
+    frame["status"] = np.where(label == 1, 1, 2)
+    frame.to_csv(tmp_path / "s.csv", index=False)
+    (tmp_path / "s.yaml").write_text(
+        "name: s\npath: s.csv\nid_column: hhid\ngroup_column: district\n"
+        "label: {type: class, column: status, extreme_value: 1}\n"
+        "features: {numeric: [x0, x1, x2, x3]}\n"
+    )
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "logit.yaml").write_text(
+        "name: logit\nestimator: LogitPMT\nparams: {C: 1.0}\nfeatures: full\n"
+        "tune: {grid: {C: [0.01, 1.0]}, metric: auc, folds: 2}\n"
+    )
+    args = [
+        "evaluate", "--data-spec", str(tmp_path / "s.yaml"), "--models-dir", str(models),
+        "--models", "logit", "--folds", "3", "--boot", "0", "--no-tracking", "--jobs", "1",
+    ]  # fmt: skip
+    assert main([*args, "--json"]) == 0
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)
+    info = out["tuning"]["logit"]
+    assert info["verdict"] == "nested" and len(info["nested"]["chosen"]) == 3
+    assert "inner 2-fold CV" in info["inner"]
+    # a progress line per outer fold names the inner loop's choice
+    assert captured.err.count("inner 2-fold CV by auc") == 3
+    assert main(args) == 0
+    assert "nested: logit: C in [0.01, 1.0] chosen in each outer fold" in capsys.readouterr().out
