@@ -810,7 +810,8 @@ def evaluate_zoo(
         else "from the data's column types"
     )  # fmt: skip
     if macro_f1 and data.target4 is not None:
-        with warnings.catch_warnings():
+        # one thread, as in the CV tasks: small matrices, and a busy machine
+        with warnings.catch_warnings(), threadpool_limits(limits=1):
             warnings.simplefilter("ignore")
             if progress is not None:
                 with progress.step("4-class macro-F1 (class-balanced boosting)"):
