@@ -50,7 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from targeting.console import Progress
 from targeting.data.costa_rica import load_costa_rica, load_costa_rica_raw_heads
 from targeting.evaluation.paired import paired_bootstrap, resampling_units
-from targeting.evaluation.provenance import REPORT_SEED, tuning_notes
+from targeting.evaluation.provenance import REPORT_SEED, nested_sentence, tuning_notes
 from targeting.evaluation.zoo import ZooEvaluation, evaluate_zoo, synthetic_survey_data
 from targeting.pmt.build import load_specs
 
@@ -175,11 +175,18 @@ def main(argv: list[str] | None = None) -> int:
         "tuned on; 0 reproduces the old, optimistic table)",
     )
     ap.add_argument("--boot", type=int, default=1000, help="paired bootstrap draws (default 1000)")
+    ap.add_argument(
+        "--models",
+        default=None,
+        help="comma-separated model names (default: every spec; Costa Rica's plain_raw needs "
+        "plain among them)",
+    )
     args = ap.parse_args(argv)
 
     t0 = time.perf_counter()
     progress = Progress()
-    specs = load_specs()
+    names = [n.strip() for n in args.models.split(",")] if args.models else None
+    specs = load_specs(names=names)
     kw = dict(n_splits=args.folds, n_repeats=args.repeats, seed=args.seed, stratify=True)
     results: dict[str, ZooEvaluation] = {}
     datas: dict[str, object] = {}
@@ -242,9 +249,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(paired_table(paired[name]).to_string(index=False))
         for model, info in tuning_notes(
-            res.data_name, res.table["model"], seeds, p["group_by"]
+            res.data_name, res.table["model"], seeds, p["group_by"], nested=res.nested()
         ).items():
             print(f"tuned: {model}: {info['settings']}; on {info['tuned_on']}: {info['verdict']}")
+            if "inner" in info:
+                print(f"nested: {model}: {info['inner']}")
     print("\n## Side by side")
     both = side_by_side(results)
     print(both.round(3).to_string(index=False))
@@ -263,6 +272,8 @@ def main(argv: list[str] | None = None) -> int:
             print(markdown(res.table[COLUMNS]))
             print(f"\nPaired differences ({name}):\n")
             print(markdown(paired_table(paired[name])))
+            for model, info in res.nested().items():
+                print(f"\nNested CV, {model}: {nested_sentence(info)}.")
         print("\n### Side by side\n")
         print(markdown(both))
 
@@ -272,7 +283,13 @@ def main(argv: list[str] | None = None) -> int:
 
         uri = args.tracking_uri or default_tracking_uri()
         for name, res in results.items():
-            tuning = tuning_notes(res.data_name, res.table["model"], seeds, res.params["group_by"])
+            tuning = tuning_notes(
+                res.data_name,
+                res.table["model"],
+                seeds,
+                res.params["group_by"],
+                nested=res.nested(),
+            )
             logged = log_evaluation(res, args.experiment, uri, paired=paired[name], tuning=tuning)
             print(f"MLflow: {res.data_name} run {logged['run_id']} ({uri})")
     print(f"\ntotal {seconds:.0f} s (evaluation), jobs {args.jobs}")

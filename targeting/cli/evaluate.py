@@ -93,7 +93,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             n_splits=args.folds,
             n_repeats=args.repeats,
             seed=args.seed,
-            group_by=args.group_by,
+            # the grouping decided above (an engineered adapter's regions are not a sampling
+            # area: Costa Rica used to be folded by its 6 regions while the output said households)
+            group_by=group_by,
             stratify=args.stratify,
             progress=progress,
             primary_metric=args.primary_metric,
@@ -106,10 +108,12 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from targeting.evaluation.provenance import tuning_notes
 
     seeds = list(range(args.seed, args.seed + args.repeats))
-    tuning = tuning_notes(result.data_name, result.table["model"], seeds, group_by)
+    tuning = tuning_notes(
+        result.data_name, result.table["model"], seeds, group_by, nested=result.nested()
+    )
     paired = None
     models = result.table["model"].tolist()
-    references = [m for m in ("ols", "plain") if m in models]
+    references = [m for m in ("ols", "plain", "plain_raw") if m in models]
     if args.boot > 0 and references:
         with progress.step(f"Paired bootstrap by {group_by} ({args.boot} draws)"):
             units = resampling_units(result.oof["id"], data.ids, data.groups, group_by)
@@ -177,6 +181,8 @@ def _print(result: Any, summary: dict[str, Any]) -> None:
             )
     for model, info in summary["tuning"].items():
         print(f"tuned: {model}: {info['settings']}; on {info['tuned_on']}: {info['verdict']}")
+        if "inner" in info:
+            print(f"nested: {model}: {info['inner']}")
     best = "highest" if greater_is_better(result.primary_metric) else "lowest"
     print(f"\nchampion: {result.champion} ({best} {result.primary_metric})")
     for name, reason in result.skipped.items():
@@ -207,7 +213,9 @@ def register(sub: Any) -> None:
             "(kelurahan for 'synthetic', the data spec's group_column otherwise), over\n"
             "households only with --group-by household (labelled optimistic). Each model gets a\n"
             "paired bootstrap interval of its AUC and EE difference against ols and plain, and\n"
-            "the output says which settings were tuned on which folds."
+            "the output says which settings were tuned on which folds. A model spec with a\n"
+            "tune: grid (the ensemble's near_weight) is tuned by nested CV: each outer fold\n"
+            "chooses by an inner CV on its own training rows, and a line per fold says which."
         ),
         epilog=(
             "Examples:\n"

@@ -58,6 +58,7 @@ from sklearn.metrics import f1_score
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+from threadpoolctl import threadpool_limits
 
 from targeting.data import schema
 from targeting.data.household import HouseholdData
@@ -86,6 +87,7 @@ __all__ = [
     "four_class_macro_f1",
     "ordinal_from_consumption",
     "synthetic_survey_data",
+    "tuned_summary",
 ]
 
 ORDINAL_LEVELS: tuple[float, float, float] = (1.0, 1.5, 2.0)
@@ -134,6 +136,10 @@ class ZooEvaluation:
         ``n_households``, ``n_groups``, ``true_share``, ``weighted``.
     notes : dict
         The data's loading notes and extra figures (e.g. ``macro_f1_4class`` on Costa Rica).
+    tuning : pandas.DataFrame
+        Nested CV of the specs with ``tune:``: one row per model × repeat × outer fold ×
+        candidate (``model``, ``repeat``, ``fold``, ``setting``, ``score``, ``metric``,
+        ``chosen``), from :attr:`targeting.evaluation.cv.CVResult.tuning`.
     """
 
     data_name: str
@@ -149,6 +155,37 @@ class ZooEvaluation:
     skipped: dict[str, str] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
     notes: dict[str, Any] = field(default_factory=dict)
+    tuning: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def nested(self) -> dict[str, dict[str, Any]]:
+        """What the nested CV tuned, per tuned model: grid, metric, inner folds, and the setting
+        each outer fold chose.
+
+        Returns
+        -------
+        dict
+            Model name to ``grid`` (parameter to values), ``metric``, ``inner_folds``, ``chosen``
+            (one entry per outer repeat and fold: ``repeat``, ``fold``, ``setting``) and
+            ``summary`` (:func:`tuned_summary`).
+        """
+        out: dict[str, dict[str, Any]] = {}
+        for spec in self.specs:
+            if spec.tune is None or not len(self.tuning):
+                continue
+            mine = self.tuning[(self.tuning["model"] == spec.name) & self.tuning["chosen"]]
+            out[spec.name] = {
+                "grid": {k: list(v) for k, v in spec.tune.grid.items()},
+                "metric": spec.tune.metric,
+                "inner_folds": int(spec.tune.folds),
+                "chosen": [
+                    {"repeat": int(r.repeat), "fold": int(r.fold), "setting": str(r.setting)}
+                    for r in mine.sort_values(["repeat", "fold"]).itertuples()
+                ],
+                "summary": tuned_summary(
+                    self.fold_metrics[self.fold_metrics["model"] == spec.name]
+                ),
+            }
+        return out
 
     def summary(self) -> dict[str, Any]:
         """A JSON-able summary (the table as records, champion, protocol, notes).
@@ -436,9 +473,14 @@ def _cv_task(
     line: float,
     features: Any,
     stratify: bool,
-) -> tuple[pd.DataFrame, pd.DataFrame, float]:
+    fold: int,
+    report: Any = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, float, pd.DataFrame]:
     start = time.perf_counter()
-    with warnings.catch_warnings():
+    # one thread per task: the folds run in parallel processes, and OpenMP's threads on these
+    # small matrices mostly wait for each other (one ensemble fit on Costa Rica: 130 s of CPU
+    # with the default threads on a busy 2-core machine, 20 s with one)
+    with warnings.catch_warnings(), threadpool_limits(limits=1):
         warnings.simplefilter("ignore")
         cv = grouped_cross_validate(
             spec,
@@ -454,10 +496,17 @@ def _cv_task(
             features=features,
             stratify=stratify,
             y_ordinal=y_ordinal,
+            folds=[fold],
+            report=report,
         )
     oof = cv.oof.assign(repeat=repeat)
     fold_metrics = cv.fold_metrics.assign(repeat=repeat, model=spec.name)
-    return oof, fold_metrics, time.perf_counter() - start
+    tuning = cv.tuning.assign(repeat=repeat, model=spec.name) if len(cv.tuning) else cv.tuning
+    return oof, fold_metrics, time.perf_counter() - start, tuning
+
+
+def _indexed_cv_task(index: int, arguments: tuple[Any, ...]) -> tuple[int, Any]:
+    return index, _cv_task(*arguments)
 
 
 def _summarise(
@@ -475,6 +524,31 @@ def _summarise(
     row["ece_before"] = ece_before if spec.calibrate else float("nan")
     row["true_share"] = summary["true_share"]
     return row
+
+
+def tuned_summary(fold_metrics: pd.DataFrame) -> str:
+    """How often each setting was chosen by the outer folds of a nested CV.
+
+    Parameters
+    ----------
+    fold_metrics : pandas.DataFrame
+        One model's fold metrics; its ``tuned`` column holds each outer fold's chosen setting.
+
+    Returns
+    -------
+    str
+        E.g. ``{"near_weight": 0.5} x3; {"near_weight": 0.25} x2``, most chosen first (ties in
+        setting order); empty when the model was not tuned.
+    """
+    if "tuned" not in fold_metrics.columns:
+        return ""
+    values = fold_metrics["tuned"].dropna().astype(str)
+    values = values[values != ""]
+    if values.empty:
+        return ""
+    counts = values.value_counts()
+    order = sorted(counts.index, key=lambda v: (-int(counts[v]), v))
+    return "; ".join(f"{v} x{int(counts[v])}" for v in order)
 
 
 def _cost_rank(spec: ModelSpec) -> int:
@@ -582,69 +656,85 @@ def evaluate_zoo(
     if n_groups < n_splits:
         raise ValueError(f"{n_groups} groups cannot make {n_splits} grouped folds")
 
-    tasks = [(spec, r) for spec in runnable for r in range(n_repeats)]
+    tasks: list[tuple[ModelSpec, int, int]] = [
+        (spec, r, k) for spec in runnable for r in range(n_repeats) for k in range(n_splits)
+    ]
     feats = {spec.name: _spec_features(spec, X, features) for spec in runnable}
 
-    def task(spec: ModelSpec, r: int) -> tuple[Any, ...]:
+    def task(spec: ModelSpec, r: int, k: int) -> tuple[Any, ...]:
         return (
             spec, X, label, groups, consumption, weights,
             y_ordinal if _takes_ordinal(spec) else None,
-            n_splits, seed, r, line, feats[spec.name], stratify,
+            n_splits, seed, r, line, feats[spec.name], stratify, k,
         )  # fmt: skip
 
-    # one line per model x repeat (n_splits folds) as it finishes: on Costa Rica a repeat of the
-    # ensemble takes over a minute, and the parallel path used to print nothing for 2-3 minutes
-    def announce(spec: ModelSpec, r: int, res: tuple[Any, ...]) -> None:
-        if progress is not None:
-            progress.note(
-                f"{spec.name}: repeat {r + 1}/{n_repeats} ({n_splits} folds, {group_by}) "
-                f"done in {res[2]:.1f} s"
+    # one line per model x repeat x fold as it finishes (with the setting a nested model's inner
+    # loop chose): an ensemble fold on Costa Rica takes 20-40 s, and the parallel path used to
+    # print nothing for 2-3 minutes
+    def announce(spec: ModelSpec, r: int, k: int, res: tuple[Any, ...]) -> None:
+        if progress is None:
+            return
+        chosen = ""
+        if "tuned" in res[1].columns and spec.tune is not None:
+            chosen = (
+                f" (inner {spec.tune.folds}-fold CV by {spec.tune.metric}: "
+                f"{res[1]['tune_seconds'].iloc[0]:.1f} s, chose {res[1]['tuned'].iloc[0]})"
             )
+        progress.note(
+            f"{spec.name}: repeat {r + 1}/{n_repeats}, fold {k + 1}/{n_splits} ({group_by}) "
+            f"done in {res[2]:.1f} s{chosen}"
+        )
 
     results: list[Any] = []
     if n_jobs == 1:
         for spec in runnable:
             label_text = f"Cross-validating {spec.name} ({n_repeats} x {n_splits}-fold, {group_by})"
+            its_tasks = [t for t in tasks if t[0] is spec]
             if progress is not None:
                 with progress.step(label_text):
-                    for r in range(n_repeats):
-                        results.append(_cv_task(*task(spec, r)))
-                        announce(spec, r, results[-1])
+                    for t in its_tasks:
+                        results.append(_cv_task(*task(*t)))
+                        announce(*t, results[-1])
             else:
-                results += [_cv_task(*task(spec, r)) for r in range(n_repeats)]
+                results += [_cv_task(*task(*t)) for t in its_tasks]
     else:
         label_text = (
             f"Cross-validating {len(runnable)} models ({n_repeats} x {n_splits}-fold, "
-            f"{group_by}, {n_jobs} processes)"
+            f"{group_by}, {n_jobs} processes, one task per model, repeat and fold)"
         )
-        # the slowest models first, so that the two processes finish together
+        # the slowest models first, so that the processes finish together
         run_order = sorted(range(len(tasks)), key=lambda i: _cost_rank(tasks[i][0]))
-        jobs = Parallel(n_jobs=n_jobs, return_as="generator")(
-            delayed(_cv_task)(*task(*tasks[i])) for i in run_order
+        # unordered: a fold's line is printed when it finishes, not after every earlier task
+        jobs = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
+            delayed(_indexed_cv_task)(i, task(*tasks[i])) for i in run_order
         )
         done: dict[int, Any] = {}
         if progress is not None:
             with progress.step(label_text):
-                for i, res in zip(run_order, jobs, strict=True):
-                    done[i] = res
-                    announce(*tasks[i], res)
+                for index, result in jobs:
+                    done[index] = result
+                    spec_i, r_i, k_i = tasks[index]
+                    announce(spec_i, r_i, k_i, result)
         else:
-            done = dict(zip(run_order, jobs, strict=True))
+            done = dict(jobs)
         results = [done[i] for i in range(len(tasks))]
 
     rows, fold_frames, oof_by_model, seconds = [], [], {}, {}
+    tuning_frames: list[pd.DataFrame] = []
     for spec in runnable:
-        mine = [res for (s, _), res in zip(tasks, results, strict=True) if s is spec]
+        mine = [res for (s, _, _), res in zip(tasks, results, strict=True) if s is spec]
         oof = pd.concat([m[0] for m in mine], ignore_index=True)
         fm = pd.concat([m[1] for m in mine], ignore_index=True)
         seconds[spec.name] = float(sum(m[2] for m in mine))
         oof_by_model[spec.name] = oof.sort_values(["repeat", "row"], kind="stable")
         fold_frames.append(fm)
+        tuning_frames += [m[3] for m in mine if len(m[3])]
         row = _summarise(spec, oof, fm, weights)
         row.update(
             estimator=spec.estimator,
             target=_target_kind(spec),
             ordinal=bool(_takes_ordinal(spec) and y_ordinal is not None),
+            tuned=tuned_summary(fm),
             seconds=seconds[spec.name],
         )
         rows.append(row)
@@ -720,7 +810,8 @@ def evaluate_zoo(
         else "from the data's column types"
     )  # fmt: skip
     if macro_f1 and data.target4 is not None:
-        with warnings.catch_warnings():
+        # one thread, as in the CV tasks: small matrices, and a busy machine
+        with warnings.catch_warnings(), threadpool_limits(limits=1):
             warnings.simplefilter("ignore")
             if progress is not None:
                 with progress.step("4-class macro-F1 (class-balanced boosting)"):
@@ -759,4 +850,11 @@ def evaluate_zoo(
         skipped=skipped,
         params=params,
         notes=notes,
+        tuning=(
+            front(pd.concat(tuning_frames, ignore_index=True), ["model", "repeat", "fold"])
+            if tuning_frames
+            else pd.DataFrame(
+                columns=["model", "repeat", "fold", "setting", "score", "metric", "chosen"]
+            )
+        ),
     )

@@ -94,6 +94,7 @@ def fit_model(
     line: float = DEFAULT_LINE,
     y_ordinal: Any = None,
     reached: Any = None,
+    calibration_scores: Any = None,
 ) -> Pipeline:
     """Fit a pipeline (or a spec's pipeline) on the target its model needs.
 
@@ -120,6 +121,10 @@ def fit_model(
     reached : array-like of bool, optional
         Programme reach of each row, passed to models whose ``fit`` accepts ``reached``
         (:class:`~targeting.pmt.selection.SelectionAwarePMT`), ignored by the others.
+    calibration_scores : array-like, optional
+        Out-of-fold scores of the rows from a nested CV's inner loop, passed to models whose
+        ``fit`` accepts ``calibration_scores`` (the ensemble learns its Platt map from them
+        instead of cross-fitting again), ignored by the others.
 
     Returns
     -------
@@ -156,4 +161,6 @@ def fit_model(
         params["model__groups"] = np.asarray(groups)
     if y_ordinal is not None and "y_ordinal" in inspect.signature(model.fit).parameters:
         params["model__y_ordinal"] = np.asarray(y_ordinal)
+    if calibration_scores is not None and "calibration_scores" in fit_parameters:
+        params["model__calibration_scores"] = np.asarray(calibration_scores, dtype=float)
     return pipeline.fit(X, y, **params)

@@ -127,6 +127,14 @@ class OrdinalEnsemblePMT(BinaryPMT):
     >>> p_extreme = m.predict_proba(d.X)[:, 1]  # doctest: +SKIP
     """
 
+    #: Parameters a fitted ensemble applies only when it mixes its members' probabilities into a
+    #: score: a nested-CV inner loop sets them on a model fitted once instead of refitting it
+    #: for every value (:func:`targeting.evaluation.cv.tune_settings`).
+    rescore_params: tuple[str, ...] = ("near_weight",)
+    #: Settings that make a fit cheaper without changing the ranking of its scores (the Platt map
+    #: is monotone and the members are seeded alike): used by inner loops that tune on ranks.
+    ranking_params: dict[str, Any] = {"calibration_cv": 0}  # noqa: RUF012 (read-only)
+
     def __init__(
         self,
         members: tuple[str, ...] = MEMBERS,
@@ -238,7 +246,12 @@ class OrdinalEnsemblePMT(BinaryPMT):
 
     # ------------------------------------------------------------------ API
     def fit(
-        self, X: Any, y: Any, sample_weight: Any = None, y_ordinal: Any = None
+        self,
+        X: Any,
+        y: Any,
+        sample_weight: Any = None,
+        y_ordinal: Any = None,
+        calibration_scores: Any = None,
     ) -> OrdinalEnsemblePMT:
         """Fit the members (and the calibration map).
 
@@ -253,6 +266,12 @@ class OrdinalEnsemblePMT(BinaryPMT):
         y_ordinal : array-like of shape (n_samples,), optional
             An ordered label whose lowest class is the extreme class (e.g. Costa Rica's
             4-level ``Target``); switches the members to ordinal mode.
+        calibration_scores : array-like of shape (n_samples,), optional
+            Out-of-fold raw scores of these rows from a cross-fit done elsewhere with these
+            settings (a nested CV's inner loop, :func:`targeting.evaluation.cv.tune_settings`):
+            the Platt map is learned from them instead of from the model's own
+            ``calibration_cv``-fold cross-fit, which would fit the members again on other folds
+            of the same rows. Ignored when ``calibration_cv`` is 0.
 
         Returns
         -------
@@ -297,7 +316,13 @@ class OrdinalEnsemblePMT(BinaryPMT):
 
         self.platt_ = None
         cv = int(self.calibration_cv or 0)
-        if cv >= 2 and np.bincount(y_bin).min() >= cv:
+        if calibration_scores is not None and cv >= 2:
+            given = column_or_1d(calibration_scores).astype(float)
+            if len(given) != len(y_bin):
+                raise ValueError("calibration_scores must have one value per row of X")
+            coef, _ = fit_platt(clipped_logit(given), y_bin, w)
+            self.platt_ = (float(coef[0]), float(coef[1]))
+        elif cv >= 2 and np.bincount(y_bin).min() >= cv:
             oof = np.zeros(len(y_bin))
             folds = StratifiedKFold(cv, shuffle=True, random_state=self.random_state)
             for tr, te in folds.split(Xk, y_bin):

@@ -163,6 +163,13 @@ def check_model_spec(spec: ModelSpec) -> list[str]:
                 f"{where}: params.{key} is not a parameter of {spec.estimator}"
                 f"{did_you_mean(key, accepted)}; allowed: {', '.join(accepted)}"
             )
+        if spec.tune is not None:
+            for key in spec.tune.grid:
+                if key not in accepted:
+                    problems.append(
+                        f"{where}: tune.grid.{key} is not a parameter of {spec.estimator}"
+                        f"{did_you_mean(key, accepted)}; allowed: {', '.join(accepted)}"
+                    )
     feature_sets = feature_set_names()
     if spec.feature_set not in feature_sets:
         problems.append(
