@@ -133,7 +133,8 @@ COLLAPSED_COLUMNS: tuple[str, ...] = (
 copies of the household size. On Costa Rica's tuning fold seeds 0–4 (household folds) the
 ensemble's EE at the true share went from 0.638 to 0.631 without them (AUC 0.823 → 0.822; the
 penalised logit member alone 0.656 → 0.642): fewer redundant columns for the penalty and for the
-forest's random feature subsets (``targeting.evaluation.provenance``)."""
+forest's random feature subsets (``targeting.evaluation.provenance``). Reported once on seeds
+100–102: AUC 0.818 / EE 0.643 against 0.817 / 0.649 with them (``benchmarks/README.md``)."""
 
 MINCER_RETURN = 0.10
 """Return to a year of schooling in the earning-capacity index (the order of magnitude of Mincer
