@@ -22,7 +22,7 @@ features:
 
 Out-of-fold class probabilities are cached in ``--cache`` (default
 ``/tmp/costa_rica_candidates``), so a rerun only fits what is missing. The full run fits about
-30 candidates × 25 folds (≈ 1 hour of CPU; ``--only`` picks a few).
+20 candidates × 25 folds (long on a shared machine; ``--only`` picks a few).
 """
 
 from __future__ import annotations
