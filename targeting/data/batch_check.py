@@ -375,9 +375,13 @@ def check_registry_batch(batch: Any, among: np.ndarray | None = None) -> BatchCh
         kind = column(name).type
         if pa.types.is_dictionary(kind):
             kind = kind.value_type
-        # text or whole numbers read as pandas reads them; any other type is left to pandas
-        if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)) and not (
-            pa.types.is_integer(kind)
+        # text or whole numbers read as pandas reads them (an empty column: nothing to hold);
+        # any other type is left to pandas
+        if not (
+            pa.types.is_string(kind)
+            or pa.types.is_large_string(kind)
+            or pa.types.is_integer(kind)
+            or pa.types.is_null(kind)
         ):
             return everything
     codes: dict[str, np.ndarray] = {}
