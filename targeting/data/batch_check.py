@@ -13,9 +13,20 @@ string per row.
 them unchanged), and the rest, which the caller hands to ``validate_registry`` itself for the
 verdict and the reasons. The test is conservative: a row written in any other accepted form
 (``"Ya"`` for true, ``" earth"`` with a space, a count stored as text) is not clean, only slower.
-What stays batch-level is computed here on the whole batch: whether the batch is a Kota Serang
-registry (nine rows in ten name a Kota Serang kecamatan), which makes an unknown kecamatan a
-reason to set a row aside.
+What stays batch-level is decided here on the whole batch, as ``validate_registry`` decides it on
+the batch the pandas path gives it (the rows of one batch, less the ids that repeat in the file):
+whether the batch is a Kota Serang registry (nine filled kecamatan in ten are Kota Serang's),
+which makes an unknown kecamatan a reason to set a row aside, and then whether it names its
+kelurahan as the city profile does (nine filled kelurahan in ten listed under the row's
+kecamatan), which makes an unlisted kelurahan one (:func:`listed_areas`). The rows sent to
+``validate_registry`` get these decisions passed in (:class:`~targeting.data.schema.ListedAreas`),
+so a batch's verdict never depends on which of its rows were checked in numpy. The decisions are
+per batch on both paths, as they were before the numeric path (a file is as many registries as
+it has batches: a batch of another city's rows keeps its names whatever the other batches hold).
+
+The personal-data rules on ``household_id`` are mirrored too: an id of 15 or 16 digits (a NIK or
+a Kartu Keluarga number) and an id that contains, or is part of, the same row's NIK, name,
+address or phone (four characters or more) are not clean (validation sets them aside).
 """
 
 from __future__ import annotations
@@ -33,13 +44,17 @@ from targeting.data.schema import (
     CATEGORICAL_PROXIES,
     COUNT_PROXIES,
     KECAMATAN_KELURAHAN_COUNTS,
+    KELURAHAN_OF,
+    LISTED_SHARE,
     MAX_HH_SIZE,
     NUMERIC_PROXIES,
     OPTIONAL_AREA_COLUMNS,
     ORDERED_PROXIES,
+    PII_COLUMNS,
     PROGRAMME_COLUMNS,
     REGISTRY_COLUMNS,
     VERIFICATION_STATUSES,
+    ListedAreas,
 )
 
 __all__ = [
@@ -47,7 +62,9 @@ __all__ = [
     "KECAMATAN_MATCH_SHARE",
     "BatchCheck",
     "check_registry_batch",
+    "holds_personal_values",
     "kecamatan_rule",
+    "listed_areas",
     "string_hashes",
     "trimmed_ids",
 ]
@@ -59,12 +76,18 @@ CATEGORY_COLUMNS: dict[str, list[str]] = {
 }
 """Text columns with a closed vocabulary: a row is clean when its value is a level exactly."""
 
-KECAMATAN_MATCH_SHARE = 0.9
+KECAMATAN_MATCH_SHARE = LISTED_SHARE
 """``validate_registry`` treats a batch as a Kota Serang registry (and an unknown kecamatan as a
-defect) when at least this share of its filled kecamatan are Kota Serang's."""
+defect) when at least this share of its filled kecamatan are Kota Serang's (and an unlisted
+kelurahan as a defect when this share of its filled kelurahan are listed)."""
 
 _LIMITED_COUNTS = ["n_children_u5", "n_school_age", "n_elderly", "n_disabled", "n_workers"]
 _KNOWN_KECAMATAN = {k.casefold() for k in KECAMATAN_KELURAHAN_COUNTS}
+# kelurahan key -> the number of its kecamatan, and the kecamatan keys numbered the same way
+_PARENTS = sorted({v.casefold() for v in KELURAHAN_OF.values()})
+_PARENT_NUMBER = {k: i for i, k in enumerate(_PARENTS)}
+_KELURAHAN_PARENT = {k.casefold(): _PARENT_NUMBER[v.casefold()] for k, v in KELURAHAN_OF.items()}
+_NO_KECAMATAN, _OTHER_KECAMATAN, _UNLISTED = -1, -2, -3
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _RT_RW = re.compile(r"[0-9]{1,3}")
 
@@ -87,6 +110,11 @@ class BatchCheck:
     kecamatan_filled, kecamatan_known : numpy.ndarray of bool
         Whether a row names a kecamatan, and a Kota Serang one (how ``validate_registry``
         compares them), for the batch-level rule.
+    kelurahan_filled, kelurahan_listed : numpy.ndarray of bool
+        Whether a row names a kelurahan, and one the city profile lists under the row's
+        kecamatan (as ``validate_registry`` compares them).
+    areas : ListedAreas or None
+        The batch-level decisions (:func:`listed_areas`) that ``clean`` follows.
     whole_batch : bool
         True when the batch cannot be checked here (a required column missing or of another
         type): every row goes to ``validate_registry``.
@@ -98,6 +126,9 @@ class BatchCheck:
     numbers: dict[str, np.ndarray] = field(default_factory=dict)
     kecamatan_filled: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     kecamatan_known: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    kelurahan_filled: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    kelurahan_listed: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    areas: ListedAreas | None = None
     whole_batch: bool = False
 
 
@@ -106,6 +137,55 @@ def kecamatan_rule(filled: np.ndarray, known: np.ndarray) -> bool:
     if not filled.any():
         return False
     return bool(known[filled].mean() >= KECAMATAN_MATCH_SHARE)
+
+
+def listed_areas(
+    kecamatan_filled: np.ndarray,
+    kecamatan_known: np.ndarray,
+    kelurahan_filled: np.ndarray,
+    kelurahan_listed: np.ndarray,
+) -> ListedAreas:
+    """The decisions ``validate_registry`` takes on these rows: is an unlisted kecamatan set
+    aside, and (only then, as it checks kelurahan only in a Kota Serang registry) an unlisted
+    kelurahan."""
+    kecamatan = kecamatan_rule(kecamatan_filled, kecamatan_known)
+    kelurahan = kecamatan and kecamatan_rule(kelurahan_filled, kelurahan_listed)
+    return ListedAreas(kecamatan=kecamatan, kelurahan=kelurahan)
+
+
+def holds_personal_values(ids: list[Any], cells: dict[str, list[Any]]) -> np.ndarray:
+    """Whether each id contains, or is part of, a personal value of its row.
+
+    The test of ``validate_registry`` (``household_id`` against ``nik_head``, ``head_name``,
+    ``address``, ``phone``): both sides stripped, the personal value four characters or more,
+    the id four or more when it is the part. One comparison per row and column, in Python (a
+    substring test per row has no faster exact form; about 0.3 s per column per million rows,
+    and only when the file carries personal-data columns).
+
+    Parameters
+    ----------
+    ids : list
+        The rows' ids as text (None for null).
+    cells : dict of str to list
+        The personal-data columns present, each as text (None for null), aligned with ``ids``.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+    """
+    raw = ["" if v is None else str(v).strip() for v in ids]
+    out = np.zeros(len(raw), dtype=bool)
+    for values in cells.values():
+        secret = ["" if v is None else str(v).strip() for v in values]
+        out |= np.fromiter(
+            (
+                len(c) >= 4 and (c in r or (len(r) >= 4 and r in c))
+                for r, c in zip(raw, secret, strict=True)
+            ),
+            dtype=bool,
+            count=len(raw),
+        )
+    return out
 
 
 def trimmed_ids(column: Any) -> Any:
@@ -240,13 +320,16 @@ def _nulls(column: Any) -> np.ndarray:
     return np.asarray(pc.is_null(column).to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def check_registry_batch(batch: Any) -> BatchCheck:
+def check_registry_batch(batch: Any, among: np.ndarray | None = None) -> BatchCheck:
     """Sort a registry record batch's rows into clean rows and rows to validate with pandas.
 
     Parameters
     ----------
     batch : pyarrow.RecordBatch
         Registry rows as read (any column types; dictionary-encoded text is best).
+    among : numpy.ndarray of bool, optional
+        The rows the batch-level area decisions are taken on (default all): the rows the pandas
+        path validates together, i.e. less those whose id repeats in the file.
 
     Returns
     -------
@@ -280,21 +363,58 @@ def check_registry_batch(batch: Any) -> BatchCheck:
         pc.match_substring_regex(ids, r"[\x00-\x1f\x7f]").to_numpy(zero_copy_only=False),
         dtype=bool,
     )
+    # a NIK or KK number as id (15-16 digits) is set aside; ASCII only, so that RE2's digits
+    # are Python's (an id in other scripts is left to validation)
+    clean &= np.asarray(pc.string_is_ascii(ids).to_numpy(zero_copy_only=False), dtype=bool)
+    clean &= ~np.asarray(
+        pc.match_substring_regex(ids, r"^[0-9]{15,16}$").to_numpy(zero_copy_only=False),
+        dtype=bool,
+    )
+    personal = [name for name in PII_COLUMNS if name in names]
+    for name in personal:
+        kind = column(name).type
+        if pa.types.is_dictionary(kind):
+            kind = kind.value_type
+        # text or whole numbers read as pandas reads them (an empty column: nothing to hold);
+        # any other type is left to pandas
+        if not (
+            pa.types.is_string(kind)
+            or pa.types.is_large_string(kind)
+            or pa.types.is_integer(kind)
+            or pa.types.is_null(kind)
+        ):
+            return everything
     codes: dict[str, np.ndarray] = {}
     numbers: dict[str, np.ndarray] = {}
-    # areas: a plain non-empty name; the kecamatan's key decides the Kota Serang rule
-    filled = known = np.zeros(n, dtype=bool)
+    # areas: a plain non-empty name; the keys decide the Kota Serang rules
+    parent: dict[str, np.ndarray] = {}
+    filled_of: dict[str, np.ndarray] = {}
+    known = np.zeros(n, dtype=bool)
     for name in AREA_COLUMNS:
         found = _dictionary(column(name))
         if found is None:
             return everything
         values, index = found
         clean &= _per_value(values, index, _plain, False)
+        filled_of[name] = _per_value(values, index, lambda v: _area_key(v) != "", False)
+        # kecamatan: the number of a kecamatan some kelurahan lists; kelurahan: its kecamatan's
+        lookup = _kecamatan_number if name == "kecamatan" else _kelurahan_parent
+        parent[name] = _per_value(values, index, lookup, _NO_KECAMATAN).astype(np.int64)
         if name == "kecamatan":
-            filled = _per_value(values, index, lambda v: _area_key(v) != "", False)
             known = _per_value(values, index, lambda v: _area_key(v) in _KNOWN_KECAMATAN, False)
-    if kecamatan_rule(filled, known):
+    filled = filled_of["kecamatan"]
+    kelurahan_filled = filled_of["kelurahan"]
+    # validation compares the kelurahan's kecamatan with the row's as text, "" for an unlisted
+    # kelurahan and for an empty kecamatan: so those two count as agreeing (the row is set
+    # aside for its empty kecamatan anyway, but it counts in the share)
+    kel_parent = np.where(parent["kelurahan"] == _UNLISTED, _NO_KECAMATAN, parent["kelurahan"])
+    listed = kelurahan_filled & (kel_parent == parent["kecamatan"])
+    rows = np.ones(n, dtype=bool) if among is None else np.asarray(among, dtype=bool)
+    areas = listed_areas(filled[rows], known[rows], kelurahan_filled[rows], listed[rows])
+    if areas.kecamatan:
         clean &= known
+    if areas.kelurahan:
+        clean &= listed
     # counts: whole numbers in their ranges, member counts within the household size
     for name in COUNT_PROXIES:
         found_numbers = _numeric(column(name))
@@ -361,6 +481,18 @@ def check_registry_batch(batch: Any) -> BatchCheck:
         clean &= _per_value(
             values, index, lambda v: v == "" or bool(_RT_RW.fullmatch(str(v))), True
         )
+    # the id must not hold the row's personal values (checked last, on the clean rows only:
+    # the others are validated by pandas anyway)
+    if personal and clean.any():
+        rows_left = np.flatnonzero(clean)
+        taken = pa.array(rows_left)
+        cells = {}
+        for name in personal:
+            cell = column(name).take(taken)
+            if pa.types.is_dictionary(cell.type):
+                cell = cell.cast(cell.type.value_type)
+            cells[name] = cell.cast(pa.string()).to_pylist()
+        clean[rows_left[holds_personal_values(ids.take(taken).to_pylist(), cells)]] = False
     return BatchCheck(
         ids=ids,
         clean=clean,
@@ -368,4 +500,20 @@ def check_registry_batch(batch: Any) -> BatchCheck:
         numbers=numbers,
         kecamatan_filled=filled,
         kecamatan_known=known,
+        kelurahan_filled=kelurahan_filled,
+        kelurahan_listed=listed,
+        areas=areas,
     )
+
+
+def _kecamatan_number(value: Any) -> int:
+    """A kecamatan's number among the profile's (no name: -1; a name it does not list: -2)."""
+    key = _area_key(value)
+    if key == "":
+        return _NO_KECAMATAN
+    return _PARENT_NUMBER.get(key, _OTHER_KECAMATAN)
+
+
+def _kelurahan_parent(value: Any) -> int:
+    """The number of the kecamatan the profile lists a kelurahan under (unlisted: -3)."""
+    return _KELURAHAN_PARENT.get(_area_key(value), _UNLISTED)

@@ -31,6 +31,8 @@ __all__ = [
     "DATE_CONVENTIONS",
     "EDUCATION_LEVELS",
     "KECAMATAN_KELURAHAN_COUNTS",
+    "KELURAHAN_OF",
+    "LISTED_SHARE",
     "NUMERIC_PROXIES",
     "ORDERED_PROXIES",
     "OUTCOME_RESULTS",
@@ -41,6 +43,7 @@ __all__ = [
     "SURVEY_OPTIONAL_COLUMNS",
     "VERIFICATION_STATUSES",
     "DataValidationError",
+    "ListedAreas",
     "Problem",
     "ValidationResult",
     "is_reached",
@@ -61,9 +64,9 @@ __all__ = [
 # --- vocabularies -----------------------------------------------------------------------------
 
 KECAMATAN_KELURAHAN_COUNTS: dict[str, int] = load_city_profile().kelurahan_counts
-_KELURAHAN_OF: dict[str, str] = load_city_profile().kelurahan_of
-"""Kota Serang's six kecamatan and how many kelurahan each has (67 in all), from the city
-profile (:func:`targeting.data.city.load_city_profile`)."""
+KELURAHAN_OF: dict[str, str] = load_city_profile().kelurahan_of
+"""Kota Serang's six kecamatan and how many kelurahan each has (67 in all), and the kecamatan of
+each kelurahan, from the city profile (:func:`targeting.data.city.load_city_profile`)."""
 
 EDUCATION_LEVELS: list[str] = ["none", "primary", "junior", "senior", "tertiary"]
 
@@ -161,9 +164,25 @@ PROBLEM_COLUMNS: list[str] = ["input", "column", "row", "value", "expected"]
 MAX_HH_SIZE = 30
 """Largest plausible household size; a larger value is set aside as an export error."""
 _MAX_VALUE_CHARS = 40
-_LISTED_SHARE = 0.9
+LISTED_SHARE = 0.9
 """A file is a registry of the profile's city when this share of its filled area names are
 listed; then an unlisted one is set aside (a typo, a shifted column, a name in the cell)."""
+
+
+@dataclass(frozen=True)
+class ListedAreas:
+    """Whether an unlisted kecamatan, and an unlisted kelurahan, are set aside.
+
+    :func:`validate_registry` decides both from the rows it is given (:data:`LISTED_SHARE`).
+    A caller that validates only some rows of a batch (the numeric scoring path sends only the
+    rows it cannot check in numpy) passes the decisions it took on the whole batch, so that those
+    rows get the verdict the whole batch would give them.
+    """
+
+    kecamatan: bool
+    kelurahan: bool
+
+
 _RT_RW_PATTERN = r"\d{1,3}"
 _HOUSEHOLD_COUNT_LIMITED = ["n_children_u5", "n_school_age", "n_elderly", "n_disabled", "n_workers"]
 _TRUE_STRINGS = {"true", "1", "yes", "ya", "y", "t"}
@@ -722,7 +741,12 @@ def _check_proxies(frame: pd.DataFrame, out: dict[str, pd.Series], col: _Collect
         out[name] = text.fillna("").astype(object)
 
 
-def _check_ids_and_areas(frame: pd.DataFrame, out: dict[str, pd.Series], col: _Collector) -> None:
+def _check_ids_and_areas(
+    frame: pd.DataFrame,
+    out: dict[str, pd.Series],
+    col: _Collector,
+    listed_areas: ListedAreas | None = None,
+) -> None:
     if "household_id" not in frame:
         col.missing_column("household_id", "a unique pseudonymous id per household")
     else:
@@ -767,7 +791,12 @@ def _check_ids_and_areas(frame: pd.DataFrame, out: dict[str, pd.Series], col: _C
         match = key.isin(known) & filled
         # a Kota Serang registry: an unknown kecamatan is a typo or a shifted column, set aside;
         # a registry of another city (few names match) is left as it is
-        if filled.any() and match[filled].mean() >= _LISTED_SHARE:
+        serang = (
+            bool(filled.any() and match[filled].mean() >= LISTED_SHARE)
+            if listed_areas is None
+            else listed_areas.kecamatan
+        )
+        if serang:
             col.flag(
                 "kecamatan",
                 (filled & ~match).to_numpy(dtype=bool),
@@ -775,10 +804,14 @@ def _check_ids_and_areas(frame: pd.DataFrame, out: dict[str, pd.Series], col: _C
                 values=pd.Series(["<hidden>"] * len(frame), index=frame.index),
             )
             if "kelurahan" in out:
-                _check_kelurahan(out, col, frame.index)
+                _check_kelurahan(
+                    out, col, frame.index, None if listed_areas is None else listed_areas.kelurahan
+                )
 
 
-def _check_kelurahan(out: dict[str, pd.Series], col: _Collector, index: pd.Index) -> None:
+def _check_kelurahan(
+    out: dict[str, pd.Series], col: _Collector, index: pd.Index, decided: bool | None = None
+) -> None:
     """Set aside a kelurahan the city profile does not list under the row's kecamatan.
 
     Only when the file is a registry of the profile's city by its kelurahan too (at least 90 %
@@ -786,18 +819,19 @@ def _check_kelurahan(out: dict[str, pd.Series], col: _Collector, index: pd.Index
     name typed into the cell, and must not become an area (areas reach MLflow and the report).
     A registry that names its kelurahan otherwise (a real export: the synthetic city's are
     ``"Serang 01"``...) is left as it is, and its area names are pseudonymised wherever they
-    are tracked (:class:`targeting.data.privacy.AreaPseudonyms`).
+    are tracked (:class:`targeting.data.privacy.AreaPseudonyms`). ``decided``: the decision
+    taken on a larger set of rows (:class:`ListedAreas`) instead of these rows' share.
     """
     kelurahan, kecamatan = out["kelurahan"], out["kecamatan"]
     filled = (kelurahan != "").to_numpy(dtype=bool)
-    if not filled.any():
+    if decided is False or not filled.any():
         return
-    listed = {k.casefold(): v.casefold() for k, v in _KELURAHAN_OF.items()}
+    listed = {k.casefold(): v.casefold() for k, v in KELURAHAN_OF.items()}
     # vectorised (a registry has 200,000 rows): case-folded keys, then a dictionary lookup
     parent = kelurahan.astype(str).str.casefold().map(listed).fillna("").to_numpy(dtype=object)
     own = kecamatan.astype(str).str.casefold().to_numpy(dtype=object)
     match = filled & (parent == own)
-    if match[filled].mean() < _LISTED_SHARE:
+    if decided is None and match[filled].mean() < LISTED_SHARE:
         return
     col.flag(
         "kelurahan",
@@ -906,7 +940,10 @@ def _finish(
 
 
 def validate_registry(
-    frame: pd.DataFrame, mode: Literal["strict", "quarantine"] = "quarantine"
+    frame: pd.DataFrame,
+    mode: Literal["strict", "quarantine"] = "quarantine",
+    *,
+    listed_areas: ListedAreas | None = None,
 ) -> ValidationResult:
     """Validate a registry export against DESIGN.md §3.
 
@@ -918,6 +955,10 @@ def validate_registry(
         ``"quarantine"`` sets bad rows aside in ``rejected`` with their reasons and goes on;
         ``"strict"`` raises on the first file with any problem (all problems listed).
         A missing required column always raises.
+    listed_areas : ListedAreas, optional
+        Whether unlisted kecamatan and kelurahan are set aside, as decided on a larger set of
+        rows that ``frame`` is part of; default: decided on ``frame`` (nine in ten filled names
+        listed by the city profile).
 
     Returns
     -------
@@ -931,7 +972,7 @@ def validate_registry(
     frame = _prepare(frame, "registry")
     col = _Collector(frame)
     out: dict[str, pd.Series] = {}
-    _check_ids_and_areas(frame, out, col)
+    _check_ids_and_areas(frame, out, col, listed_areas)
     _check_proxies(frame, out, col)
     for name in PROGRAMME_COLUMNS:
         if name not in frame:
@@ -1052,7 +1093,7 @@ def normalise_area_names(names: pd.Series) -> pd.Series:
     """
     collapsed = names.astype("string").fillna("").map(lambda v: " ".join(str(v).split()))
     key = collapsed.map(str.casefold)
-    official = {k.casefold(): k for k in [*KECAMATAN_KELURAHAN_COUNTS, *_KELURAHAN_OF]}
+    official = {k.casefold(): k for k in [*KECAMATAN_KELURAHAN_COUNTS, *KELURAHAN_OF]}
     counts = (
         pd.DataFrame({"key": key, "name": collapsed})
         .value_counts()

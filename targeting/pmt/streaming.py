@@ -44,7 +44,7 @@ from targeting.data import schema
 from targeting.data.batch_check import (
     CATEGORY_COLUMNS,
     check_registry_batch,
-    kecamatan_rule,
+    holds_personal_values,
     string_hashes,
     trimmed_ids,
 )
@@ -228,10 +228,15 @@ def _reject_duplicates(
             return np.full(len(rows), "", dtype=object)
         return batch[name].astype("string").fillna("").to_numpy(dtype=object)[rows]
 
+    cells = {
+        name: [None if v is pd.NA else str(v) for v in batch[name].astype("string").iloc[rows]]
+        for name in schema.PII_COLUMNS
+        if name in batch
+    }
     rejected = pd.DataFrame(
         {
             "row": rows + offset + 1,
-            "household_id": text("household_id"),
+            "household_id": _shown_ids(list(text("household_id")), cells),
             "kecamatan": text("kecamatan"),
             "kelurahan": text("kelurahan"),
             "reason": _DUPLICATE_REASON,
@@ -456,35 +461,6 @@ def _require_columns(columns: list[str], frame: Any) -> None:
         )
 
 
-def _padding(
-    subset: np.ndarray, filled: np.ndarray, known: np.ndarray, clean: np.ndarray
-) -> np.ndarray:
-    """Clean rows to validate beside ``subset`` so that it gets the batch's kecamatan rule.
-
-    ``validate_registry`` decides from the rows it is given whether an unknown kecamatan is a
-    defect (nine in ten rows name a Kota Serang kecamatan); the rows set apart from a batch are
-    not a sample of it, so enough clean rows (known kecamatan when the batch follows the rule,
-    unknown otherwise) are added for the subset to reach the batch's verdict. They are clean,
-    so their own verdict is not needed and is dropped.
-    """
-    want = kecamatan_rule(filled, known)
-    if kecamatan_rule(filled[subset], known[subset]) == want:
-        return np.zeros(0, dtype=np.int64)
-    pool = np.flatnonzero(clean & filled & (known if want else ~known))
-    f, m = int(filled[subset].sum()), int((filled & known)[subset].sum())
-    # the fewest pool rows that move the subset's share across the threshold
-    if want:
-        k = max(0, int(np.ceil((0.9 * f - m) / 0.1)) - 1)
-    else:
-        k = max(0, int(np.floor(m / 0.9 - f)) - 1)
-    while k <= len(pool):
-        rows = np.concatenate([subset, pool[:k]])
-        if kecamatan_rule(filled[rows], known[rows]) == want:
-            return pool[:k]
-        k += 1
-    return pool
-
-
 def _numeric_batches(
     compiled: CompiledPipeline,
     source: str | os.PathLike[str],
@@ -513,9 +489,8 @@ def _numeric_batches(
     for batch in _prefetch(reader):
         n = batch.num_rows
         first, offset = offset, offset + n
-        check = check_registry_batch(batch)
         if "household_id" in batch.schema.names:
-            ids = check.ids if check.ids is not None else trimmed_ids(batch.column("household_id"))
+            ids = trimmed_ids(batch.column("household_id"))
             dup = np.zeros(n, dtype=bool)
             hit = (
                 np.flatnonzero(candidate[first : first + n])
@@ -527,6 +502,9 @@ def _numeric_batches(
                 dup[hit[np.array([v in duplicates for v in values], dtype=bool)]] = True
         else:
             ids, dup = None, np.zeros(n, dtype=bool)
+        # the area rules are decided on the rows the pandas path validates together: the
+        # batch less the ids repeated in the file
+        check = check_registry_batch(batch, among=~dup)
         clean = check.clean & ~dup
         suspect = np.flatnonzero(~clean & ~dup)
         rejected_parts = []
@@ -541,23 +519,22 @@ def _numeric_batches(
             frame = batch.take(pa.array(np.flatnonzero(~dup))).to_pandas()
             schema.validate_registry(frame, mode="strict")
         if len(suspect):
-            pad = (
-                np.zeros(0, dtype=np.int64)
-                if check.whole_batch
-                else _padding(suspect, check.kecamatan_filled, check.kecamatan_known, clean)
+            frame = batch.take(pa.array(suspect)).to_pandas()
+            # the rows set apart are not a sample of the batch: they get the batch's decisions
+            # on unlisted areas (a whole batch left to pandas decides them itself, as before)
+            checked = schema.validate_registry(
+                frame,
+                mode=mode,  # type: ignore[arg-type]
+                listed_areas=None if check.whole_batch else check.areas,
             )
-            rows = np.concatenate([suspect, pad])
-            frame = batch.take(pa.array(rows)).to_pandas()
-            checked = schema.validate_registry(frame, mode=mode)  # type: ignore[arg-type]
             _require_columns(columns, checked.valid)
-            bad = np.zeros(len(rows), dtype=bool)
+            bad = np.zeros(len(suspect), dtype=bool)
             bad[checked.rejected["row"].to_numpy(dtype=int) - 1] = True
             rejected = checked.rejected.copy()
-            rejected = rejected[rejected["row"].to_numpy(dtype=int) <= len(suspect)]
             rejected["row"] = suspect[rejected["row"].to_numpy(dtype=int) - 1] + 1
             rejected_parts.append(rejected)
-            good = np.flatnonzero(~bad[: len(suspect)])
-            valid = checked.valid.iloc[: len(good)]
+            good = np.flatnonzero(~bad)
+            valid = checked.valid
             if len(valid):
                 positions = suspect[good]
                 more, coded = compiled.codes_of(valid[columns])
@@ -631,12 +608,29 @@ def _duplicate_rows(batch: Any, rows: np.ndarray) -> pd.DataFrame:
             column = column.cast(column.type.value_type)
         return ["" if v is None else str(v) for v in column.cast(pa.string()).to_pylist()]
 
+    cells = {}
+    for name in schema.PII_COLUMNS:
+        if name in batch.schema.names:
+            column = batch.column(name).take(pa.array(rows))
+            if pa.types.is_dictionary(column.type):
+                column = column.cast(column.type.value_type)
+            cells[name] = column.cast(pa.string()).to_pylist()
     return pd.DataFrame(
         {
             "row": rows + 1,
-            "household_id": text("household_id"),
+            "household_id": _shown_ids(text("household_id"), cells),
             "kecamatan": text("kecamatan"),
             "kelurahan": text("kelurahan"),
             "reason": _DUPLICATE_REASON,
         }
     )
+
+
+def _shown_ids(ids: list[Any], cells: dict[str, list[Any]]) -> list[str]:
+    """Repeated ids as the rejected file may show them: as validation shows a rejected id
+    (NIK-shaped digit runs masked; ``<redacted>`` when it holds the row's personal value)."""
+    personal = holds_personal_values(ids, cells)
+    return [
+        "<redacted>" if hidden else schema.mask_value("household_id", v)
+        for v, hidden in zip(ids, personal, strict=True)
+    ]

@@ -477,15 +477,33 @@ def _sqlite_health(uri: str, db: Path, model_name: str) -> dict[str, Any]:
     }
 
 
-@quietly
 def load_model(model_uri: str, tracking_uri: str | None = None) -> Any:
     """Load a logged PMT pipeline (e.g. ``models:/serang-2026-pmt@champion``) as scikit-learn.
+
+    A registered version of an embedded (SQLite) store is loaded with MLflow once, then from a
+    copy beside the store (:mod:`targeting.tracking.model_cache`): the alias is still resolved
+    in the store at every call, so a new champion is picked up.
 
     Raises
     ------
     ValueError
         If the model cannot be found, with the fix (run ``targeting run`` first).
     """
+    from targeting.tracking.model_cache import read_cached_model, write_cached_model
+
+    store = tracking_uri or default_tracking_uri()
+    # a registered version loaded before from this embedded store: no MLflow import, no
+    # SQLAlchemy store (most of a 'targeting score' start-up; see model_cache)
+    cached = read_cached_model(model_uri, store)
+    if cached is not None:
+        return cached
+    model = _load_model_with_mlflow(model_uri, tracking_uri)
+    write_cached_model(model_uri, store, model)
+    return model
+
+
+@quietly
+def _load_model_with_mlflow(model_uri: str, tracking_uri: str | None) -> Any:
     configure(tracking_uri)
     from targeting.tracking.model import load_pmt_model  # imports mlflow: only when used
 
