@@ -9,7 +9,10 @@ with vs without feedback.
 
 Run (full city, default capacity, 3 rounds):
 
-    PYTHONPATH=. python benchmarks/audit_design.py --seeds 1 2 3 --rounds 3
+    PYTHONPATH=. python benchmarks/audit_design.py --seeds 1 2 3 --rounds 3 --out a.csv
+
+and ``--from-csv a.csv b.csv`` prints the tables of earlier runs' rows together (seeds run in two
+processes side by side).
 
 The field simulator's default error is an assessment error near the line (``--assessment-sd``,
 default 0.04; ``0`` records the truth); ``--misclassified`` adds a uniform error on every visit
@@ -78,15 +81,25 @@ def main() -> None:
         "--keep-offsets", action="store_true", help="kelurahan offsets do not fade (visited)"
     )
     parser.add_argument("--out", help="CSV to write the per-round rows to after every seed")
+    parser.add_argument(
+        "--from-csv",
+        nargs="+",
+        help="summarise the rows of earlier --out CSVs (e.g. two processes' seeds) without running",
+    )
     args = parser.parse_args()
-    tables = []
-    for seed in args.seeds:
-        t0 = time.perf_counter()
-        tables.append(one_seed(args, seed))
-        print(f"seed {seed}: {time.perf_counter() - t0:.0f} s", flush=True)
-        if args.out:
-            pd.concat(tables, ignore_index=True).to_csv(args.out, index=False)
-    frame = pd.concat(tables, ignore_index=True)
+    if args.from_csv:
+        # Seeds are run in separate processes to use both cores; the summary needs them together.
+        frame = pd.concat([pd.read_csv(path) for path in args.from_csv], ignore_index=True)
+        frame = frame.sort_values(["seed", "round"], ignore_index=True)
+    else:
+        tables = []
+        for seed in args.seeds:
+            t0 = time.perf_counter()
+            tables.append(one_seed(args, seed))
+            print(f"seed {seed}: {time.perf_counter() - t0:.0f} s", flush=True)
+            if args.out:
+                pd.concat(tables, ignore_index=True).to_csv(args.out, index=False)
+        frame = pd.concat(tables, ignore_index=True)
     frame["covered_at_start"] = (
         frame["design_low_at_start"] <= frame["unreached_extreme_at_start"]
     ) & (frame["unreached_extreme_at_start"] <= frame["design_high_at_start"])
@@ -139,10 +152,13 @@ def main() -> None:
         summary["finds_ratio_pooled"] = (
             pooled["true_hit_rate"] / pooled["true_hit_rate_without_feedback"]
         )
-        print(
-            f"\nshare {args.share}, assessment sd {args.assessment_sd}, uniform misclassification "
-            f"{args.misclassified}, refit support {args.support}:"
-        )
+        if args.from_csv:
+            print(f"\nrows of {', '.join(args.from_csv)}:")
+        else:
+            print(
+                f"\nshare {args.share}, assessment sd {args.assessment_sd}, uniform "
+                f"misclassification {args.misclassified}, refit support {args.support}:"
+            )
         print(summary.round(3).to_string())
     print("mean |rel error| after:", float(np.abs(frame["rel_error_after"]).mean()))
 
