@@ -86,6 +86,11 @@ def main() -> None:
         nargs="+",
         help="summarise the rows of earlier --out CSVs (e.g. two processes' seeds) without running",
     )
+    parser.add_argument(
+        "--markdown",
+        action="store_true",
+        help="also print the tables as benchmarks/README.md has them",
+    )
     args = parser.parse_args()
     if args.from_csv:
         # Seeds are run in separate processes to use both cores; the summary needs them together.
@@ -161,6 +166,55 @@ def main() -> None:
             )
         print(summary.round(3).to_string())
     print("mean |rel error| after:", float(np.abs(frame["rel_error_after"]).mean()))
+    if args.markdown:
+        print(markdown_tables(frame, summary))
+
+
+def _n(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def markdown_tables(frame: pd.DataFrame, summary: pd.DataFrame) -> str:
+    """The per-seed and per-round tables of ``benchmarks/README.md``, from the rows and summary."""
+    lines = [
+        "| seed | round | true stock at start | model Σp at start | design at start (90 %) "
+        "| true stock after | combined design after (90 %) | predicted / realised hit rate "
+        "| true hit rate with / without feedback |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in frame.itertuples():
+        lines.append(
+            f"| {row.seed} | {row.round} | {_n(row.unreached_extreme_at_start)} "
+            f"| {_n(row.model_estimate_at_start)} | {_n(row.design_estimate_at_start)} "
+            f"({_n(row.design_low_at_start)}–{_n(row.design_high_at_start)}) "
+            f"| {_n(row.unreached_extreme_after)} | {_n(row.design_estimate_after)} "
+            f"({_n(row.design_low_after)}–{_n(row.design_high_after)}) "
+            f"| {row.predicted_hit_rate:.3f} / {row.realised_hit_rate:.3f} "
+            f"| {row.true_hit_rate:.3f} / {row.true_hit_rate_without_feedback:.3f} |"
+        )
+    lines += [
+        "",
+        "| round | seeds | design covers truth at start | design covers truth after "
+        "| mean rel. error of design after | mean width after | model Σp rel. error at start "
+        "| predicted / realised − 1: mean (min … max) | within ±10 % "
+        "| true hit rate with / without feedback: mean ratio (ratio of means) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r, s in summary.iterrows():
+        # iterrows turns the counts into floats
+        n, start, after, within = (
+            int(s[c])
+            for c in ("seeds", "covered_at_start", "covered_after", "hit_rate_within_10pct")
+        )
+        lines.append(
+            f"| {r} | {n} | {start} / {n} | {after} / {n} "
+            f"| {s.mean_rel_error_after:+.2f} | {_n(s.mean_width_after)} "
+            f"| {s.mean_rel_error_model_start:+.2f} "
+            f"| {s.hit_rate_error_mean:+.2f} ({s.hit_rate_error_min:+.2f} … "
+            f"{s.hit_rate_error_max:+.2f}) | {within} / {n} "
+            f"| {s.finds_ratio_vs_no_feedback:.2f} ({s.finds_ratio_pooled:.2f}) |"
+        )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
