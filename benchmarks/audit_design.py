@@ -9,7 +9,10 @@ with vs without feedback.
 
 Run (full city, default capacity, 3 rounds):
 
-    PYTHONPATH=. python benchmarks/audit_design.py --seeds 1 2 3 --rounds 3
+    PYTHONPATH=. python benchmarks/audit_design.py --seeds 1 2 3 --rounds 3 --out a.csv
+
+and ``--from-csv a.csv b.csv`` prints the tables of earlier runs' rows together (seeds run in two
+processes side by side).
 
 The field simulator's default error is an assessment error near the line (``--assessment-sd``,
 default 0.04; ``0`` records the truth); ``--misclassified`` adds a uniform error on every visit
@@ -30,7 +33,7 @@ import pandas as pd
 
 from targeting.data import schema
 from targeting.data.synthetic import DEFAULT_ASSESSMENT_SD, generate_city
-from targeting.feedback.rounds import fit_champion, simulate_rounds
+from targeting.feedback.rounds import DEFAULT_FADE_OFFSETS, fit_champion, simulate_rounds
 from targeting.plan.ranking import PlanCapacity
 
 
@@ -50,7 +53,7 @@ def one_seed(args: argparse.Namespace, seed: int) -> pd.DataFrame:
         support=args.support,
         refit_params={
             "knots": tuple(args.knots),
-            "fade_offsets": not args.keep_offsets,
+            "fade_offsets": args.fade_offsets,
             "support_quantile": args.support_quantile,
         },
         simulator_params={
@@ -74,19 +77,47 @@ def main() -> None:
         "--knots", type=float, nargs="*", default=[], help="hinge knots (label quantiles)"
     )
     parser.add_argument("--support-quantile", type=float, default=0.05)
-    parser.add_argument(
-        "--keep-offsets", action="store_true", help="kelurahan offsets do not fade (visited)"
+    # the refit's default (DEFAULT_FADE_OFFSETS) keeps the offsets; --fade-offsets is the former
+    # default, --keep-offsets is kept so the commands of benchmarks/README.md still run
+    offsets = parser.add_mutually_exclusive_group()
+    offsets.add_argument(
+        "--fade-offsets",
+        dest="fade_offsets",
+        action="store_true",
+        default=DEFAULT_FADE_OFFSETS,
+        help="kelurahan offsets fade below the labels' range with the map (former default)",
+    )
+    offsets.add_argument(
+        "--keep-offsets",
+        dest="fade_offsets",
+        action="store_false",
+        help="kelurahan offsets apply to the whole kelurahan (default)",
     )
     parser.add_argument("--out", help="CSV to write the per-round rows to after every seed")
+    parser.add_argument(
+        "--from-csv",
+        nargs="+",
+        help="summarise the rows of earlier --out CSVs (e.g. two processes' seeds) without running",
+    )
+    parser.add_argument(
+        "--markdown",
+        action="store_true",
+        help="also print the tables as benchmarks/README.md has them",
+    )
     args = parser.parse_args()
-    tables = []
-    for seed in args.seeds:
-        t0 = time.perf_counter()
-        tables.append(one_seed(args, seed))
-        print(f"seed {seed}: {time.perf_counter() - t0:.0f} s", flush=True)
-        if args.out:
-            pd.concat(tables, ignore_index=True).to_csv(args.out, index=False)
-    frame = pd.concat(tables, ignore_index=True)
+    if args.from_csv:
+        # Seeds are run in separate processes to use both cores; the summary needs them together.
+        frame = pd.concat([pd.read_csv(path) for path in args.from_csv], ignore_index=True)
+        frame = frame.sort_values(["seed", "round"], ignore_index=True)
+    else:
+        tables = []
+        for seed in args.seeds:
+            t0 = time.perf_counter()
+            tables.append(one_seed(args, seed))
+            print(f"seed {seed}: {time.perf_counter() - t0:.0f} s", flush=True)
+            if args.out:
+                pd.concat(tables, ignore_index=True).to_csv(args.out, index=False)
+        frame = pd.concat(tables, ignore_index=True)
     frame["covered_at_start"] = (
         frame["design_low_at_start"] <= frame["unreached_extreme_at_start"]
     ) & (frame["unreached_extreme_at_start"] <= frame["design_high_at_start"])
@@ -139,12 +170,64 @@ def main() -> None:
         summary["finds_ratio_pooled"] = (
             pooled["true_hit_rate"] / pooled["true_hit_rate_without_feedback"]
         )
-        print(
-            f"\nshare {args.share}, assessment sd {args.assessment_sd}, uniform misclassification "
-            f"{args.misclassified}, refit support {args.support}:"
-        )
+        if args.from_csv:
+            print(f"\nrows of {', '.join(args.from_csv)}:")
+        else:
+            print(
+                f"\nshare {args.share}, assessment sd {args.assessment_sd}, uniform "
+                f"misclassification {args.misclassified}, refit support {args.support}:"
+            )
         print(summary.round(3).to_string())
     print("mean |rel error| after:", float(np.abs(frame["rel_error_after"]).mean()))
+    if args.markdown:
+        print(markdown_tables(frame, summary))
+
+
+def _n(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def markdown_tables(frame: pd.DataFrame, summary: pd.DataFrame) -> str:
+    """The per-seed and per-round tables of ``benchmarks/README.md``, from the rows and summary."""
+    lines = [
+        "| seed | round | true stock at start | model Σp at start | design at start (90 %) "
+        "| true stock after | combined design after (90 %) | predicted / realised hit rate "
+        "| true hit rate with / without feedback |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in frame.itertuples():
+        lines.append(
+            f"| {row.seed} | {row.round} | {_n(row.unreached_extreme_at_start)} "
+            f"| {_n(row.model_estimate_at_start)} | {_n(row.design_estimate_at_start)} "
+            f"({_n(row.design_low_at_start)}–{_n(row.design_high_at_start)}) "
+            f"| {_n(row.unreached_extreme_after)} | {_n(row.design_estimate_after)} "
+            f"({_n(row.design_low_after)}–{_n(row.design_high_after)}) "
+            f"| {row.predicted_hit_rate:.3f} / {row.realised_hit_rate:.3f} "
+            f"| {row.true_hit_rate:.3f} / {row.true_hit_rate_without_feedback:.3f} |"
+        )
+    lines += [
+        "",
+        "| round | seeds | design covers truth at start | design covers truth after "
+        "| mean rel. error of design after | mean width after | model Σp rel. error at start "
+        "| predicted / realised − 1: mean (min … max) | within ±10 % "
+        "| true hit rate with / without feedback: mean ratio (ratio of means) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r, s in summary.iterrows():
+        # iterrows turns the counts into floats
+        n, start, after, within = (
+            int(s[c])
+            for c in ("seeds", "covered_at_start", "covered_after", "hit_rate_within_10pct")
+        )
+        lines.append(
+            f"| {r} | {n} | {start} / {n} | {after} / {n} "
+            f"| {s.mean_rel_error_after:+.2f} | {_n(s.mean_width_after)} "
+            f"| {s.mean_rel_error_model_start:+.2f} "
+            f"| {s.hit_rate_error_mean:+.2f} ({s.hit_rate_error_min:+.2f} … "
+            f"{s.hit_rate_error_max:+.2f}) | {within} / {n} "
+            f"| {s.finds_ratio_vs_no_feedback:.2f} ({s.finds_ratio_pooled:.2f}) |"
+        )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -57,6 +57,7 @@ from targeting.pmt.selection import (
 )
 
 __all__ = [
+    "DEFAULT_FADE_OFFSETS",
     "DEFAULT_SUPPORT",
     "RoundsResult",
     "fast_scores",
@@ -71,6 +72,15 @@ _NON_RESPONSE = {"not_found", "refused", "moved"}
 
 DEFAULT_SUPPORT = "visited"
 """Where a refit's map applies by default (see :func:`refit_on_labels`)."""
+
+DEFAULT_FADE_OFFSETS = False
+"""Whether a refit's kelurahan offsets fade below the labels' range with the map (default: no).
+
+An offset is a level for the whole kelurahan (shrunk toward 0), learnt from the visits there; kept
+below the range it moves the next plans between kelurahan, which is where feedback gains finds.
+Chosen on seeds 101 (and 101–102 before the survey model's residual map) of
+``benchmarks/audit_design.py``, disjoint from the ten reported seeds (benchmarks/README.md).
+"""
 
 
 def fit_champion(
@@ -173,6 +183,7 @@ def refit_on_labels(
     method: str = "platt",
     group_column: str | None = "kelurahan",
     support: str = DEFAULT_SUPPORT,
+    fade_offsets: bool = DEFAULT_FADE_OFFSETS,
     **params: Any,
 ) -> RecalibratedPMT | None:
     """Recalibrate ``base`` on the registry's verified unreached households (:func:`field_labels`).
@@ -191,6 +202,8 @@ def refit_on_labels(
         Where the map applies (:class:`~targeting.pmt.recalibrated.RecalibratedPMT`): over the
         verified households' range only, fading back to the survey model below it, or
         everywhere (extrapolated to the bulk the field never saw).
+    fade_offsets : bool, default :data:`DEFAULT_FADE_OFFSETS`
+        With ``support="visited"``, whether the kelurahan offsets fade below the range too.
     **params
         Passed to :class:`~targeting.pmt.recalibrated.RecalibratedPMT`.
 
@@ -204,7 +217,12 @@ def refit_on_labels(
         return None
     X = model_input(labels, group_column)
     model = RecalibratedPMT(
-        base, method=method, group_column=group_column, support=support, **params
+        base,
+        method=method,
+        group_column=group_column,
+        support=support,
+        fade_offsets=fade_offsets,
+        **params,
     )
     return model.fit(X, labels["label"].to_numpy())
 

@@ -60,13 +60,16 @@ def test_refit_stock_interval_covers_the_truth(one_round: dict) -> None:
     # the labels are the unreached households' (the plan's), never those verified while reached
     assert m["n_labels"] <= len(one_round["ledger"])
     # below the labels' range the map fades back to the survey model: far below, p is the base's
+    # moved only by its kelurahan's offset (kept by default, a level for the whole kelurahan)
     model = result.model
     low, _ = model.support_range_
     X = loop.model_input(one_round["registry"], "kelurahan")
     z = clipped_logit(model.base_proba(X))
     far = z < low - model.taper_ - 1e-9
     assert far.sum() > len(z) / 2
-    np.testing.assert_allclose(model.predict_proba(X.loc[far])[:, 1], expit(z[far]), rtol=1e-9)
+    u = X.loc[far, "kelurahan"].astype(str).map(model.group_offsets_).fillna(0.0).to_numpy()
+    assert np.abs(u).max() > 0
+    np.testing.assert_allclose(model.predict_proba(X.loc[far])[:, 1], expit(z[far] + u), rtol=1e-9)
 
 
 def test_refit_everywhere_moves_the_bulk_more(one_round: dict) -> None:
