@@ -65,6 +65,7 @@ defect) when at least this share of its filled kecamatan are Kota Serang's."""
 
 _LIMITED_COUNTS = ["n_children_u5", "n_school_age", "n_elderly", "n_disabled", "n_workers"]
 _KNOWN_KECAMATAN = {k.casefold() for k in KECAMATAN_KELURAHAN_COUNTS}
+_KECAMATAN_CODE = {k.casefold(): i for i, k in enumerate(KECAMATAN_KELURAHAN_COUNTS)}
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _RT_RW = re.compile(r"[0-9]{1,3}")
 
@@ -293,6 +294,14 @@ def check_registry_batch(batch: Any) -> BatchCheck:
         if name == "kecamatan":
             filled = _per_value(values, index, lambda v: _area_key(v) != "", False)
             known = _per_value(values, index, lambda v: _area_key(v) in _KNOWN_KECAMATAN, False)
+            # the kecamatan is a model input: its code indexes the city profile's list, the
+            # spelling validation gives it; an unknown one (a registry of another city) has no
+            # code and its rows are left to validation and the pandas scorer
+            code = _per_value(
+                values, index, lambda v: _KECAMATAN_CODE.get(_area_key(v), -1), -1
+            ).astype(np.int64)
+            clean &= code >= 0
+            codes[name] = code
     if kecamatan_rule(filled, known):
         clean &= known
     # counts: whole numbers in their ranges, member counts within the household size

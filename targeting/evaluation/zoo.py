@@ -234,7 +234,7 @@ def synthetic_survey_data(
     consumption = s["consumption_pc"].to_numpy(dtype=float)
     return HouseholdData(
         name="synthetic-serang",
-        X=s[schema.PROXY_COLUMNS],
+        X=s[schema.MODEL_COLUMNS],
         label=(consumption < line).astype(int),
         groups=s["kelurahan"].to_numpy(dtype=object),
         ids=s["household_id"].to_numpy(dtype=object),
