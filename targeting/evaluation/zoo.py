@@ -309,6 +309,7 @@ def data_feature_transformer(
             categorical=categorical,
             scale=scale,
             drop_first=drop_first,
+            location={},  # other data: an area column, if any, is among its own categories
         )
     blocks: list[tuple[str, Any, list[str]]] = []
     number_cols = numeric + boolean
