@@ -19,7 +19,8 @@ Orders:
   within a kelurahan by the baseline model (so it is a real competitor);
 * ``baseline``: scikit-learn ``HistGradientBoostingClassifier`` (default parameters) on the raw
   proxies, categories ordinal-encoded, fitted on the survey's extreme label, no calibration;
-* ``champion``: the ``ols`` spec (the champion of ``experiments/serang-2026.yaml`` by
+* ``champion``: the ``ols`` spec on its default features (the proxies and, since issue 12, the
+  kecamatan; the champion of ``experiments/serang-2026.yaml`` by
   ``ee_at_true_share`` in the lead's runs; chosen here without re-running the CV), estimating
   P(extreme | proxies, not reached) as the plan does (selection-aware, fitted on the unreached
   survey households);

@@ -155,9 +155,9 @@ def fit_models(folder: Path, seed: int) -> tuple[str, Path]:
     configure(uri)
     mlflow.set_experiment("scale-benchmark")
     with mlflow.start_run():
-        example = survey[schema.PROXY_COLUMNS].head(5).reset_index(drop=True)
+        example = survey[schema.MODEL_COLUMNS].head(5).reset_index(drop=True)
         version = log_pmt_model(model, example, "model-champion", "scale-benchmark-pmt")
-    categorical = [*schema.CATEGORICAL_PROXIES, *schema.ORDERED_PROXIES]
+    categorical = [*schema.LOCATION_COLUMNS, *schema.CATEGORICAL_PROXIES, *schema.ORDERED_PROXIES]
     plain = make_pipeline(
         ColumnTransformer(
             [("onehot", OneHotEncoder(handle_unknown="ignore"), categorical)],
@@ -165,7 +165,7 @@ def fit_models(folder: Path, seed: int) -> tuple[str, Path]:
         ),
         LogisticRegression(max_iter=300),
     )
-    X = survey[schema.PROXY_COLUMNS]
+    X = survey[schema.MODEL_COLUMNS]
     plain.fit(X, (survey["consumption_pc"] < 400_000).astype(int))
     baseline = folder / "plain.pkl"
     baseline.write_bytes(pickle.dumps(plain))

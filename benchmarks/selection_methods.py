@@ -64,7 +64,7 @@ def main() -> None:
             for method in ("none", *SELECTION_METHODS):
                 cv = grouped_cross_validate(
                     spec,
-                    survey[schema.PROXY_COLUMNS],
+                    survey[schema.MODEL_COLUMNS],
                     label,
                     survey["kelurahan"].to_numpy(),
                     consumption=consumption,

@@ -27,6 +27,7 @@ ECE <= 0.02.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 
 import numpy as np
@@ -63,7 +64,7 @@ def one_seed(seed: int, variant: str, args: argparse.Namespace, city, model_spec
     arrays = SurveyArrays.from_survey(schema.validate_survey(survey).valid, spec)
     cv = cross_validate_spec(model_spec, arrays, spec)
     model = fit_spec(model_spec, arrays, spec)
-    p = model.predict_proba(registry[schema.PROXY_COLUMNS])[:, 1]
+    p = model.predict_proba(registry[schema.MODEL_COLUMNS])[:, 1]
     ids = registry["household_id"].astype(str)
     scores = pd.DataFrame(
         {"p_extreme": p, "p_low": p, "p_high": p, "desil": assign_desil(p)},
@@ -135,8 +136,15 @@ def main() -> None:
         "--seed-list", type=int, nargs="+", default=None, help="these seeds instead of a range"
     )
     parser.add_argument("--variants", nargs="+", default=["before", "after"])
+    parser.add_argument(
+        "--features",
+        default=None,
+        help="feature set instead of the model's own (e.g. full_no_location: no kecamatan)",
+    )
     args = parser.parse_args()
     model_spec = load_specs("models", names=[args.model])[0]
+    if args.features is not None:
+        model_spec = dataclasses.replace(model_spec, feature_set=args.features)
     rows = []
     seeds = args.seed_list or list(range(args.first_seed, args.first_seed + args.seeds))
     for seed in seeds:
@@ -165,11 +173,13 @@ def main() -> None:
         finds_mean_rel_err=("finds_rel_err", "mean"),
         finds_sd_rel_err=("finds_rel_err", "std"),
         finds_covers=("finds_covers", "sum"),
+        finds_true_mean=("finds_true", "mean"),
         ece_unreached_mean=("ece_unreached", "mean"),
     )
     print()
     print(
-        f"model {args.model}, selection {args.selection}, map {args.calibration_map or 'default'} "
+        f"model {args.model} (features {model_spec.feature_set}), selection {args.selection}, "
+        f"map {args.calibration_map or 'default'} "
         f"(locality {'default' if args.locality is None else args.locality}), calibration_cv "
         f"{'default' if args.calibration_cv is None else args.calibration_cv}"
         f"{', Platt-recalibrated' if args.calibrate else ''}; seeds "

@@ -372,7 +372,7 @@ class SurveyArrays:
         ``reached`` from the optional receipt columns (None without them)."""
         consumption = survey["consumption_pc"].to_numpy(dtype=float)
         return cls(
-            X=survey[schema.PROXY_COLUMNS],
+            X=survey[schema.MODEL_COLUMNS],
             consumption=consumption,
             label=(consumption < spec.extreme_line).astype(int),
             weight=survey["weight"].to_numpy(dtype=float),
@@ -601,7 +601,7 @@ def prepare_forecast(
 
     ids = pd.Index(registry["household_id"].to_numpy(), name="household_id")
     with progress.step(f"Scoring {len(registry):,} registry households with {scoring_name}"):
-        p = pd.Series(scorer.predict_proba(registry[schema.PROXY_COLUMNS])[:, 1], index=ids)
+        p = pd.Series(scorer.predict_proba(registry[schema.MODEL_COLUMNS])[:, 1], index=ids)
         if champion_oof is None:
             # no cross-validation for a named or registered model: the level check uses its
             # in-sample predictions on the survey (a slightly narrower interval)
@@ -625,7 +625,7 @@ def prepare_forecast(
             continue
         with progress.step(f"Ranking by {name} (fitted on the whole survey)"):
             other = fitted.get(name) or fit(name)
-            order = pd.Series(other.predict_proba(registry[schema.PROXY_COLUMNS])[:, 1], index=ids)
+            order = pd.Series(other.predict_proba(registry[schema.MODEL_COLUMNS])[:, 1], index=ids)
             states[name] = build_city_state(registry, p, order, start_sd_log=stock["sd_log"])
     return ForecastInputs(
         scoring_model=scoring_name,
@@ -1162,11 +1162,11 @@ def _run_cycle(
                 fitted[model_spec.name] = fit_spec(model_spec, arrays, spec)
 
     with progress.step(f"Scoring {len(registry):,} registry households with {champion}"):
-        scores = score_households(fitted[champion], registry[schema.PROXY_COLUMNS], seed=seed)
+        scores = score_households(fitted[champion], registry[schema.MODEL_COLUMNS], seed=seed)
         scores.index = pd.Index(registry["household_id"].to_numpy(), name="household_id")
         other_scores = {
             name: pd.Series(
-                model.predict_proba(registry[schema.PROXY_COLUMNS])[:, 1],
+                model.predict_proba(registry[schema.MODEL_COLUMNS])[:, 1],
                 index=scores.index,
             )
             for name, model in fitted.items()
@@ -1194,9 +1194,9 @@ def _run_cycle(
         planned_rows = registry.set_index("household_id").loc[planned_ids]
         reasons = explain.reason_codes(
             fitted[champion],
-            planned_rows[schema.PROXY_COLUMNS].reset_index(drop=True),
+            planned_rows[schema.MODEL_COLUMNS].reset_index(drop=True),
             top=3,
-            reference=registry[schema.PROXY_COLUMNS].sample(
+            reference=registry[schema.MODEL_COLUMNS].sample(
                 n=min(20_000, len(registry)), random_state=seed
             ),
         )
@@ -1393,7 +1393,7 @@ def _group_ratios(
 def _synthetic_input_example(seed: int) -> pd.DataFrame:
     """Five synthetic proxy rows for the logged model (never a registry row)."""
     city = generate_city(n_households=2_000, seed=seed + 1, survey_fraction=0.05)
-    return city.survey[schema.PROXY_COLUMNS].head(5).reset_index(drop=True)
+    return city.survey[schema.MODEL_COLUMNS].head(5).reset_index(drop=True)
 
 
 def _write_outputs(

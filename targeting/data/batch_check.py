@@ -88,6 +88,7 @@ _PARENTS = sorted({v.casefold() for v in KELURAHAN_OF.values()})
 _PARENT_NUMBER = {k: i for i, k in enumerate(_PARENTS)}
 _KELURAHAN_PARENT = {k.casefold(): _PARENT_NUMBER[v.casefold()] for k, v in KELURAHAN_OF.items()}
 _NO_KECAMATAN, _OTHER_KECAMATAN, _UNLISTED = -1, -2, -3
+_KECAMATAN_CODE = {k.casefold(): i for i, k in enumerate(KECAMATAN_KELURAHAN_COUNTS)}
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _RT_RW = re.compile(r"[0-9]{1,3}")
 
@@ -402,6 +403,14 @@ def check_registry_batch(batch: Any, among: np.ndarray | None = None) -> BatchCh
         parent[name] = _per_value(values, index, lookup, _NO_KECAMATAN).astype(np.int64)
         if name == "kecamatan":
             known = _per_value(values, index, lambda v: _area_key(v) in _KNOWN_KECAMATAN, False)
+            # the kecamatan is a model input: its code indexes the city profile's list, the
+            # spelling validation gives it; an unknown one (a registry of another city) has no
+            # code and its rows are left to validation and the pandas scorer
+            code = _per_value(
+                values, index, lambda v: _KECAMATAN_CODE.get(_area_key(v), -1), -1
+            ).astype(np.int64)
+            clean &= code >= 0
+            codes[name] = code
     filled = filled_of["kecamatan"]
     kelurahan_filled = filled_of["kelurahan"]
     # validation compares the kelurahan's kecamatan with the row's as text, "" for an unlisted

@@ -33,6 +33,8 @@ __all__ = [
     "KECAMATAN_KELURAHAN_COUNTS",
     "KELURAHAN_OF",
     "LISTED_SHARE",
+    "LOCATION_COLUMNS",
+    "MODEL_COLUMNS",
     "NUMERIC_PROXIES",
     "ORDERED_PROXIES",
     "OUTCOME_RESULTS",
@@ -116,6 +118,16 @@ PROXY_COLUMNS: list[str] = (
     + list(CATEGORICAL_PROXIES)
 )
 """Every proxy a PMT model may use, in a fixed order."""
+
+LOCATION_COLUMNS: list[str] = ["kecamatan"]
+"""Area columns a PMT model may use as inputs. Kecamatan only: the survey samples too few
+households per kelurahan for stable kelurahan effects, and poverty differs between kecamatan
+(the synthetic city's kecamatan intercepts, BPS's kecamatan figures), which a model blind to
+location cannot see. Validation sets aside a kecamatan the city profile does not list, so a
+scored row never carries an unknown one."""
+
+MODEL_COLUMNS: list[str] = LOCATION_COLUMNS + PROXY_COLUMNS
+"""The columns a PMT model is fitted on and scored with (location first, then the proxies)."""
 
 PROGRAMME_COLUMNS: list[str] = ["receives_pkh", "receives_bpnt", "receives_pbi"]
 VERIFICATION_STATUSES: list[str] = ["unverified", "verified_extreme", "verified_not_extreme"]

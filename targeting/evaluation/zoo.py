@@ -77,7 +77,14 @@ from targeting.evaluation.metrics import (
     targeting_curve,
 )
 from targeting.pmt.build import DEFAULT_LINE, ESTIMATORS, ModelSpec
-from targeting.pmt.features import FEATURE_SETS, make_feature_transformer, to_float, to_text
+from targeting.pmt.features import (
+    FEATURE_SETS,
+    LOCATION_LEVELS,
+    make_feature_set,
+    make_feature_transformer,
+    to_float,
+    to_text,
+)
 
 __all__ = [
     "ORDINAL_LEVELS",
@@ -271,7 +278,7 @@ def synthetic_survey_data(
     consumption = s["consumption_pc"].to_numpy(dtype=float)
     return HouseholdData(
         name="synthetic-serang",
-        X=s[schema.PROXY_COLUMNS],
+        X=s[schema.MODEL_COLUMNS],
         label=(consumption < line).astype(int),
         groups=s["kelurahan"].to_numpy(dtype=object),
         ids=s["household_id"].to_numpy(dtype=object),
@@ -339,6 +346,7 @@ def data_feature_transformer(
             categorical=categorical,
             scale=scale,
             drop_first=drop_first,
+            location={},  # other data: an area column, if any, is among its own categories
         )
     blocks: list[tuple[str, Any, list[str]]] = []
     number_cols = numeric + boolean
@@ -384,7 +392,12 @@ def _spec_features(spec: ModelSpec, X: pd.DataFrame, features: Any) -> Any:
     if features is not None:
         return features
     if _is_serang_schema(X):
-        return None
+        present = {k: v for k, v in LOCATION_LEVELS.items() if k in X.columns}
+        if len(present) == len(LOCATION_LEVELS):
+            return None
+        # the Serang proxies without the kecamatan (another data set in the same schema, grouped
+        # by its own area column): the spec's feature set on the proxies alone
+        return make_feature_set(spec.feature_set, location=present)
     opts = FEATURE_SETS.get(spec.feature_set, {})
     return data_feature_transformer(
         X,

@@ -65,9 +65,9 @@ class RefitResult:
 
 
 def synthetic_input_example(seed: int, group_column: str | None = None) -> pd.DataFrame:
-    """Five synthetic rows of the proxies (and the group column), never registry rows."""
+    """Five synthetic rows of the model inputs (and the group column), never registry rows."""
     city = generate_city(n_households=2_000, seed=seed + 1, survey_fraction=0.05)
-    cols = list(schema.PROXY_COLUMNS) + ([group_column] if group_column else [])
+    cols = list(schema.MODEL_COLUMNS) + ([group_column] if group_column else [])
     return city.survey[cols].head(5).reset_index(drop=True)
 
 
@@ -164,7 +164,7 @@ def survey_level_sd_log(
         return float("nan"), 0.0
     unreached = survey.loc[~reached]
     y = (unreached["consumption_pc"].to_numpy(dtype=float) < line).astype(float)
-    q = base.predict_proba(unreached[schema.PROXY_COLUMNS])[:, 1]
+    q = base.predict_proba(unreached[schema.MODEL_COLUMNS])[:, 1]
     w = unreached["weight"].to_numpy(dtype=float)
     est = unreached_stock(np.ones(1), y, q, w, unreached["kelurahan"].astype(str).to_numpy())
     # unreached_stock's sd_log adds the draw of one household (p = 1 has none): the level's only
@@ -240,7 +240,7 @@ def recalibrate_on_outcomes(
         )
     labels = field_labels(registry)
     y = labels["label"].to_numpy(dtype=float)
-    p_before = base.predict_proba(labels[schema.PROXY_COLUMNS])[:, 1]
+    p_before = base.predict_proba(labels[schema.MODEL_COLUMNS])[:, 1]
     p_after = model.predict_proba(model_input(labels, group_column))[:, 1]
     a0, b0 = feedback.calibration_line(p_before, y)
     a1, b1 = feedback.calibration_line(p_after, y)

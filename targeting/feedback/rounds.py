@@ -115,7 +115,7 @@ def fit_champion(
     reached = schema.survey_reached(survey)
     return fit_final(
         spec,
-        survey[schema.PROXY_COLUMNS],
+        survey[schema.MODEL_COLUMNS],
         label=(consumption < line).astype(int),
         consumption=consumption,
         sample_weight=survey["weight"].to_numpy(dtype=float),
@@ -134,8 +134,8 @@ def fit_champion(
 
 
 def model_input(registry: pd.DataFrame, group_column: str | None = "kelurahan") -> pd.DataFrame:
-    """The columns a (recalibrated) model takes: the proxies, plus the area column."""
-    cols = list(schema.PROXY_COLUMNS)
+    """The columns a (recalibrated) model takes: the model inputs, plus the area column."""
+    cols = list(schema.MODEL_COLUMNS)
     if group_column is not None and group_column not in cols:
         cols.append(group_column)
     return registry[cols]

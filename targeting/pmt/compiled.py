@@ -36,6 +36,7 @@ from targeting.data.schema import (
     BOOL_PROXIES,
     CATEGORICAL_PROXIES,
     COUNT_PROXIES,
+    KECAMATAN_KELURAHAN_COUNTS,
     NUMERIC_PROXIES,
     ORDERED_PROXIES,
 )
@@ -55,8 +56,13 @@ __all__ = [
     "encode_levels",
 ]
 
-CATEGORY_LEVELS: dict[str, list[str]] = {**ORDERED_PROXIES, **CATEGORICAL_PROXIES}
-"""Each categorical proxy's levels: a household's code is the index of its level here."""
+CATEGORY_LEVELS: dict[str, list[str]] = {
+    **ORDERED_PROXIES,
+    **CATEGORICAL_PROXIES,
+    # validation leaves a kecamatan in the city profile's spelling ("Cipocok Jaya"), not lower case
+    "kecamatan": list(KECAMATAN_KELURAHAN_COUNTS),
+}
+"""Each categorical input's levels: a household's code is the index of its level here."""
 
 COUNT_DOMAIN = 111
 """Count proxies are looked up by value, 0 to 110 (validation bounds every count by hh_size

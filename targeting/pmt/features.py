@@ -28,6 +28,7 @@ from targeting.data.schema import (
     BOOL_PROXIES,
     CATEGORICAL_PROXIES,
     COUNT_PROXIES,
+    KECAMATAN_KELURAHAN_COUNTS,
     NUMERIC_PROXIES,
     ORDERED_PROXIES,
     PROXY_COLUMNS,
@@ -35,12 +36,21 @@ from targeting.data.schema import (
 
 __all__ = [
     "FEATURE_SETS",
+    "LOCATION_LEVELS",
     "feature_to_proxy",
     "make_feature_set",
     "make_feature_transformer",
     "to_float",
     "to_text",
 ]
+
+LOCATION_LEVELS: dict[str, list[str]] = {
+    "kecamatan": [name.casefold() for name in KECAMATAN_KELURAHAN_COUNTS]
+}
+"""The location inputs of the default feature sets and their levels (lower case, as
+:func:`to_text` leaves them): Kota Serang's six kecamatan, one-hot encoded. Grouped CV holds out
+whole kelurahan, whose kecamatan the training folds still see, so the effect is learnt from other
+kelurahan of the same kecamatan and never from the held-out households' own labels."""
 
 _LOG_COLUMNS = ["floor_area_m2"]
 """Numeric proxies entered on the log scale (skewed, multiplicative effect on consumption)."""
@@ -161,6 +171,7 @@ def make_feature_transformer(
     categorical: dict[str, list[str]] | None = None,
     scale: bool = True,
     drop_first: bool = False,
+    location: dict[str, list[str]] | None = None,
 ) -> ColumnTransformer:
     """Build the PMT feature transformer.
 
@@ -184,6 +195,9 @@ def make_feature_transformer(
     drop_first : bool, default False
         Drop each categorical proxy's first level (a reference category), which makes an
         unpenalised regression with an intercept identifiable.
+    location : dict, optional
+        Area columns and their levels, one-hot encoded like the categorical proxies (after
+        them), default :data:`LOCATION_LEVELS` (the kecamatan); ``{}`` leaves location out.
 
     Returns
     -------
@@ -194,6 +208,7 @@ def make_feature_transformer(
     boolean = list(BOOL_PROXIES) if boolean is None else list(boolean)
     ordered = dict(ORDERED_PROXIES) if ordered is None else dict(ordered)
     categorical = dict(CATEGORICAL_PROXIES) if categorical is None else dict(categorical)
+    categorical.update(LOCATION_LEVELS if location is None else location)
 
     def scaled(steps: list[tuple[str, Any]]) -> Pipeline:
         return Pipeline([*steps, ("scale", StandardScaler())] if scale else steps)
@@ -249,6 +264,7 @@ FEATURE_SETS: dict[str, dict[str, Any]] = {
     "full": {},
     "full_unscaled": {"scale": False},
     "full_reference": {"drop_first": True},
+    "full_no_location": {"location": {}},
     "housing_assets": {
         "numeric": ["hh_size", "floor_area_m2"],
         "ordered": {},

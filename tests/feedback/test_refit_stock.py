@@ -82,7 +82,7 @@ def test_refit_everywhere_moves_the_bulk_more(one_round: dict) -> None:
     registry = feedback.apply_ledger(one_round["registry"], one_round["ledger"])
     eligible = eligible_for_ranking(registry).to_numpy()
     base_stock = float(
-        one_round["base"].predict_proba(registry.loc[eligible, schema.PROXY_COLUMNS])[:, 1].sum()
+        one_round["base"].predict_proba(registry.loc[eligible, schema.MODEL_COLUMNS])[:, 1].sum()
     )
     gap_visited = abs(visited["expected_unreached_extreme_after"] - base_stock)
     gap_everywhere = abs(everywhere["expected_unreached_extreme_after"] - base_stock)

@@ -16,7 +16,7 @@ NAME = "Zzyzx Planted"
 
 def bad_requests(rows: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Scoring requests (proxy rows) carrying personal data in the wrong place, by case name."""
-    proxies = rows[schema.PROXY_COLUMNS].reset_index(drop=True).astype(object)
+    proxies = rows[schema.MODEL_COLUMNS].reset_index(drop=True).astype(object)
     nik_in_count = proxies.copy()
     nik_in_count.loc[1, "hh_size"] = f"{NAME} {NIK}"
     nik_in_bool = proxies.copy()

@@ -81,7 +81,7 @@ def test_mlflow_store_holds_runs_and_champion(small_cycle: dict) -> None:
     model = mlflow.pyfunc.load_model(f"models:/{name}@champion")
     from targeting.data.synthetic import generate_city
 
-    rows = generate_city(n_households=1_000, seed=99).registry[schema.PROXY_COLUMNS].head(50)
+    rows = generate_city(n_households=1_000, seed=99).registry[schema.MODEL_COLUMNS].head(50)
     scored = model.predict(rows)
     assert list(scored.columns) == ["p_extreme", "p_low", "p_high", "desil"]
     assert len(scored) == 50

@@ -6,9 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from targeting.data.schema import CATEGORICAL_PROXIES, PROXY_COLUMNS
+from targeting.data.schema import CATEGORICAL_PROXIES, KECAMATAN_KELURAHAN_COUNTS, MODEL_COLUMNS
 from targeting.pmt.features import (
     FEATURE_SETS,
+    LOCATION_LEVELS,
     feature_to_proxy,
     make_feature_set,
     make_feature_transformer,
@@ -30,14 +31,15 @@ def test_outputs_finite_floats_with_meaningful_names(frame):
     assert Xt.shape == (len(frame), len(names))
     assert "floor_material=earth" in names
     assert "log_floor_area_pc" in names
-    n_onehot = sum(len(v) for v in CATEGORICAL_PROXIES.values())
+    n_onehot = sum(len(v) for v in {**CATEGORICAL_PROXIES, **LOCATION_LEVELS}.values())
     assert sum("=" in n for n in names) == n_onehot
+    assert "kecamatan=cipocok jaya" in names
 
 
 def test_every_feature_maps_back_to_a_proxy(frame):
     ct = make_feature_transformer().fit(frame)
     proxies = {feature_to_proxy(n) for n in ct.get_feature_names_out()}
-    assert proxies == set(PROXY_COLUMNS)
+    assert proxies == set(MODEL_COLUMNS)
     assert feature_to_proxy("floor_material=earth") == "floor_material"
     assert feature_to_proxy("log_floor_area_pc") == "floor_area_m2"
     assert feature_to_proxy("log_floor_area_m2") == "floor_area_m2"
@@ -86,3 +88,19 @@ def test_pandas_output_keeps_names(frame):
     out = ct.fit_transform(frame)
     assert isinstance(out, pd.DataFrame)
     assert "floor_material=earth" in out.columns
+
+
+def test_kecamatan_is_one_hot_in_the_registry_spelling_and_can_be_left_out(frame):
+    city = frame.copy()
+    names = list(KECAMATAN_KELURAHAN_COUNTS)  # the spelling validation leaves, e.g. "Cipocok Jaya"
+    city["kecamatan"] = [names[i % len(names)] for i in range(len(city))]
+    ct = make_feature_transformer().fit(city)
+    out = list(ct.get_feature_names_out())
+    Xt = ct.transform(city)
+    block = [out.index(f"kecamatan={k.casefold()}") for k in names]
+    assert (Xt[:, block].sum(axis=1) == 1).all()
+    for i, k in enumerate(names[:3]):
+        assert Xt[i, out.index(f"kecamatan={k.casefold()}")] == 1.0
+    assert feature_to_proxy("kecamatan=cipocok jaya") == "kecamatan"
+    blind = make_feature_set("full_no_location").fit(city)
+    assert not any(n.startswith("kecamatan") for n in blind.get_feature_names_out())

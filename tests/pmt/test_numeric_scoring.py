@@ -47,6 +47,8 @@ def test_compiled_scores_are_the_pipelines_bit_for_bit(city, survey, ols, spec) 
     assert (compiled.linear is not None) == (spec == "ols")
     valid = _valid(city)
     X = valid[list(model.feature_names_in_)]
+    # the kecamatan (a model input since issue 12) is looked up by code like any category
+    assert "kecamatan" in compiled.coded
     codes, ok = compiled.codes_of(X)
     assert ok.all()
     features = compiled.features(codes, {n: X[n].to_numpy() for n in compiled.numeric})
@@ -57,8 +59,19 @@ def test_compiled_scores_are_the_pipelines_bit_for_bit(city, survey, ols, spec) 
     pd.testing.assert_frame_equal(got, expected, check_dtype=False, rtol=0, atol=0)
 
 
+def test_an_unknown_kecamatan_never_reaches_the_model(city, ols) -> None:
+    registry = city.registry.head(200).copy()
+    registry.loc[registry.index[7], "kecamatan"] = "Atlantis"
+    checked = schema.validate_registry(registry, mode="quarantine")
+    assert len(checked.valid) == len(registry) - 1
+    assert registry.loc[registry.index[7], "household_id"] not in set(checked.valid["household_id"])
+    compiled = compile_pipeline(ols)
+    _, ok = compiled.codes_of(checked.valid[list(ols.feature_names_in_)])
+    assert ok.all()
+
+
 def test_rows_without_codes_are_scored_the_pandas_way(city, ols) -> None:
-    X = city.registry[schema.PROXY_COLUMNS].head(300).copy()
+    X = city.registry[schema.MODEL_COLUMNS].head(300).copy()
     X.loc[X.index[3], "floor_material"] = " Earth"  # accepted by the encoder, not a level
     X.loc[X.index[5], "head_sector"] = "astronaut"  # unknown: encoded as all zeros
     compiled = compile_pipeline(ols)

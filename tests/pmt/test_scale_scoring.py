@@ -49,7 +49,7 @@ def test_desil_cutpoints_split_the_weighted_survey_in_tenths() -> None:
 
 def test_desil_does_not_depend_on_the_batch(city_and_model) -> None:
     city, _, model = city_and_model
-    X = city.registry[schema.PROXY_COLUMNS].head(3_000)
+    X = city.registry[schema.MODEL_COLUMNS].head(3_000)
     whole = score_households(model, X, n_boot=30, seed=1)
     parts = pd.concat(
         [
@@ -67,7 +67,7 @@ def test_desil_does_not_depend_on_the_batch(city_and_model) -> None:
 def test_model_fitted_by_the_toolkit_carries_cutpoints(city_and_model) -> None:
     _, survey, model = city_and_model
     cuts = getattr(model, DESIL_ATTRIBUTE)
-    p = model.predict_proba(survey[schema.PROXY_COLUMNS])[:, 1]
+    p = model.predict_proba(survey[schema.MODEL_COLUMNS])[:, 1]
     np.testing.assert_array_equal(cuts, desil_cutpoints(p, survey["weight"].to_numpy()))
 
 
@@ -107,7 +107,7 @@ def test_streaming_equals_whole_file(city_and_model, tmp_path: Path, suffix: str
     assert sorted(rejected["row"].tolist()) == [11, 21, 1501]
     # the same rows as one whole-file validation and scoring
     checked = schema.validate_registry(registry, mode="quarantine")
-    whole = score_households(model, checked.valid[schema.PROXY_COLUMNS], n_boot=20, seed=2026)
+    whole = score_households(model, checked.valid[schema.MODEL_COLUMNS], n_boot=20, seed=2026)
     np.testing.assert_allclose(a["p_extreme"], whole["p_extreme"])
     np.testing.assert_array_equal(a["desil"], whole["desil"])
     assert a["household_id"].tolist() == checked.valid["household_id"].astype(str).tolist()
@@ -131,8 +131,8 @@ def test_pyfunc_returns_named_scores(city_and_model, tmp_path: Path) -> None:
     import mlflow
 
     city, survey, model = city_and_model
-    uri = _log_model(model, tmp_path, survey[schema.PROXY_COLUMNS].head(5).reset_index(drop=True))
-    X = city.registry[schema.PROXY_COLUMNS].head(200)
+    uri = _log_model(model, tmp_path, survey[schema.MODEL_COLUMNS].head(5).reset_index(drop=True))
+    X = city.registry[schema.MODEL_COLUMNS].head(200)
     served = mlflow.pyfunc.load_model(uri).predict(X)
     assert list(served.columns) == ["p_extreme", "p_low", "p_high", "desil"]
     expected = score_households(model, X, seed=2026).reset_index(drop=True)
@@ -154,7 +154,7 @@ def test_spark_scores_equal_pandas(city_and_model, tmp_path: Path) -> None:
     from targeting.tracking.spark import score_with_spark, spark_session
 
     city, survey, model = city_and_model
-    uri = _log_model(model, tmp_path, survey[schema.PROXY_COLUMNS].head(5).reset_index(drop=True))
+    uri = _log_model(model, tmp_path, survey[schema.MODEL_COLUMNS].head(5).reset_index(drop=True))
     registry = schema.validate_registry(city.registry.head(1_200), mode="strict").valid
     source = tmp_path / "registry.parquet"
     registry.drop(columns=[c for c in schema.PII_COLUMNS if c in registry]).to_parquet(
@@ -186,13 +186,13 @@ def test_logged_model_loads_where_targeting_is_not_installed(
     import mlflow
 
     city, survey, model = city_and_model
-    uri = _log_model(model, tmp_path, survey[schema.PROXY_COLUMNS].head(5).reset_index(drop=True))
+    uri = _log_model(model, tmp_path, survey[schema.MODEL_COLUMNS].head(5).reset_index(drop=True))
     local = Path(
         mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(tmp_path / "m"))
     )
     requirements = (local / "requirements.txt").read_text()
     assert "targeting" not in requirements.replace("targeting-", "")
-    rows = city.registry[schema.PROXY_COLUMNS].head(100)
+    rows = city.registry[schema.MODEL_COLUMNS].head(100)
     rows.to_parquet(tmp_path / "rows.parquet")
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
@@ -233,14 +233,14 @@ def test_exact_interval_equals_the_limit_of_the_draws(city_and_model, estimator:
     consumption = survey["consumption_pc"].to_numpy(dtype=float)
     model = fit_final(
         load_specs(names=[estimator])[0],
-        survey[schema.PROXY_COLUMNS],
+        survey[schema.MODEL_COLUMNS],
         label=(consumption < 400_000).astype(int),
         consumption=consumption,
         sample_weight=survey["weight"].to_numpy(dtype=float),
         seed=31,
     )
     final = model.steps[-1][1]
-    Xt = np.asarray(model[:-1].transform(city.registry[schema.PROXY_COLUMNS].head(300)), float)
+    Xt = np.asarray(model[:-1].transform(city.registry[schema.MODEL_COLUMNS].head(300)), float)
     args = (Xt, final.intercept_, final.coef_, final._cov_factor_)
     low, high = linear_predictor_interval(*args, alpha=0.2)
     draws = linear_predictor_draws(*args, n_draws=20_000, random_state=7)
@@ -262,7 +262,7 @@ def test_exact_interval_equals_the_limit_of_the_draws(city_and_model, estimator:
     # the selection-aware champion carries its inner model's exact interval through its
     # increasing maps: the interval still brackets its own P
     wrapped = champion.steps[-1][1]
-    Xc = champion[:-1].transform(city.registry[schema.PROXY_COLUMNS].head(300))
+    Xc = champion[:-1].transform(city.registry[schema.MODEL_COLUMNS].head(300))
     c_low, c_high = wrapped.proba_interval(Xc, alpha=0.2)
     c_p = wrapped.predict_proba(Xc)[:, 1]
     assert np.all((c_low <= c_p + 1e-12) & (c_p <= c_high + 1e-12)) and np.any(c_low < c_high)

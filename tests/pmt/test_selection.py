@@ -125,9 +125,9 @@ def test_model_spec_pipeline_takes_reach(city):
     pipe = build_model(spec, selection="unreached")
     consumption = survey["consumption_pc"].to_numpy()
     reached = schema.survey_reached(survey)
-    fit_model(pipe, survey[schema.PROXY_COLUMNS], consumption=consumption, reached=reached)
-    plain = fit_model(build_model(spec), survey[schema.PROXY_COLUMNS], consumption=consumption)
-    X = survey.loc[~reached, schema.PROXY_COLUMNS]
+    fit_model(pipe, survey[schema.MODEL_COLUMNS], consumption=consumption, reached=reached)
+    plain = fit_model(build_model(spec), survey[schema.MODEL_COLUMNS], consumption=consumption)
+    X = survey.loc[~reached, schema.MODEL_COLUMNS]
     aware_sum = pipe.predict_proba(X)[:, 1].sum()
     assert aware_sum < plain.predict_proba(X)[:, 1].sum()
     assert pipe.steps[-1][1].n_reached_ == int(reached.sum())

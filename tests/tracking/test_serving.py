@@ -90,7 +90,7 @@ def test_served_champion_matches_targeting_score(small_cycle: dict, tmp_path: Pa
         )
     try:
         _wait_ready(f"http://127.0.0.1:{port}/ping", process, log)
-        frame = rows[schema.PROXY_COLUMNS]
+        frame = rows[schema.MODEL_COLUMNS]
         body = json.dumps({"dataframe_split": json.loads(frame.to_json(orient="split"))})
         request = urllib.request.Request(
             f"http://127.0.0.1:{port}/invocations",

@@ -57,7 +57,7 @@ def _ask(pyfunc, text: str) -> tuple[int, str]:
 
 def test_good_rows_are_scored(served) -> None:
     pyfunc, rows = served
-    status, text = _ask(pyfunc, request_body(rows[schema.PROXY_COLUMNS]))
+    status, text = _ask(pyfunc, request_body(rows[schema.MODEL_COLUMNS]))
     assert status == 200
     assert list(pd.DataFrame(json.loads(text)["predictions"]).columns) == [
         "p_extreme",
