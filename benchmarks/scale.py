@@ -240,7 +240,7 @@ def main() -> None:
                 "import pickle, pandas as pd\nfrom targeting.data import schema\n"
                 f"model = pickle.load(open({str(baseline)!r}, 'rb'))\n"
                 "began = time.perf_counter()\n"
-                f"X = pd.read_parquet({str(source)!r}, columns=schema.PROXY_COLUMNS)\n"
+                f"X = pd.read_parquet({str(source)!r}, columns=schema.MODEL_COLUMNS)\n"
                 "p = model.predict_proba(X)[:, 1]\n"
                 # read and predict, after imports and unpickling (as 'scoring_s' of ours)
                 "result['scoring_s'] = time.perf_counter() - began\n",
