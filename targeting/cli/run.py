@@ -43,7 +43,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from targeting.data.outputs import RUN_DROPS, OutputSet
     from targeting.pipeline import output_dir
 
-    progress = Progress(total=8 + len(spec.models), enabled=not args.quiet)
+    # load, one CV per model, fit, score, plan, forecast, capacity search, write, report,
+    # and the MLflow logging when tracking
+    steps = 8 + len(spec.models) + (0 if args.no_tracking else 1)
+    progress = Progress(total=steps, enabled=not args.quiet)
     with OutputSet(output_dir(spec, args.output), drop=RUN_DROPS) as outset:
         result, tracking = _run_in(outset, spec, args, progress, tracking_uri)
         outset.commit()

@@ -158,3 +158,9 @@ def test_run_prints_no_mlflow_info_or_warning(tmp_path: Path) -> None:
         if (_FROM_MLFLOW.search(line) and _LEVELS.search(line)) or _REGISTRATION.search(line)
     ]
     assert noisy == []
+    # the step counter ends at its total (a step added to the cycle is counted)
+    counters = [
+        tuple(map(int, m.groups()))
+        for m in re.finditer(r"^\[(\d+)/(\d+)\] .*: done in", done.stderr, re.MULTILINE)
+    ]
+    assert counters and counters[-1][0] == counters[-1][1], counters[-3:]
