@@ -363,6 +363,10 @@ def hit_rate_table(
     table = pd.DataFrame(rows)
     if table.empty:
         return table
+    # desil 10 after 9, not after 1: numbers (as read from plan.csv, text) in numeric order
+    as_number = pd.to_numeric(table[by], errors="coerce")
+    if as_number.notna().all():
+        table = table.iloc[np.argsort(as_number.to_numpy(), kind="stable")].reset_index(drop=True)
     low, high = wilson_interval(table["finds"].to_numpy(), table["conclusive"].to_numpy(), level)
     table.insert(5, "low", low)
     table.insert(6, "high", high)

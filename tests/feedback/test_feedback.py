@@ -137,3 +137,22 @@ def test_hit_rate_summary(registry: pd.DataFrame, outcomes: pd.DataFrame) -> Non
     assert summary["realised_hit_rate"] == pytest.approx(2 / 3)
     assert summary["predicted_hit_rate"] == pytest.approx(0.5)
     assert summary["realised_low"] < 2 / 3 < summary["realised_high"]
+
+
+def test_hit_rate_table_lists_desils_in_numeric_order() -> None:
+    # plan.csv is read as text: desil "10" must come after "9", not after "1"
+    desils = [str(d) for d in range(1, 11)] * 3
+    predictions = pd.DataFrame(
+        {"household_id": [f"H{i}" for i in range(30)], "desil": desils, "p_extreme": 0.2}
+    )
+    ledger = pd.DataFrame(
+        {
+            "household_id": predictions["household_id"],
+            "visit_date": "2025-11-03",
+            "operator": "OP",
+            "result": "not_extreme_poor",
+            "notes": "",
+        }
+    )
+    table = feedback.hit_rate_table(ledger, predictions, by="desil")
+    assert list(table["desil"]) == [str(d) for d in range(1, 11)]
