@@ -33,7 +33,12 @@ import pandas as pd
 
 from targeting.data import schema
 from targeting.data.synthetic import DEFAULT_ASSESSMENT_SD, generate_city
-from targeting.feedback.rounds import DEFAULT_FADE_OFFSETS, fit_champion, simulate_rounds
+from targeting.feedback.rounds import (
+    DEFAULT_FADE_OFFSETS,
+    DESIGN_STOCK_COLUMNS,
+    fit_champion,
+    simulate_rounds,
+)
 from targeting.plan.ranking import PlanCapacity
 
 
@@ -135,16 +140,7 @@ def main() -> None:
     cols = [
         "seed",
         "round",
-        "audit_visits",
-        "unreached_extreme_at_start",
-        "model_estimate_at_start",
-        "design_estimate_at_start",
-        "design_low_at_start",
-        "design_high_at_start",
-        "unreached_extreme_after",
-        "design_estimate_after",
-        "design_low_after",
-        "design_high_after",
+        *DESIGN_STOCK_COLUMNS,
         "predicted_hit_rate",
         "realised_hit_rate",
         "true_hit_rate",

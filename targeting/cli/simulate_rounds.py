@@ -72,19 +72,9 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     if extra:
         print("\nRecalibration after each round:")
         print(table(frame[["round", *extra]]))
-    design = [
-        "round",
-        "audit_visits",
-        "unreached_extreme_at_start",
-        "model_estimate_at_start",
-        "design_estimate_at_start",
-        "design_low_at_start",
-        "design_high_at_start",
-        "unreached_extreme_after",
-        "design_estimate_after",
-        "design_low_after",
-        "design_high_after",
-    ]
+    from targeting.feedback.rounds import DESIGN_STOCK_COLUMNS
+
+    design = ["round", *DESIGN_STOCK_COLUMNS]
     if "design_estimate_at_start" in frame:
         print("\nUnreached extreme-poor stock: truth, model and audit-sample (design) estimate:")
         print(table(frame[design]))

@@ -59,6 +59,7 @@ from targeting.pmt.selection import (
 __all__ = [
     "DEFAULT_FADE_OFFSETS",
     "DEFAULT_SUPPORT",
+    "DESIGN_STOCK_COLUMNS",
     "RoundsResult",
     "fast_scores",
     "field_labels",
@@ -67,6 +68,20 @@ __all__ = [
     "refit_on_labels",
     "simulate_rounds",
 ]
+
+DESIGN_STOCK_COLUMNS: list[str] = [
+    "audit_visits",
+    "unreached_extreme_at_start",
+    "model_estimate_at_start",
+    "design_estimate_at_start",
+    "design_low_at_start",
+    "design_high_at_start",
+    "unreached_extreme_after",
+    "design_estimate_after",
+    "design_low_after",
+    "design_high_after",
+]
+"""Columns of a rounds table that compare the unreached stock's truth, model and design estimate."""
 
 _NON_RESPONSE = {"not_found", "refused", "moved"}
 

@@ -491,17 +491,7 @@ def add_audit_sample(
             new_plan.loc[plan_ids.isin(set(fill_ids))].assign(part="fill", inclusion_prob=np.nan),
         ],
         ignore_index=True,
-    )[
-        [
-            "household_id",
-            "kecamatan",
-            "kelurahan",
-            "p_extreme",
-            "visit_date",
-            "part",
-            "inclusion_prob",
-        ]
-    ]
+    )[_UNIT_COLUMNS]
     given_up = float(base["p_extreme"].sum()) - float(new_plan["p_extreme"].sum())
     design = AuditDesign(
         units=units.sort_values("household_id", kind="stable").reset_index(drop=True),
