@@ -144,6 +144,8 @@ def side_by_side(results: dict[str, ZooEvaluation]) -> pd.DataFrame:
 def paired_table(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per model and reference: AUC and EE differences with their intervals."""
     rows = []
+    if frame.empty:  # one model alone has nothing to be paired with
+        return pd.DataFrame(columns=["model", "vs", "dAUC", "dEE@share"])
     for (model, ref), part in frame.groupby(["model", "reference"], sort=False):
         row: dict[str, object] = {"model": model, "vs": ref}
         for _, r in part.iterrows():
