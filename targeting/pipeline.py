@@ -1324,6 +1324,38 @@ def _run_cycle(
             if name != champion
         }
 
+    field_learning: dict[str, Any] = {}
+    if field_refit is None:
+        stock, calibration_unreached = unreached_stock_and_calibration(
+            registry, scores["p_extreme"], oof_by_model[champion], arrays
+        )
+        if carried.ledger is not None and len(carried.ledger):
+            # visits recorded but no labels of both classes yet: say why nothing was learnt
+            progress.note(
+                f"the working state holds {len(field_labels(registry)):,} verified unreached "
+                "household(s), not of both classes (extreme and not): the model is the "
+                "survey's, not recalibrated on them"
+            )
+    else:
+        # the survey's ratio check holds for the survey model's level, not the recalibrated
+        # one: the stock is the refit's, whose interval keeps the survey's level uncertainty
+        # for the households below the labels' range; the survey model's stock is kept beside
+        unreached = registry.loc[eligible_for_ranking(registry)]
+        survey_p = pd.Series(
+            fitted[champion].predict_proba(unreached[schema.MODEL_COLUMNS])[:, 1],
+            index=unreached["household_id"].to_numpy(),
+        )
+        survey_stock, calibration_unreached = unreached_stock_and_calibration(
+            registry, survey_p, oof_by_model[champion], arrays
+        )
+        stock = field_refit.stock()
+        field_learning = field_learning_summary(field_refit, survey_stock)
+        progress.note(
+            f"the model learnt from the field: {field_learning['description']}; unreached "
+            f"extreme-poor estimate {stock['estimate']:,.0f} (90 % {stock['low']:,.0f}–"
+            f"{stock['high']:,.0f}; the survey model alone: {survey_stock['estimate']:,.0f})"
+        )
+
     capacity = dataclasses.replace(plan_capacity(spec), start_date=carried.start_date)
     with progress.step(
         f"Planning {capacity.total_visits:,} visits ({capacity.operators} operators x "
@@ -1392,37 +1424,6 @@ def _run_cycle(
             "realised_hit_rate": float(hits.mean()) if len(hits) else float("nan"),
         }
 
-    field_learning: dict[str, Any] = {}
-    if field_refit is None:
-        stock, calibration_unreached = unreached_stock_and_calibration(
-            registry, scores["p_extreme"], oof_by_model[champion], arrays
-        )
-        if carried.ledger is not None and len(carried.ledger):
-            # visits recorded but no labels of both classes yet: say why nothing was learnt
-            progress.note(
-                f"the working state holds {len(field_labels(registry)):,} verified unreached "
-                "household(s), not of both classes (extreme and not): the model is the "
-                "survey's, not recalibrated on them"
-            )
-    else:
-        # the survey's ratio check holds for the survey model's level, not the recalibrated
-        # one: the stock is the refit's, whose interval keeps the survey's level uncertainty
-        # for the households below the labels' range; the survey model's stock is kept beside
-        unreached = registry.loc[eligible_for_ranking(registry)]
-        survey_p = pd.Series(
-            fitted[champion].predict_proba(unreached[schema.MODEL_COLUMNS])[:, 1],
-            index=unreached["household_id"].to_numpy(),
-        )
-        survey_stock, calibration_unreached = unreached_stock_and_calibration(
-            registry, survey_p, oof_by_model[champion], arrays
-        )
-        stock = field_refit.stock()
-        field_learning = field_learning_summary(field_refit, survey_stock)
-        progress.note(
-            f"the model learnt from the field: {field_learning['description']}; unreached "
-            f"extreme-poor estimate {stock['estimate']:,.0f} (90 % {stock['low']:,.0f}–"
-            f"{stock['high']:,.0f}; the survey model alone: {survey_stock['estimate']:,.0f})"
-        )
     if plan_truth_check:
         plan_truth_check["estimated_unreached_extreme"] = stock["estimate"]
         plan_truth_check["estimated_unreached_extreme_low"] = stock["low"]

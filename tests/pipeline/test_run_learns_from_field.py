@@ -86,6 +86,7 @@ def cycle(tmp_path_factory: pytest.TempPathFactory) -> dict:
     )
     return {
         "uri": uri,
+        "spec": spec,
         "first": first,
         "refit": refit,
         "refit_scores": refit_scores,
@@ -163,3 +164,14 @@ def test_a_run_without_labels_is_the_first_run(cycle: dict) -> None:
         return {k: v for k, v in summary.items() if k != "outputs"}
 
     assert comparable(cycle["fresh_summary_file"]) == comparable(first["summary_file"])
+
+
+def test_forecast_with_the_registered_recalibrated_champion(cycle: dict, tmp_path: Path) -> None:
+    # the run's champion takes the kelurahan beside the proxies: a forecast scored with it runs
+    out = _cli(
+        ["forecast", str(cycle["spec"]), "--model", "models:/learns-pmt@champion"]
+        + ["--tracking-uri", cycle["uri"], "--no-tracking", "--n-paths", "20"]
+        + ["--capacity-paths", "20", "--output", str(tmp_path), "--json", "--quiet"]
+    )
+    assert out["scoring_model_how"] == "registered model"
+    assert out["start_stock_expected"] > 0
