@@ -39,7 +39,12 @@ from targeting.evaluation.cv import fit_final, grouped_cross_validate, summarise
 from targeting.evaluation.metrics import group_error_ratios
 from targeting.feedback.ingest import apply_ledger, pool_holds
 from targeting.feedback.refit import RefitResult, recalibrate_on_outcomes
-from targeting.feedback.rounds import RoundsResult, fit_champion, simulate_rounds
+from targeting.feedback.rounds import (
+    RoundsResult,
+    field_labels,
+    fit_champion,
+    simulate_rounds,
+)
 from targeting.forecast.city import build_city_state
 from targeting.forecast.run import ForecastInputs, ForecastRun, run_forecast
 from targeting.forecast.run import write_outputs as write_forecast_outputs
@@ -60,8 +65,12 @@ __all__ = [
     "check_experiment",
     "choose_champion",
     "data_fingerprint",
+    "field_learning_summary",
     "forecast_experiment",
+    "has_field_labels",
+    "learn_from_field",
     "load_cycle_data",
+    "model_frame",
     "output_dir",
     "plan_capacity",
     "prepare_forecast",
@@ -124,6 +133,15 @@ class CycleResult:
         Per scenario and lever (operators, visits per operator-day), the smallest capacity for
         P(near zero by the deadline) >= ``forecast.capacity_search.target_p``
         (:func:`~.forecast.stockflow.capacity_needed` with ``goal='near_zero'``).
+    field_refit : targeting.feedback.refit.RefitResult or None
+        The champion recalibrated on the working state's field labels
+        (:func:`learn_from_field`): the model the plan, the scores, the stock and the forecast
+        were made with, and the one registered as champion. None when the state holds no
+        labels of both classes (then ``fitted[champion]``, the survey model, is that model).
+    field_learning : dict
+        What the model learnt from the field (empty without ``field_refit``): ``source``,
+        ``description``, ``n_labels``, ``n_labels_extreme``, the recalibration's parameters and
+        ``survey_only_stock`` (the stock the survey model alone estimated).
     """
 
     spec: ExperimentSpec
@@ -153,6 +171,8 @@ class CycleResult:
     calibration_unreached: dict[str, Any] | None = None
     selection: str | None = None
     capacity: list[dict[str, Any]] = field(default_factory=list)
+    field_refit: RefitResult | None = None
+    field_learning: dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         """A JSON-ready summary: paths, metrics, counts (aggregates only, no personal data)."""
@@ -171,6 +191,8 @@ class CycleResult:
             "plan_truth_check": self.plan_truth_check,
             "selection": self.selection,
             "unreached_stock": self.unreached_stock,
+            # only when the run learnt from the field: a first run's summary is as before
+            **({"field_learning": json_ready(self.field_learning)} if self.field_learning else {}),
             "forecast": json_records(self.forecast_table),
             "capacity_near_zero": json_ready(self.capacity),
             **self.counts,
@@ -379,6 +401,15 @@ class SurveyArrays:
             groups=survey[spec.evaluation.group].to_numpy(),
             reached=schema.survey_reached(survey),
         )
+
+
+def model_frame(model: Any, frame: pd.DataFrame) -> pd.DataFrame:
+    """The columns of ``frame`` that ``model`` takes: the ones it was fitted on (a model
+    recalibrated on field outcomes also takes ``kelurahan``), else the model inputs."""
+    names = getattr(model, "feature_names_in_", None)
+    if names is None:
+        return frame[schema.MODEL_COLUMNS]
+    return frame[[str(c) for c in names]]
 
 
 def selection_method(spec: ExperimentSpec, arrays: SurveyArrays) -> str | None:
@@ -601,7 +632,7 @@ def prepare_forecast(
 
     ids = pd.Index(registry["household_id"].to_numpy(), name="household_id")
     with progress.step(f"Scoring {len(registry):,} registry households with {scoring_name}"):
-        p = pd.Series(scorer.predict_proba(registry[schema.MODEL_COLUMNS])[:, 1], index=ids)
+        p = pd.Series(scorer.predict_proba(model_frame(scorer, registry))[:, 1], index=ids)
         if champion_oof is None:
             # no cross-validation for a named or registered model: the level check uses its
             # in-sample predictions on the survey (a slightly narrower interval)
@@ -610,7 +641,7 @@ def prepare_forecast(
                     "row": np.arange(len(survey)),
                     "repeat": 0,
                     "label": arrays.label,
-                    "p_extreme": scorer.predict_proba(arrays.X)[:, 1],
+                    "p_extreme": scorer.predict_proba(model_frame(scorer, survey))[:, 1],
                 }
             )
             if arrays.reached is not None:
@@ -782,6 +813,106 @@ def refit_experiment(
     )
     write_scores(result.scores, staging.staging)
     return result
+
+
+def has_field_labels(registry: pd.DataFrame, ledger: pd.DataFrame | None) -> bool:
+    """Whether the working state holds field labels to learn from: recorded visits, and
+    verified unreached households of both classes (extreme and not)."""
+    if ledger is None or not len(ledger):
+        return False
+    return bool(field_labels(registry)["label"].nunique() == 2)
+
+
+def learn_from_field(
+    base: Any,
+    champion: str,
+    registry: pd.DataFrame,
+    ledger: pd.DataFrame | None,
+    survey: pd.DataFrame,
+    spec: ExperimentSpec,
+    n_boot: int = 200,
+) -> RefitResult | None:
+    """The champion recalibrated on the field labels of the working state, as ``refit`` does.
+
+    A run that continues from a working state plans with what the field found: the verified
+    unreached households (:func:`~targeting.feedback.rounds.field_labels`) recalibrate the
+    champion fitted on the survey by the one routine ``targeting refit`` uses
+    (:func:`~targeting.feedback.refit.recalibrate_on_outcomes`, with ``refit``'s defaults), so
+    the run's scores equal the refit's and its stock is the refit's, with its interval.
+
+    Parameters
+    ----------
+    base : estimator
+        The champion fitted on the survey.
+    champion : str
+        Its model name (recorded as the base).
+    registry : pandas.DataFrame
+        The registry with the working state carried over (:func:`carry_state`).
+    ledger : pandas.DataFrame or None
+        The working state's outcomes ledger.
+    survey : pandas.DataFrame
+        The validated survey (desil cut-points, the survey level's uncertainty).
+    spec : ExperimentSpec
+    n_boot : int, default 200
+        Interval draws when scoring (as the run and ``refit`` score).
+
+    Returns
+    -------
+    RefitResult or None
+        None without a ledger, or when the verified unreached households are not of both
+        classes (nothing to recalibrate on).
+    """
+    if not has_field_labels(registry, ledger):
+        return None
+    return recalibrate_on_outcomes(
+        base,
+        registry,
+        ledger,
+        base_label=f"{champion} fitted on the survey",
+        n_boot=n_boot,
+        seed=spec.seed,
+        survey=survey,
+        line=spec.extreme_line,
+    )
+
+
+def field_learning_summary(refit: RefitResult, survey_stock: dict[str, float]) -> dict[str, Any]:
+    """What a run's model learnt from the field, for the summary, the report and MLflow.
+
+    Parameters
+    ----------
+    refit : RefitResult
+        :func:`learn_from_field`'s answer.
+    survey_stock : dict
+        The unreached stock the survey model alone estimated (before the field).
+
+    Returns
+    -------
+    dict
+        ``source`` ("working state"), ``description``, ``n_labels``, ``n_labels_extreme``,
+        ``realised_hit_rate``, ``predicted_hit_rate_before``, ``predicted_hit_rate_after``,
+        ``recalibration_intercept``, ``recalibration_slope``, ``support``, ``support_low``,
+        ``support_high`` and ``survey_only_stock`` (``estimate``, ``low``, ``high``).
+    """
+    m = refit.metrics
+    keys = (
+        "n_labels",
+        "n_labels_extreme",
+        "realised_hit_rate",
+        "predicted_hit_rate_before",
+        "predicted_hit_rate_after",
+        "recalibration_intercept",
+        "recalibration_slope",
+    )
+    return {
+        "source": "working state",
+        "description": f"{refit.learnt_from()} from the working state",
+        **{k: m[k] for k in keys},
+        "support": refit.params["support"],
+        "support_low": refit.params["support_low"],
+        "support_high": refit.params["support_high"],
+        "survey_only_stock": {k: survey_stock[k] for k in ("estimate", "low", "high")},
+    }
 
 
 def plan_capacity(spec: ExperimentSpec) -> ranking.PlanCapacity:
@@ -1161,9 +1292,29 @@ def _run_cycle(
             if model_spec.name in needed:
                 fitted[model_spec.name] = fit_spec(model_spec, arrays, spec)
 
-    with progress.step(f"Scoring {len(registry):,} registry households with {champion}"):
-        scores = score_households(fitted[champion], registry[schema.MODEL_COLUMNS], seed=seed)
-        scores.index = pd.Index(registry["household_id"].to_numpy(), name="household_id")
+    # the working state's field labels (verified unreached households of both classes)
+    # recalibrate the champion as 'targeting refit' does: the plan, the scores, the stock and
+    # the forecast then use what the field found, not the survey model alone
+    learns = has_field_labels(registry, carried.ledger)
+    scoring = (
+        f"Recalibrating {champion} on the field labels of the working state and scoring "
+        f"{len(registry):,} registry households"
+        if learns
+        else f"Scoring {len(registry):,} registry households with {champion}"
+    )
+    field_refit: RefitResult | None = None
+    with progress.step(scoring):
+        ids = pd.Index(registry["household_id"].to_numpy(), name="household_id")
+        if learns:
+            field_refit = learn_from_field(
+                fitted[champion], champion, registry, carried.ledger, survey, spec
+            )
+        if field_refit is not None:
+            scores = field_refit.scores.reindex(ids.astype(str))
+            scores.index = ids
+        else:
+            scores = score_households(fitted[champion], registry[schema.MODEL_COLUMNS], seed=seed)
+            scores.index = ids
         other_scores = {
             name: pd.Series(
                 model.predict_proba(registry[schema.MODEL_COLUMNS])[:, 1],
@@ -1172,6 +1323,38 @@ def _run_cycle(
             for name, model in fitted.items()
             if name != champion
         }
+
+    field_learning: dict[str, Any] = {}
+    if field_refit is None:
+        stock, calibration_unreached = unreached_stock_and_calibration(
+            registry, scores["p_extreme"], oof_by_model[champion], arrays
+        )
+        if carried.ledger is not None and len(carried.ledger):
+            # visits recorded but no labels of both classes yet: say why nothing was learnt
+            progress.note(
+                f"the working state holds {len(field_labels(registry)):,} verified unreached "
+                "household(s), not of both classes (extreme and not): the model is the "
+                "survey's, not recalibrated on them"
+            )
+    else:
+        # the survey's ratio check holds for the survey model's level, not the recalibrated
+        # one: the stock is the refit's, whose interval keeps the survey's level uncertainty
+        # for the households below the labels' range; the survey model's stock is kept beside
+        unreached = registry.loc[eligible_for_ranking(registry)]
+        survey_p = pd.Series(
+            fitted[champion].predict_proba(unreached[schema.MODEL_COLUMNS])[:, 1],
+            index=unreached["household_id"].to_numpy(),
+        )
+        survey_stock, calibration_unreached = unreached_stock_and_calibration(
+            registry, survey_p, oof_by_model[champion], arrays
+        )
+        stock = field_refit.stock()
+        field_learning = field_learning_summary(field_refit, survey_stock)
+        progress.note(
+            f"the model learnt from the field: {field_learning['description']}; unreached "
+            f"extreme-poor estimate {stock['estimate']:,.0f} (90 % {stock['low']:,.0f}–"
+            f"{stock['high']:,.0f}; the survey model alone: {survey_stock['estimate']:,.0f})"
+        )
 
     capacity = dataclasses.replace(plan_capacity(spec), start_date=carried.start_date)
     with progress.step(
@@ -1241,9 +1424,6 @@ def _run_cycle(
             "realised_hit_rate": float(hits.mean()) if len(hits) else float("nan"),
         }
 
-    stock, calibration_unreached = unreached_stock_and_calibration(
-        registry, scores["p_extreme"], oof_by_model[champion], arrays
-    )
     if plan_truth_check:
         plan_truth_check["estimated_unreached_extreme"] = stock["estimate"]
         plan_truth_check["estimated_unreached_extreme_low"] = stock["low"]
@@ -1309,6 +1489,8 @@ def _run_cycle(
         calibration_unreached=calibration_unreached,
         selection=selection,
         capacity=near_zero,
+        field_refit=field_refit,
+        field_learning=field_learning,
     )
     result.outputs.update(write_state(result, out_dir))
     result.outputs["cycle"] = write_cycle(cycle, out_dir)

@@ -153,6 +153,15 @@ def _print_summary(result: Any, tracking: dict[str, Any]) -> None:
         f"champion by {spec.primary_metric}: {result.champion}"
         + (f"; challenger: {result.challenger}" if result.challenger else "")
     )
+    learning = getattr(result, "field_learning", None) or {}
+    if learning:
+        stock = result.unreached_stock
+        print(
+            f"the plan's model: {result.champion} {learning['description']}; unreached "
+            f"extreme-poor {stock['estimate']:,.0f} (90 % {stock['low']:,.0f}–"
+            f"{stock['high']:,.0f}; the survey model alone "
+            f"{learning['survey_only_stock']['estimate']:,.0f})"
+        )
     plan = result.plan.summary()
     print("\nVerification plan:")
     for key, value in plan.items():

@@ -26,12 +26,17 @@ from targeting.pmt.recalibrated import RecalibratedPMT
 from targeting.pmt.scoring import attach_desil_cutpoints, score_households
 
 __all__ = [
+    "STOCK_LEVEL",
     "RefitResult",
     "recalibrate_on_outcomes",
     "stock_interval",
     "survey_level_sd_log",
     "synthetic_input_example",
 ]
+
+
+STOCK_LEVEL = 0.90
+"""Coverage of the interval of the unreached stock after a refit."""
 
 
 @dataclass
@@ -62,6 +67,36 @@ class RefitResult:
     params: dict[str, Any]
     input_example: pd.DataFrame
     group_column: str | None
+
+    def stock(self) -> dict[str, float]:
+        """The expected unreached extreme-poor stock after the refit, as the fields of
+        :class:`~targeting.evaluation.stock.StockEstimate` (what a run's forecast starts from).
+
+        ``sd_log`` is the standard deviation of the log-normal interval of
+        :func:`stock_interval` (at :data:`STOCK_LEVEL`, so it is recovered exactly from the
+        interval's top), ``survey_ratio`` the survey model's level check among the survey's
+        unreached (:func:`survey_level_sd_log`).
+        """
+        estimate = float(self.metrics["expected_unreached_extreme_after"])
+        high = float(self.metrics["expected_unreached_extreme_after_high"])
+        z = float(norm.ppf(0.5 + STOCK_LEVEL / 2))
+        sd_log = float(np.log(high / estimate)) / z if estimate > 0 and high > 0 else 0.0
+        return {
+            "estimate": estimate,
+            "low": float(self.metrics["expected_unreached_extreme_after_low"]),
+            "high": high,
+            "sd_log": sd_log,
+            "level": STOCK_LEVEL,
+            "survey_ratio": float(self.metrics.get("survey_level_ratio", float("nan"))),
+        }
+
+    def learnt_from(self) -> str:
+        """What the model learnt from, in words: "recalibrated on N verified unreached
+        households (E extreme)"."""
+        return (
+            f"recalibrated on {int(self.metrics['n_labels']):,} verified unreached households "
+            f"({int(self.metrics['n_labels_extreme']):,} extreme)"
+        )
 
 
 def synthetic_input_example(seed: int, group_column: str | None = None) -> pd.DataFrame:
@@ -272,6 +307,7 @@ def recalibrate_on_outcomes(
         X_eligible,
         n_draws=100,
         seed=seed,
+        level=STOCK_LEVEL,
         level_sd_log=level_sd,
         unchecked=z < model.support_range_[0],
     )

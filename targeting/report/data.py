@@ -89,6 +89,7 @@ def report_lead(
     scenarios: list[dict[str, Any]],
     capacity: list[dict[str, Any]],
     target_p: float,
+    field: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The numbers the planner reads first (issue 12): stock, design estimate, capacity.
 
@@ -110,11 +111,16 @@ def report_lead(
         ``value``...).
     target_p : float
         The chance of near zero the capacity is searched for.
+    field : dict, optional
+        What the run's model learnt from the field (``CycleResult.field_learning``: the
+        recalibration on the working state's verified unreached households); when given, the
+        lead says so (``field``: ``n_labels``, ``n_labels_extreme``, ``survey_only_estimate``).
 
     Returns
     -------
     dict
-        ``estimate``, ``low``, ``high``, ``level``, ``stock_source``; ``design`` (``estimate``,
+        ``estimate``, ``low``, ``high``, ``level``, ``stock_source``; ``field`` (only when the
+        model learnt from the field); ``design`` (``estimate``,
         ``low``, ``high``, ``rounds``, ``model_outside``) or None; ``target_p``; ``scenarios``:
         per scenario ``scenario``, ``p_near_zero``, ``near_zero_month``, ``operators_needed``,
         ``visits_per_day_needed``, ``operators``, ``visits_per_day`` (its own capacity),
@@ -135,6 +141,12 @@ def report_lead(
             "high": total.get("high"),
             "level": None,
             "stock_source": "sum_of_bounds",
+        }
+    if field:
+        lead["field"] = {
+            "n_labels": int(field["n_labels"]),
+            "n_labels_extreme": int(field["n_labels_extreme"]),
+            "survey_only_estimate": field["survey_only_stock"]["estimate"],
         }
     lead["design"] = None
     if design and design.get("design_estimate") is not None:
@@ -323,6 +335,7 @@ def build_report_data(
         scenarios,
         json_ready(getattr(result, "capacity", None) or []),
         float(spec.forecast.capacity_search.target_p),
+        field=json_ready(getattr(result, "field_learning", None) or None),
     )
     data = {
         "version": REPORT_DATA_VERSION,

@@ -301,6 +301,26 @@ def log_cycle(
                 }
             )
         )
+        learning = getattr(result, "field_learning", None) or {}
+        if learning:
+            # what the run's model learnt beyond the survey, where an analyst reads first
+            mlflow.set_tag("learnt_from", learning["description"])
+            mlflow.set_tag(
+                "mlflow.note.content",
+                f"Champion {result.champion} {learning['description']}: the plan, the scores, "
+                "the unreached stock and the forecast use the recalibrated model, which is the "
+                "one registered as champion by this run (the model runs' CV metrics are the "
+                "survey models', before the recalibration).",
+            )
+            mlflow.log_metrics(
+                finite_metrics(
+                    {
+                        f"field_{k}": v
+                        for k, v in learning.items()
+                        if isinstance(v, int | float) and not isinstance(v, bool)
+                    }
+                )
+            )
         by_kelurahan = (
             result.plan.plan.groupby(["kecamatan", "kelurahan"], sort=True)
             .agg(visits=("household_id", "size"), expected_finds=("p_extreme", "sum"))
@@ -357,6 +377,7 @@ def log_cycle(
             roles = {"champion": result.champion}
             if result.challenger and result.challenger in result.fitted:
                 roles["challenger"] = result.challenger
+            refit = getattr(result, "field_refit", None)
             for role, name in roles.items():
                 row = result.model_table.set_index("model").loc[name]
                 metric = spec.primary_metric
@@ -368,8 +389,15 @@ def log_cycle(
                     "primary_metric_value": str(row.get(metric, "")),
                     "run_id": parent.info.run_id,
                 }
+                model, example = result.fitted[name], result.input_example
+                if role == "champion" and refit is not None:
+                    # the model the plan was made with: the champion recalibrated on the field
+                    # labels of the working state (it also takes the kelurahan); the CV metric
+                    # above is the survey model's, before the recalibration
+                    model, example = refit.model, refit.input_example
+                    version_tags["learnt_from"] = result.field_learning["description"]
                 versions[role] = log_registered_model(
-                    result.fitted[name], result.input_example, role, model_name, version_tags
+                    model, example, role, model_name, version_tags
                 )
                 out[f"{role}_version"] = versions[role]
         if report_path is not None and Path(report_path).exists():
