@@ -12,10 +12,11 @@ __all__ = ["register"]
 
 
 def _cmd_score(args: argparse.Namespace) -> int:
-    # the pipeline imports scikit-learn: imported when the command runs, so that
-    # 'targeting --help' and argument errors answer at once
-    from targeting.pipeline import score_registry
+    # imported when the command runs, so that 'targeting --help' and argument errors answer at
+    # once; not through targeting.pipeline, which imports the whole cycle (scikit-learn,
+    # statsmodels): a cached linear champion scores without them
     from targeting.tracking import champion_uri
+    from targeting.tracking.scoring import score_registry
 
     model_uri = args.model or champion_uri(args.experiment)
 
