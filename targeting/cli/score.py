@@ -19,6 +19,10 @@ def _cmd_score(args: argparse.Namespace) -> int:
     from targeting.tracking.scoring import score_registry
 
     model_uri = args.model or champion_uri(args.experiment)
+    if args.engine == "local":
+        from targeting.pmt.streaming import reuse_freed_memory
+
+        reuse_freed_memory()  # this process streams the file: batches reuse freed memory
 
     def progress(done: int, scored: int, seconds: float) -> None:
         if not args.json:

@@ -110,9 +110,53 @@ def desil_from_cuts(p_extreme: Any, cutpoints: Any) -> np.ndarray:
     return 1 + len(cuts) - np.searchsorted(cuts[::-1], p, side="right").astype(int)
 
 
+_SPECIAL: Any = None
+_SPECIAL_LOCK = threading.Lock()
+
+
 def _special() -> Any:
-    """SciPy's special functions (``ndtr``, ``ndtri``, ``expit``): the routines the estimator
-    itself calls, so the plain scores round alike (imported on first use; no SciPy statistics)."""
+    """SciPy's special-function ufuncs (``ndtr``, ``ndtri``, ``expit``): the very routines the
+    estimator calls, so that the plain scores round alike.
+
+    ``import scipy.special`` costs about 0.3 s of CPU, nearly all of it its array-API layer
+    (``array_api_compat`` importing ``numpy.f2py`` and ``numpy.testing``), a tenth of
+    ``targeting score`` at a million households. The compiled ufuncs live in
+    ``scipy.special._ufuncs`` (25 ms): it is loaded under a placeholder of its package, which is
+    then removed, so a later ``import scipy.special`` builds the real package around the same
+    module (the same ufunc objects). Anything unexpected (another SciPy layout, a module
+    without these ufuncs) imports ``scipy.special`` itself.
+    """
+    global _SPECIAL
+    with _SPECIAL_LOCK:
+        if _SPECIAL is None:
+            _SPECIAL = _load_special()
+        return _SPECIAL
+
+
+def _load_special() -> Any:
+    import importlib
+    import importlib.util
+    import sys
+
+    names = ("ndtr", "ndtri", "expit")
+    if "scipy.special" not in sys.modules:
+        try:
+            import scipy
+
+            spec = importlib.util.find_spec("scipy.special", scipy.__path__)
+            if spec is None:
+                raise ImportError("scipy.special")
+            placeholder = importlib.util.module_from_spec(spec)
+            sys.modules["scipy.special"] = placeholder
+            try:
+                ufuncs = importlib.import_module("scipy.special._ufuncs")
+            finally:
+                if sys.modules.get("scipy.special") is placeholder:
+                    del sys.modules["scipy.special"]
+            if all(isinstance(getattr(ufuncs, n, None), np.ufunc) for n in names):
+                return ufuncs
+        except Exception:  # another SciPy: the public module below
+            pass
     import scipy.special
 
     return scipy.special
@@ -164,6 +208,9 @@ class PlainScorer:
         self._loader: Callable[[], Any] | None = None
         self._model: Any = None
         self._lock = threading.Lock()
+        # per-thread work matrices, reused from chunk to chunk (a fresh 26 MB matrix per chunk
+        # had its pages faulted in and zeroed by the kernel every time)
+        self._work = threading.local()
 
     # --- the full pipeline, for what the arrays do not cover ---------------------------------
 
@@ -230,7 +277,7 @@ class PlainScorer:
     ) -> np.ndarray:
         """The feature matrix (float64, Fortran order, as the compiled pipeline builds it)."""
         first = next(iter(codes.values())) if codes else next(iter(numbers.values()))
-        X = np.empty((len(first), self.width), dtype=np.float64, order="F")
+        X = self._matrix("features", len(first), self.width, "F")
         for name, columns, table in self.lookups:
             code = codes[name]
             for k, column in enumerate(columns.tolist()):
@@ -264,12 +311,25 @@ class PlainScorer:
         grid, cdf = self.arrays["residual_grid"], self.arrays["residual_cdf"]
         return np.interp(t, grid, cdf).reshape(np.shape(p))
 
+    def _matrix(self, name: str, rows: int, columns: int, order: str) -> np.ndarray:
+        """This thread's work matrix ``name`` of shape (rows, columns), contiguous in ``order``
+        (a view of a buffer kept for the next chunk; grown when a chunk is larger)."""
+        size = rows * columns
+        buffer = getattr(self._work, name, None)
+        if buffer is None or buffer.size < size:
+            buffer = np.empty(size, dtype=np.float64)
+            setattr(self._work, name, buffer)
+        return buffer[:size].reshape((rows, columns), order=order)  # type: ignore[call-overload]
+
     def linear_scores(self, X: np.ndarray) -> dict[str, np.ndarray]:
         """``p_extreme``, ``p_low``, ``p_high`` from the feature matrix (the estimator's own
         expressions: linear predictor, link, exact interval ``x' Σ x``, recalibration map)."""
         linear = X @ self.coef + self.intercept
         p = self._p_below(self.log_line - linear)
-        rows = X @ self.factor[1:] + self.factor[0]
+        # X @ F[1:] + F[0], the same product and sum, into this thread's reused matrix
+        rows = self._matrix("rows", X.shape[0], self.factor.shape[1], "C")
+        np.matmul(X, self.factor[1:], out=rows)
+        rows += self.factor[0]
         se = np.sqrt(np.einsum("ij,ij->i", rows, rows))
         low = self._p_below(self.log_line - (linear + self.z * se))
         high = self._p_below(self.log_line - (linear - self.z * se))
@@ -385,6 +445,7 @@ class PlainScorer:
             return None
         if scorer.calibrator not in ("none", "beta", "residual"):
             return None
+        _special()  # loaded once here, not by two scoring threads at once
         return scorer
 
 

@@ -60,7 +60,7 @@ from targeting.pmt.plain import PlainScorer
 if TYPE_CHECKING:
     from targeting.pmt.compiled import CompiledPipeline
 
-__all__ = ["StreamSummary", "duplicated_ids", "score_registry_file"]
+__all__ = ["StreamSummary", "duplicated_ids", "reuse_freed_memory", "score_registry_file"]
 
 SCORE_COLUMNS: tuple[str, ...] = ("household_id", "p_extreme", "p_low", "p_high", "desil")
 
@@ -96,6 +96,35 @@ class StreamSummary:
             "output": str(self.output),
             "rejected_output": None if self.rejected_output is None else str(self.rejected_output),
         }
+
+
+def reuse_freed_memory() -> None:
+    """Keep the memory of freed batches for the next ones, for a process that streams a file.
+
+    Each batch allocates the same few dozen arrays of 0.1-25 MB. glibc's ``malloc`` hands such
+    blocks back to the system when they are freed, and Arrow's allocator returns its pages too,
+    so every batch faulted its memory in again: about 0.6 s of system time per million
+    households, a sixth of ``targeting score``'s CPU at 1 M. This serves blocks up to 32 MB
+    from the heap, keeps up to 1 GB of freed heap, and gives Arrow the system allocator, so
+    the freed blocks are reused. Process-wide: called by the command, not by the library.
+    Memory stays bounded by the batch (the peak is what the batches hold at once). A platform
+    whose C library has no ``mallopt`` is left as it is.
+    """
+    import ctypes
+
+    import pyarrow as pa
+
+    try:
+        mallopt = ctypes.CDLL(None).mallopt  # the C library the interpreter runs on
+    except (OSError, AttributeError):
+        return
+    m_trim_threshold, m_mmap_threshold, m_arena_max = -1, -3, -8  # glibc's parameter numbers
+    mallopt(m_mmap_threshold, 32 << 20)
+    mallopt(m_trim_threshold, 1 << 30)
+    # one heap for every thread: a worker thread's own heap is unmapped whenever it is empty
+    # (whatever the thresholds), and its next batch would fault the pages in again
+    mallopt(m_arena_max, 1)
+    pa.set_memory_pool(pa.system_memory_pool())
 
 
 def _id_hashes(ids: pd.Series) -> np.ndarray:
