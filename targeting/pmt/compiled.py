@@ -556,7 +556,8 @@ def _plain_parts(
     linear = compiled.linear
     assert linear is not None
     arrays: dict[str, np.ndarray] = {}
-    lookups, numeric_blocks = [], []
+    lookups: list[dict[str, Any]] = []
+    numeric_blocks: list[dict[str, Any]] = []
     for kind, spec in compiled._blocks:
         if kind == "lookup":
             for name, columns, table in spec:

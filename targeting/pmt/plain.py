@@ -274,10 +274,18 @@ class PlainScorer:
         codes: dict[str, np.ndarray],
         numbers: dict[str, np.ndarray],
         numeric_blocks: list[np.ndarray] | None = None,
+        reuse: bool = False,
     ) -> np.ndarray:
-        """The feature matrix (float64, Fortran order, as the compiled pipeline builds it)."""
+        """The feature matrix (float64, Fortran order, as the compiled pipeline builds it).
+
+        With ``reuse``, the matrix is this thread's work matrix, overwritten by its next call
+        (what :meth:`score` uses); otherwise a new array.
+        """
         first = next(iter(codes.values())) if codes else next(iter(numbers.values()))
-        X = self._matrix("features", len(first), self.width, "F")
+        if reuse:
+            X = self._matrix("features", len(first), self.width, "F")
+        else:
+            X = np.empty((len(first), self.width), dtype=np.float64, order="F")
         for name, columns, table in self.lookups:
             code = codes[name]
             for k, column in enumerate(columns.tolist()):
@@ -371,6 +379,7 @@ class PlainScorer:
                 {k: v[start:stop] for k, v in codes.items()},
                 {k: v[start:stop] for k, v in numbers.items()},
                 [b[start:stop] for b in blocks],
+                reuse=True,
             )
             parts.append(self.linear_scores(X))
         if len(parts) == 1:
@@ -403,7 +412,7 @@ class PlainScorer:
         base.parent.mkdir(parents=True, exist_ok=True)
         npz_path, json_path = _paths(base)
         with tempfile.NamedTemporaryFile(dir=base.parent, suffix=".tmp", delete=False) as handle:
-            np.savez(handle, **self.arrays)
+            np.savez(handle, **self.arrays)  # type: ignore[arg-type]
             arrays_tmp = handle.name
         os.replace(arrays_tmp, npz_path)
         meta = {key: value for key, value in self.meta.items() if key != "sha256"}
