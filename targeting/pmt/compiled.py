@@ -39,6 +39,7 @@ from targeting.pmt.plain import (
     CATEGORY_LEVELS,
     COUNT_DOMAIN,
     FORMAT,
+    GridInterp,
     PlainScorer,
     codes_of,
     discrete_domain,
@@ -591,6 +592,7 @@ def _plain_parts(
     else:
         return None
     calibrator = linear.calibrator
+    residual_interp = "numpy"
     if calibrator is None:
         calibrator_kind = "none"
     elif type(calibrator) is BetaCalibrator:
@@ -601,6 +603,8 @@ def _plain_parts(
         calibrator_kind = "residual"
         arrays["residual_grid"] = np.linspace(-40.0, 10.0, 2001)  # its grid (probe-proven)
         arrays["residual_cdf"] = np.asarray(calibrator.cdf_, dtype=np.float64)
+        fast = GridInterp(arrays["residual_grid"], arrays["residual_cdf"]).matches()
+        residual_interp = "grid" if fast else "numpy"
     else:
         return None
     arrays["coef"] = np.asarray(linear.coef, dtype=np.float64)
@@ -617,6 +621,7 @@ def _plain_parts(
         "numeric_blocks": numeric_blocks,
         "link": link,
         "calibrator": calibrator_kind,
+        "residual_interp": residual_interp,
         "alpha": _PLAIN_ALPHA,
     }
     return meta, arrays

@@ -49,6 +49,7 @@ __all__ = [
     "CATEGORY_LEVELS",
     "COUNT_DOMAIN",
     "FORMAT",
+    "GridInterp",
     "PlainScorer",
     "desil_from_cuts",
     "discrete_domain",
@@ -100,6 +101,63 @@ def encode_levels(values: Any, levels: list[str]) -> np.ndarray:
         values = np.asarray(values, dtype=object)
     # a hash lookup against the levels (Arrow-backed text without a Python string per row)
     return np.asarray(pd.Index(levels, dtype=object).get_indexer(values), dtype=np.int64)
+
+
+class GridInterp:
+    """``np.interp(x, grid, values)`` on an evenly spaced grid, without a binary search.
+
+    Each point's interval is guessed from the spacing and corrected by one step either way
+    against the grid itself, then the same expression as NumPy's (the slope of the interval,
+    as NumPy precomputes it, times the distance from its left end, plus its left value; a grid
+    point gives its value; beyond the ends, the end values). Four times faster than NumPy's
+    search on the 2,001-point grid of the residual recalibration map. Use it only where
+    :meth:`matches` holds (checked when a plain form is built).
+    """
+
+    def __init__(self, grid: np.ndarray, values: np.ndarray):
+        self.grid = np.asarray(grid, dtype=np.float64)
+        self.values = np.asarray(values, dtype=np.float64)
+        self.slopes = (self.values[1:] - self.values[:-1]) / (self.grid[1:] - self.grid[:-1])
+        self.start = float(self.grid[0])
+        self.step = (float(self.grid[-1]) - self.start) / (len(self.grid) - 1)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        grid, values, last = self.grid, self.values, len(self.grid) - 2
+        guess = np.floor((x - self.start) / self.step)
+        np.clip(guess, 0, last, out=guess)
+        missing = np.isnan(x)
+        guess[missing] = 0
+        j = guess.astype(np.intp)
+        j -= grid[j] > x
+        np.clip(j, 0, last, out=j)
+        j += grid[j + 1] <= x
+        np.clip(j, 0, last, out=j)
+        with np.errstate(invalid="ignore"):  # an infinite x: replaced by an end value below
+            out = self.slopes[j] * (x - grid[j]) + values[j]
+        out = np.where(grid[j] == x, values[j], out)
+        out = np.where(x < grid[0], values[0], out)
+        out = np.where(x >= grid[-1], values[-1], out)
+        return np.where(missing, x, out)  # NumPy gives a missing x back
+
+    def matches(self) -> bool:
+        """Whether it gives ``np.interp``'s numbers bit for bit on this grid: every grid point,
+        its two neighbours, points beyond both ends and a million seeded points across it."""
+        rng = np.random.default_rng(0)
+        width = float(self.grid[-1] - self.grid[0])
+        x = np.concatenate(
+            [
+                self.grid,
+                np.nextafter(self.grid, -np.inf),
+                np.nextafter(self.grid, np.inf),
+                rng.uniform(self.start - 0.1 * width, self.start + 1.1 * width, 1_000_000),
+                [np.nan, -np.inf, np.inf],
+            ]
+        )
+        expect = np.interp(x, self.grid, self.values)
+        got = self(x)
+        return bool(np.array_equal(np.isnan(got), np.isnan(expect))) and bool(
+            np.array_equal(got[~np.isnan(got)], expect[~np.isnan(expect)])
+        )
 
 
 def desil_from_cuts(p_extreme: Any, cutpoints: Any) -> np.ndarray:
@@ -205,6 +263,12 @@ class PlainScorer:
         self.cuts = arrays["cuts"]
         self.link = str(meta["link"])
         self.calibrator = meta["calibrator"]
+        # the residual map's grid, searched arithmetically when that was proven alike
+        self.grid_interp = (
+            GridInterp(arrays["residual_grid"], arrays["residual_cdf"])
+            if self.calibrator == "residual" and meta.get("residual_interp") == "grid"
+            else None
+        )
         self._loader: Callable[[], Any] | None = None
         self._model: Any = None
         self._lock = threading.Lock()
@@ -316,6 +380,8 @@ class PlainScorer:
             return _special().expit(design @ self.arrays["beta_coef"]).reshape(np.shape(p))
         # residual: F(Φ⁻¹(p)) on the stored grid
         t = _special().ndtri(np.clip(np.asarray(p, dtype=float).ravel(), 1e-300, 1.0 - 1e-16))
+        if self.grid_interp is not None:
+            return self.grid_interp(t).reshape(np.shape(p))
         grid, cdf = self.arrays["residual_grid"], self.arrays["residual_cdf"]
         return np.interp(t, grid, cdf).reshape(np.shape(p))
 

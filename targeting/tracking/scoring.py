@@ -89,7 +89,8 @@ def score_registry(
     -------
     dict
         ``engine``, ``model``, ``households_in_file``, ``scored``, ``rejected``, ``seconds``,
-        ``output``, ``rejected_output`` (JSON-ready; no personal data).
+        ``output``, ``rejected_output`` (JSON-ready; no personal data); locally also
+        ``model_form``: ``plain`` (the cached plain form scored) or ``pipeline``.
     """
     if batch_rows < 1:
         raise ValueError(f"--batch-rows must be a whole number ≥ 1, got {batch_rows}")
@@ -98,9 +99,11 @@ def score_registry(
 
         summary = score_with_spark(model_uri, registry, output, tracking_uri=tracking_uri)
         return {"engine": "spark", "model": model_uri, **summary}
+    from targeting.pmt.plain import PlainScorer
     from targeting.pmt.streaming import score_registry_file
 
     model = load_scorer(model_uri, tracking_uri=tracking_uri)
+    form = "plain" if isinstance(model, PlainScorer) else "pipeline"
     result = score_registry_file(
         model,
         registry,
@@ -110,4 +113,4 @@ def score_registry(
         seed=seed,
         progress=progress,
     )
-    return {"engine": "local", "model": model_uri, **result.as_dict()}
+    return {"engine": "local", "model": model_uri, "model_form": form, **result.as_dict()}

@@ -13,14 +13,16 @@ from targeting.data import schema
 from targeting.data.synthetic import generate_city
 from targeting.feedback.rounds import fit_champion
 from targeting.pmt.compiled import compile_pipeline, plain_matches, plain_scorer
-from targeting.pmt.plain import PlainScorer
+from targeting.pmt.plain import GridInterp, PlainScorer
 from targeting.pmt.scoring import score_households
 from targeting.pmt.streaming import score_registry_file
 
 
 @pytest.fixture(scope="module")
 def city():
-    return generate_city(n_households=6_000, seed=53)
+    # half the households surveyed: enough unreached extreme-poor ones for the champion's
+    # cross-fitted residual recalibration map (the default), which the plain form carries
+    return generate_city(n_households=6_000, seed=53, survey_fraction=0.5)
 
 
 @pytest.fixture(scope="module")
@@ -102,9 +104,11 @@ def test_files_that_do_not_verify_are_not_read(saved: Path, tmp_path: Path) -> N
     assert PlainScorer.load(tmp_path / "absent.plain") is None
 
 
-@pytest.mark.parametrize("spec", ["logit", "forest"])
-def test_models_without_a_plain_form_have_none(survey, spec: str) -> None:
-    assert plain_scorer(fit_champion(survey, spec, seed=53)) is None
+def test_a_logit_has_no_plain_form_and_a_quantile_model_has_one(survey) -> None:
+    assert plain_scorer(fit_champion(survey, "logit", seed=53)) is None
+    # the quantile model's link is its residual quantiles (checked bit for bit when built)
+    quantile = plain_scorer(fit_champion(survey, "quantile", seed=53))
+    assert quantile is not None and quantile.link == "interp"
 
 
 def test_streaming_with_the_plain_form_writes_the_same_bytes(
@@ -166,3 +170,23 @@ def test_a_batch_the_lookups_cannot_code_takes_the_attached_pipeline(
     score_registry_file(ols, source, tmp_path / "f0.parquet", n_boot=0)
     assert (tmp_path / "p0.parquet").read_bytes() == (tmp_path / "f0.parquet").read_bytes()
     assert loaded
+
+
+def test_the_grid_search_gives_numpys_interpolation_or_says_it_does_not() -> None:
+    rng = np.random.default_rng(7)
+    grid = np.linspace(-40.0, 10.0, 2001)
+    values = np.sort(rng.uniform(0.0, 1.0, grid.size))
+    interp = GridInterp(grid, values)
+    assert interp.matches()
+    x = np.concatenate([rng.normal(-2.0, 4.0, 50_000), grid, [-np.inf, np.inf, np.nan]])
+    np.testing.assert_array_equal(interp(x), np.interp(x, grid, values))
+    # on a grid that is not evenly spaced the one-step correction is not enough: refused
+    uneven = np.cumsum(rng.exponential(1.0, 2001) ** 3)
+    assert not GridInterp(uneven, values).matches()
+
+
+def test_the_champions_residual_map_is_searched_on_its_grid(ols, saved: Path) -> None:
+    scorer = PlainScorer.load(saved)
+    assert scorer is not None
+    assert scorer.calibrator == "residual" and scorer.link == "normal"
+    assert scorer.meta["residual_interp"] == "grid" and scorer.grid_interp is not None

@@ -73,6 +73,7 @@ def test_score_reads_the_plain_form_and_falls_back_when_it_does_not_verify(
     # first run: loaded through MLflow, the copy and its plain form written
     first = _score(uri, model_uri, source, tmp_path / "first.parquet")
     assert first["code"] == 0 and first["summary"]["rejected"] == 1
+    assert first["summary"]["model_form"] == "pipeline"
     path = cache_path(model_uri, uri)
     assert path is not None
     npz, meta = (path.with_name(path.stem + ".plain" + s) for s in (".npz", ".json"))
@@ -80,7 +81,7 @@ def test_score_reads_the_plain_form_and_falls_back_when_it_does_not_verify(
     assert read_cached_scorer(model_uri, uri) is not None
     # second run: the plain form, none of the heavy modules, the same bytes
     second = _score(uri, model_uri, source, tmp_path / "second.parquet")
-    assert second["heavy"] == []
+    assert second["heavy"] == [] and second["summary"]["model_form"] == "plain"
     expected = (tmp_path / "first.parquet").read_bytes()
     assert (tmp_path / "second.parquet").read_bytes() == expected
     assert (tmp_path / "rejected.parquet").is_file()
