@@ -105,7 +105,7 @@ def reuse_freed_memory() -> None:
     blocks back to the system when they are freed, and Arrow's allocator returns its pages too,
     so every batch faulted its memory in again: about 0.6 s of system time per million
     households, a sixth of ``targeting score``'s CPU at 1 M. This serves blocks up to 32 MB
-    from the heap, keeps up to 1 GB of freed heap, and gives Arrow the system allocator, so
+    from the heap, keeps up to 256 MB of freed heap, and gives Arrow the system allocator, so
     the freed blocks are reused. Process-wide: called by the command, not by the library.
     Memory stays bounded by the batch (the peak is what the batches hold at once). A platform
     whose C library has no ``mallopt`` is left as it is.
@@ -120,7 +120,7 @@ def reuse_freed_memory() -> None:
         return
     m_trim_threshold, m_mmap_threshold, m_arena_max = -1, -3, -8  # glibc's parameter numbers
     mallopt(m_mmap_threshold, 32 << 20)
-    mallopt(m_trim_threshold, 1 << 30)
+    mallopt(m_trim_threshold, 256 << 20)
     # one heap for every thread: a worker thread's own heap is unmapped whenever it is empty
     # (whatever the thresholds), and its next batch would fault the pages in again
     mallopt(m_arena_max, 1)
