@@ -14,6 +14,7 @@ from targeting.data.synthetic import generate_city
 from targeting.feedback.rounds import fit_champion
 from targeting.pmt.compiled import compile_pipeline, plain_matches, plain_scorer
 from targeting.pmt.plain import GridInterp, PlainScorer
+from targeting.pmt.recalibrated import RecalibratedPMT
 from targeting.pmt.scoring import score_households
 from targeting.pmt.streaming import score_registry_file
 
@@ -104,8 +105,10 @@ def test_files_that_do_not_verify_are_not_read(saved: Path, tmp_path: Path) -> N
     assert PlainScorer.load(tmp_path / "absent.plain") is None
 
 
-def test_a_logit_has_no_plain_form_and_a_quantile_model_has_one(survey) -> None:
+def test_a_logit_has_no_plain_form_and_a_quantile_model_has_one(survey, ols) -> None:
     assert plain_scorer(fit_champion(survey, "logit", seed=53)) is None
+    # the champion recalibrated on field outcomes (area offsets) is scored by its pipeline
+    assert plain_scorer(RecalibratedPMT(ols)) is None
     # the quantile model's link is its residual quantiles (checked bit for bit when built)
     quantile = plain_scorer(fit_champion(survey, "quantile", seed=53))
     assert quantile is not None and quantile.link == "interp"
