@@ -56,8 +56,8 @@ from targeting.pmt import reasons as explain
 from targeting.pmt.registry import load_specs
 from targeting.pmt.scoring import score_households
 from targeting.pmt.selection import MIN_UNREACHED_EXTREME
-from targeting.pmt.streaming import score_registry_file
 from targeting.tracking import load_model
+from targeting.tracking.scoring import score_registry
 
 __all__ = [
     "CycleResult",
@@ -994,66 +994,6 @@ def simulate_feedback_rounds(
         "not_worse": bool(last["feedback_gain"] >= -0.005),
     }
     return SimulatedRounds(rounds=result, capacity=capacity, seed=seed, verdict=verdict)
-
-
-def score_registry(
-    registry: str | Path,
-    output: str | Path,
-    model_uri: str,
-    tracking_uri: str | None = None,
-    mode: str = "quarantine",
-    seed: int = 2026,
-    batch_rows: int = 100_000,
-    engine: str = "local",
-    progress: Any = None,
-) -> dict[str, Any]:
-    """Score a registry file of any size with a logged model (``targeting score``).
-
-    The local engine streams the file in batches (memory bounded by ``batch_rows``) and writes
-    the scores (no personal data) and, beside them, ``rejected.<suffix>`` for rows set aside by
-    validation; the Spark engine scores a validated Parquet dataset with ``spark_udf``.
-
-    Parameters
-    ----------
-    registry : path-like
-        A registry file (.parquet, .csv or .xlsx; Parquet for Spark).
-    output : path-like
-        Where the scores go (.csv or .parquet; a folder for Spark).
-    model_uri : str
-        MLflow model URI (e.g. ``models:/serang-2026-pmt@champion``).
-    tracking_uri : str, optional
-    mode : {"quarantine", "strict"}
-    seed : int, default 2026
-        Seed of the interval simulation (models without an exact interval).
-    batch_rows : int, default 100_000
-    engine : {"local", "spark"}
-    progress : callable, optional
-        ``progress(rows done, rows scored, seconds)`` after each batch (local engine).
-
-    Returns
-    -------
-    dict
-        ``engine``, ``model``, ``households_in_file``, ``scored``, ``rejected``, ``seconds``,
-        ``output``, ``rejected_output`` (JSON-ready; no personal data).
-    """
-    if batch_rows < 1:
-        raise ValueError(f"--batch-rows must be a whole number ≥ 1, got {batch_rows}")
-    if engine == "spark":
-        from targeting.tracking.spark import score_with_spark  # needs PySpark and Java
-
-        summary = score_with_spark(model_uri, registry, output, tracking_uri=tracking_uri)
-        return {"engine": "spark", "model": model_uri, **summary}
-    model = load_model(model_uri, tracking_uri=tracking_uri)
-    result = score_registry_file(
-        model,
-        registry,
-        output,
-        batch_rows=batch_rows,
-        mode=mode,
-        seed=seed,
-        progress=progress,
-    )
-    return {"engine": "local", "model": model_uri, **result.as_dict()}
 
 
 def run_cycle(

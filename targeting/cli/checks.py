@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from targeting.config.experiment import SpecError, load_experiment_spec
 from targeting.data.packaged import (
     DEFAULT_EXPERIMENT,
     experiment_path,
@@ -136,6 +135,9 @@ def run_checks(tracking_uri: str | None = None) -> list[dict[str, Any]]:
             "reinstall the package (pip install -e .): the packaged models/*.yaml are missing",
         )
     )
+    # the spec types (pydantic) load when a check reads a spec, not when the CLI starts
+    from targeting.config.experiment import SpecError, load_experiment_spec
+
     default = experiment_path(DEFAULT_EXPERIMENT)
     try:
         load_experiment_spec(default)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from targeting.config.experiment import ExperimentSpec, load_experiment_spec
 from targeting.data.packaged import DEFAULT_EXPERIMENT, experiment_path
+
+if TYPE_CHECKING:
+    from targeting.config.experiment import ExperimentSpec
 
 __all__ = ["DEFAULT_SPEC", "Formatter", "load_spec", "print_json", "table"]
 
@@ -19,6 +21,9 @@ DEFAULT_SPEC = DEFAULT_EXPERIMENT
 def load_spec(path: str | None) -> ExperimentSpec:
     """Load the experiment spec a command was given; a relative path missing from the working
     folder (such as the default) falls back to the packaged spec of the same name."""
+    # the spec types (pydantic) load when a command reads a spec: 'targeting score' never does
+    from targeting.config.experiment import load_experiment_spec
+
     return load_experiment_spec(experiment_path(path))
 
 

@@ -20,7 +20,9 @@ from targeting.cli.handlers import command_modules
 __all__ = ["main"]
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(commands: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The command's parser, with every sub-command or only those of ``commands`` (module
+    names): building a sub-command's options can import what its defaults come from."""
     parser = argparse.ArgumentParser(
         prog="targeting",
         description="PMT models, verification plans and forecasts toward zero extreme poverty.",
@@ -32,8 +34,18 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"targeting {targeting.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in command_modules():
-        importlib.import_module(f"targeting.cli.{name}").register(sub)
+        if commands is None or name in commands:
+            importlib.import_module(f"targeting.cli.{name}").register(sub)
     return parser
+
+
+def _named_command(argv: Sequence[str]) -> list[str] | None:
+    """The sub-command module a command line names, or None (help, a typo: every command)."""
+    words = [a for a in argv if not a.startswith("-")]
+    if not words or argv[0].startswith("-"):
+        return None
+    name = words[0].replace("-", "_")
+    return [name] if name in command_modules() else None
 
 
 _KNOWN_ERRORS: tuple[tuple[str, str], ...] = (
@@ -61,8 +73,10 @@ def _known_errors() -> tuple[type[BaseException], ...]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``targeting`` command; returns the exit code."""
-    parser = _parser()
     argv = list(sys.argv[1:] if argv is None else argv)
+    # only the named sub-command's options are built ('targeting score' starts without the
+    # spec types and other commands' imports); help and mistakes get the whole parser
+    parser = _parser(_named_command([a for a in argv if a != "--debug"]))
     # --debug is accepted anywhere on the line, not only before the command
     debug = "--debug" in argv
     args = parser.parse_args([a for a in argv if a != "--debug"])

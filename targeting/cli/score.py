@@ -12,12 +12,17 @@ __all__ = ["register"]
 
 
 def _cmd_score(args: argparse.Namespace) -> int:
-    # the pipeline imports scikit-learn: imported when the command runs, so that
-    # 'targeting --help' and argument errors answer at once
-    from targeting.pipeline import score_registry
+    # imported when the command runs, so that 'targeting --help' and argument errors answer at
+    # once; not through targeting.pipeline, which imports the whole cycle (scikit-learn,
+    # statsmodels): a cached linear champion scores without them
     from targeting.tracking import champion_uri
+    from targeting.tracking.scoring import score_registry
 
     model_uri = args.model or champion_uri(args.experiment)
+    if args.engine == "local":
+        from targeting.pmt.streaming import reuse_freed_memory
+
+        reuse_freed_memory()  # this process streams the file: batches reuse freed memory
 
     def progress(done: int, scored: int, seconds: float) -> None:
         if not args.json:

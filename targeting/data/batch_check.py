@@ -198,7 +198,9 @@ def trimmed_ids(column: Any) -> Any:
         column = column.cast(column.type.value_type)
     if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
         column = column.cast(pa.string())
-    return pc.utf8_trim_whitespace(pc.fill_null(column, ""))
+    if column.null_count:
+        column = pc.fill_null(column, "")
+    return pc.utf8_trim_whitespace(column)
 
 
 _HASH_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
@@ -269,8 +271,11 @@ def _dictionary(column: Any) -> tuple[list[Any], np.ndarray] | None:
         or pa.types.is_large_string(encoded.type.value_type)
     ):
         return None
-    indices = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
-    return encoded.dictionary.to_pylist(), np.asarray(indices, dtype=np.int64)
+    indices = encoded.indices
+    if indices.null_count:
+        indices = pc.fill_null(indices, -1)
+    # the indices as Arrow holds them (int32 for a Parquet dictionary): an index, not a copy
+    return encoded.dictionary.to_pylist(), np.asarray(indices.to_numpy(zero_copy_only=False))
 
 
 def _per_value(values: list[Any], index: np.ndarray, verdict: Any, missing: Any) -> np.ndarray:
@@ -321,7 +326,27 @@ def _nulls(column: Any) -> np.ndarray:
     return np.asarray(pc.is_null(column).to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def check_registry_batch(batch: Any, among: np.ndarray | None = None) -> BatchCheck:
+def _has_control_bytes(strings: Any) -> bool:
+    """Whether any string of an Arrow string array holds a byte 0x00-0x1F or 0x7F (one pass
+    over its data buffer with numpy, no per-row work)."""
+    import pyarrow as pa
+
+    if len(strings) == 0:
+        return False
+    kind = np.int64 if pa.types.is_large_string(strings.type) else np.int32
+    buffers = strings.buffers()
+    if buffers[2] is None:
+        return False
+    offsets = np.frombuffer(buffers[1], dtype=kind)[
+        strings.offset : strings.offset + len(strings) + 1
+    ]
+    data = np.frombuffer(buffers[2], dtype=np.uint8)[int(offsets[0]) : int(offsets[-1])]
+    return bool(((data < 0x20) | (data == 0x7F)).any())
+
+
+def check_registry_batch(
+    batch: Any, among: np.ndarray | None = None, ids: Any = None
+) -> BatchCheck:
     """Sort a registry record batch's rows into clean rows and rows to validate with pandas.
 
     Parameters
@@ -331,6 +356,8 @@ def check_registry_batch(batch: Any, among: np.ndarray | None = None) -> BatchCh
     among : numpy.ndarray of bool, optional
         The rows the batch-level area decisions are taken on (default all): the rows the pandas
         path validates together, i.e. less those whose id repeats in the file.
+    ids : pyarrow.Array, optional
+        ``trimmed_ids`` of the batch's ``household_id``, when the caller has them already.
 
     Returns
     -------
@@ -348,7 +375,7 @@ def check_registry_batch(batch: Any, among: np.ndarray | None = None) -> BatchCh
         return everything
     column = batch.column
     raw_ids = column("household_id")
-    ids = trimmed_ids(raw_ids)
+    ids = trimmed_ids(raw_ids) if ids is None else ids
     everything.ids = ids
     clean = np.ones(n, dtype=bool)
     # ids: present, non-empty and written without surrounding space or control characters
@@ -359,18 +386,22 @@ def check_registry_batch(batch: Any, among: np.ndarray | None = None) -> BatchCh
         raw_text = raw_text.cast(ids.type)
     clean &= ~_nulls(raw_ids)
     clean &= np.asarray(pc.equal(pc.fill_null(raw_text, ""), ids).to_numpy(zero_copy_only=False))
-    clean &= np.asarray(pc.utf8_length(ids).to_numpy(zero_copy_only=False)) > 0
-    clean &= ~np.asarray(
-        pc.match_substring_regex(ids, r"[\x00-\x1f\x7f]").to_numpy(zero_copy_only=False),
-        dtype=bool,
-    )
+    lengths = np.asarray(pc.utf8_length(ids).to_numpy(zero_copy_only=False))
+    clean &= lengths > 0
+    if _has_control_bytes(ids):
+        # UTF-8 writes these code points as these bytes only: no such byte, no such row
+        clean &= ~np.asarray(
+            pc.match_substring_regex(ids, r"[\x00-\x1f\x7f]").to_numpy(zero_copy_only=False),
+            dtype=bool,
+        )
     # a NIK or KK number as id (15-16 digits) is set aside; ASCII only, so that RE2's digits
     # are Python's (an id in other scripts is left to validation)
     clean &= np.asarray(pc.string_is_ascii(ids).to_numpy(zero_copy_only=False), dtype=bool)
-    clean &= ~np.asarray(
-        pc.match_substring_regex(ids, r"^[0-9]{15,16}$").to_numpy(zero_copy_only=False),
-        dtype=bool,
-    )
+    nik_long = np.flatnonzero((lengths == 15) | (lengths == 16))
+    if len(nik_long):
+        # only an id of 15 or 16 characters can be 15 or 16 digits
+        digits = pc.match_substring_regex(ids.take(pa.array(nik_long)), r"^[0-9]{15,16}$")
+        clean[nik_long[np.asarray(digits.to_numpy(zero_copy_only=False), dtype=bool)]] = False
     personal = [name for name in PII_COLUMNS if name in names]
     for name in personal:
         kind = column(name).type
@@ -400,7 +431,7 @@ def check_registry_batch(batch: Any, among: np.ndarray | None = None) -> BatchCh
         filled_of[name] = _per_value(values, index, lambda v: _area_key(v) != "", False)
         # kecamatan: the number of a kecamatan some kelurahan lists; kelurahan: its kecamatan's
         lookup = _kecamatan_number if name == "kecamatan" else _kelurahan_parent
-        parent[name] = _per_value(values, index, lookup, _NO_KECAMATAN).astype(np.int64)
+        parent[name] = _per_value(values, index, lookup, _NO_KECAMATAN).astype(np.int64, copy=False)
         if name == "kecamatan":
             known = _per_value(values, index, lambda v: _area_key(v) in _KNOWN_KECAMATAN, False)
             # the kecamatan is a model input: its code indexes the city profile's list, the
@@ -408,7 +439,7 @@ def check_registry_batch(batch: Any, among: np.ndarray | None = None) -> BatchCh
             # code and its rows are left to validation and the pandas scorer
             code = _per_value(
                 values, index, lambda v: _KECAMATAN_CODE.get(_area_key(v), -1), -1
-            ).astype(np.int64)
+            ).astype(np.int64, copy=False)
             clean &= code >= 0
             codes[name] = code
     filled = filled_of["kecamatan"]
@@ -476,7 +507,9 @@ def check_registry_batch(batch: Any, among: np.ndarray | None = None) -> BatchCh
             return everything
         values, index = found
         position = {level: k for k, level in enumerate(levels)}
-        code = _per_value(values, index, lambda v, p=position: p.get(v, -1), -1).astype(np.int64)
+        code = _per_value(values, index, lambda v, p=position: p.get(v, -1), -1).astype(
+            np.int64, copy=False
+        )
         clean &= code >= 0
         codes[name] = code
     # RT/RW (optional): empty, or one to three ASCII digits

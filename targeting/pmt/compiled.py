@@ -23,6 +23,7 @@ not compiled (:func:`compile_pipeline` returns None) and the caller keeps the pa
 from __future__ import annotations
 
 import copy
+import threading
 import warnings
 from typing import Any
 
@@ -32,13 +33,17 @@ from scipy.special import ndtri
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 
-from targeting.data.schema import (
-    BOOL_PROXIES,
-    CATEGORICAL_PROXIES,
-    COUNT_PROXIES,
-    KECAMATAN_KELURAHAN_COUNTS,
-    NUMERIC_PROXIES,
-    ORDERED_PROXIES,
+from targeting.data.schema import BOOL_PROXIES, COUNT_PROXIES, NUMERIC_PROXIES
+from targeting.pmt.features import to_float
+from targeting.pmt.plain import (
+    CATEGORY_LEVELS,
+    COUNT_DOMAIN,
+    FORMAT,
+    GridInterp,
+    PlainScorer,
+    codes_of,
+    discrete_domain,
+    encode_levels,
 )
 from targeting.pmt.scoring import (
     DESIL_ATTRIBUTE,
@@ -54,19 +59,8 @@ __all__ = [
     "compile_pipeline",
     "discrete_domain",
     "encode_levels",
+    "plain_scorer",
 ]
-
-CATEGORY_LEVELS: dict[str, list[str]] = {
-    **ORDERED_PROXIES,
-    **CATEGORICAL_PROXIES,
-    # validation leaves a kecamatan in the city profile's spelling ("Cipocok Jaya"), not lower case
-    "kecamatan": list(KECAMATAN_KELURAHAN_COUNTS),
-}
-"""Each categorical input's levels: a household's code is the index of its level here."""
-
-COUNT_DOMAIN = 111
-"""Count proxies are looked up by value, 0 to 110 (validation bounds every count by hh_size
-<= 30 or, for the head's age, by 110); a larger value has no code and is scored the pandas way."""
 
 _NUMERIC_DTYPES: dict[str, Any] = {
     **{name: np.int64 for name in COUNT_PROXIES},
@@ -75,37 +69,6 @@ _NUMERIC_DTYPES: dict[str, Any] = {
 }
 """The dtypes registry validation gives the numeric proxies (the compiled path keeps them, so
 the fitted numeric sub-pipelines see exactly what they see on the pandas path)."""
-
-
-def discrete_domain(name: str) -> np.ndarray | None:
-    """The values a proxy's code indexes (levels, counts 0..110, False/True), or None (a
-    continuous proxy such as the floor area)."""
-    if name in CATEGORY_LEVELS:
-        return np.asarray(CATEGORY_LEVELS[name], dtype=object)
-    if name in COUNT_PROXIES:
-        return np.arange(COUNT_DOMAIN, dtype=np.int64)
-    if name in BOOL_PROXIES:
-        return np.array([False, True])
-    return None
-
-
-def encode_levels(values: Any, levels: list[str]) -> np.ndarray:
-    """Level codes of category values: the index in ``levels``, -1 for anything else.
-
-    Parameters
-    ----------
-    values : array-like of str
-        Category values as validation leaves them (lower case, stripped).
-    levels : list of str
-
-    Returns
-    -------
-    numpy.ndarray of int64
-    """
-    if not isinstance(values, pd.Series):
-        values = np.asarray(values, dtype=object)
-    # a hash lookup against the levels (Arrow-backed text without a Python string per row)
-    return np.asarray(pd.Index(levels, dtype=object).get_indexer(values), dtype=np.int64)
 
 
 class CompiledPipeline:
@@ -174,7 +137,9 @@ class CompiledPipeline:
                 for name, columns, table in spec:
                     code = codes[name]
                     for k, column in enumerate(columns):
-                        np.take(table[:, k], code, out=X[:, column])
+                        # codes are in the domain: "clip" changes nothing but, unlike
+                        # "raise", writes straight into the matrix (no buffered copy)
+                        np.take(table[:, k], code, out=X[:, column], mode="clip")
             else:
                 X[:, spec[2]] = next(done)
         return X
@@ -241,28 +206,7 @@ class CompiledPipeline:
             A row without a code (a category that is not a level, a missing value, a count
             above 110) is False in ``ok``; its codes are 0 (to be scored another way).
         """
-        ok = np.ones(len(frame), dtype=bool)
-        codes = {}
-        for name in self.coded:
-            col = frame[name]
-            if name in CATEGORY_LEVELS:
-                code = encode_levels(col, CATEGORY_LEVELS[name])
-            elif pd.api.types.is_bool_dtype(col) or pd.api.types.is_integer_dtype(col):
-                values = col.to_numpy()
-                code = np.asarray(values, dtype=np.int64)
-                if col.hasnans:
-                    code = np.full(len(col), -1)
-            else:
-                code = np.full(len(col), -1)
-            domain = discrete_domain(name)
-            bad = (code < 0) | (code >= len(domain))  # type: ignore[arg-type]
-            ok &= ~bad
-            codes[name] = np.where(bad, 0, code)
-        for name in self.numeric:
-            col = frame[name]
-            if not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
-                ok[:] = False
-        return codes, ok
+        return codes_of(frame, self.coded, self.numeric)
 
     def score_frame(
         self, frame: pd.DataFrame, alpha: float = 0.2, n_boot: int = 200, seed: int = 0
@@ -319,6 +263,7 @@ class LinearFinal:
     """
 
     def __init__(self, inner: Any, calibrator: Any):
+        self.inner = inner
         self.coef = np.asarray(inner.coef_, dtype=np.float64)
         self.intercept = inner.intercept_
         self.factor = np.asarray(inner._cov_factor_, dtype=np.float64)
@@ -360,8 +305,13 @@ class LinearFinal:
         return {"p_extreme": p, "p_low": np.minimum(low, p), "p_high": np.maximum(high, p)}
 
 
+_QUIET = threading.Lock()
+"""``warnings.catch_warnings`` changes process-wide state: one block at a time (the streaming
+scorer transforms batches on two threads)."""
+
+
 def _transform_quietly(transformer: Any, frame: pd.DataFrame) -> np.ndarray:
-    with warnings.catch_warnings():
+    with _QUIET, warnings.catch_warnings():
         # the array-returning copy hands arrays between its steps (no names to check)
         warnings.filterwarnings("ignore", message="X does not have valid feature names")
         return np.asarray(transformer.transform(frame), dtype=np.float64)
@@ -534,3 +484,188 @@ def _household_probe(compiled: CompiledPipeline, rows: int = 997) -> pd.DataFram
         else:
             data[name] = np.exp(rng.uniform(-1.0, 8.0, rows))
     return pd.DataFrame(data)
+
+
+def plain_scorer(model: Any) -> PlainScorer | None:
+    """The model as a :class:`~targeting.pmt.plain.PlainScorer`, or None when it has no plain
+    form or the plain form does not score a probe of households bit for bit as the model.
+
+    A plain form exists for a compiled pipeline (:func:`compile_pipeline`) whose final
+    estimator is scored as direct numpy (:class:`LinearFinal`), whose numeric blocks are the
+    feature set's own steps (``to_float``, imputation, logarithm of the floor area or of the
+    floor area per person, standardisation), whose link is the normal CDF or the quantile
+    model's residual quantiles, and whose recalibration map is none, beta or residual.
+
+    Parameters
+    ----------
+    model : sklearn.pipeline.Pipeline
+
+    Returns
+    -------
+    PlainScorer or None
+    """
+    try:
+        compiled = compile_pipeline(model)
+        if compiled is None or compiled.linear is None or compiled.cuts is None:
+            return None
+        found = _plain_parts(compiled)
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError):
+        return None
+    if found is None:
+        return None
+    scorer = PlainScorer(*found)
+    return scorer if plain_matches(scorer, model) else None
+
+
+def plain_matches(scorer: PlainScorer, model: Any) -> bool:
+    """Whether ``scorer`` gives ``model``'s features and scores bit for bit on a probe of
+    4,001 mixed households, scored in chunks of 1,000 (the checks of a plain form, when it is
+    built and again once it is read back from its files)."""
+    compiled = compile_pipeline(model)
+    if compiled is None or compiled.linear is None:
+        return False
+    if scorer.coded != compiled.coded or scorer.numeric != compiled.numeric:
+        return False
+    probe = _household_probe(compiled, rows=4_001)
+    codes, ok = compiled.codes_of(probe)
+    if not ok.all():
+        return False
+    numbers = {n: probe[n].to_numpy() for n in compiled.numeric}
+    if not np.array_equal(scorer.features(codes, numbers), compiled.features(codes, numbers)):
+        return False
+    got = scorer.score(codes, numbers, alpha=scorer.alpha, chunk_size=1_000)
+    expect = compiled.score(codes, numbers, alpha=scorer.alpha, chunk_size=1_000)
+    Xt = pd.DataFrame(compiled.features(codes, numbers), columns=compiled.feature_names, copy=False)
+    reference = score_features(model, Xt, alpha=scorer.alpha)
+    return all(
+        np.array_equal(got[key], expect[key]) and np.array_equal(got[key], reference[key])
+        for key in ("p_extreme", "p_low", "p_high", "desil")
+    )
+
+
+_PLAIN_ALPHA = 0.2
+"""The interval level ``targeting score`` uses (an 80 % interval); stored with its quantile."""
+
+
+def _plain_parts(
+    compiled: CompiledPipeline,
+) -> tuple[dict[str, Any], dict[str, np.ndarray]] | None:
+    """The structure (JSON-ready) and arrays of a compiled linear pipeline, or None."""
+    from targeting.pmt.linear import LogConsumptionBase, QuantilePMT
+    from targeting.pmt.selection import BetaCalibrator, ResidualCalibrator
+
+    linear = compiled.linear
+    assert linear is not None
+    arrays: dict[str, np.ndarray] = {}
+    lookups: list[dict[str, Any]] = []
+    numeric_blocks: list[dict[str, Any]] = []
+    for kind, spec in compiled._blocks:
+        if kind == "lookup":
+            for name, columns, table in spec:
+                k = len(lookups)
+                arrays[f"lookup{k}_columns"] = np.asarray(columns, dtype=np.int64)
+                arrays[f"lookup{k}_table"] = np.asarray(table, dtype=np.float64)
+                lookups.append({"name": name})
+            continue
+        transformer, names, columns = spec
+        key = f"numeric{len(numeric_blocks)}"
+        steps = _plain_numeric_steps(transformer, names, key, arrays)
+        if steps is None:
+            return None
+        numeric_blocks.append(
+            {
+                "key": key,
+                "inputs": list(names),
+                "columns": [int(c) for c in columns],
+                "steps": steps,
+            }
+        )
+    inner = linear.inner
+    if type(inner)._p_below is LogConsumptionBase._p_below:
+        link = "normal"
+        arrays["sigma"] = np.array([inner.sigma_], dtype=np.float64)
+    elif type(inner)._p_below is QuantilePMT._p_below:
+        # the quantile model's link: its residual quantiles at probabilities 0, 0.005, ..., 1
+        link = "interp"
+        arrays["link_x"] = np.asarray(inner.residual_quantiles_, dtype=np.float64)
+        arrays["link_p"] = np.linspace(0.0, 1.0, 201)
+    else:
+        return None
+    calibrator = linear.calibrator
+    residual_interp = "numpy"
+    if calibrator is None:
+        calibrator_kind = "none"
+    elif type(calibrator) is BetaCalibrator:
+        calibrator_kind = "beta"
+        arrays["beta_coef"] = np.asarray(calibrator.coef_, dtype=np.float64)
+        arrays["beta_eps"] = np.array([1e-4])  # BetaCalibrator's clip (the probe proves it)
+    elif type(calibrator) is ResidualCalibrator:
+        calibrator_kind = "residual"
+        arrays["residual_grid"] = np.linspace(-40.0, 10.0, 2001)  # its grid (probe-proven)
+        arrays["residual_cdf"] = np.asarray(calibrator.cdf_, dtype=np.float64)
+        fast = GridInterp(arrays["residual_grid"], arrays["residual_cdf"]).matches()
+        residual_interp = "grid" if fast else "numpy"
+    else:
+        return None
+    arrays["coef"] = np.asarray(linear.coef, dtype=np.float64)
+    arrays["intercept"] = np.array([linear.intercept], dtype=np.float64)
+    arrays["factor"] = np.ascontiguousarray(linear.factor, dtype=np.float64)
+    arrays["log_line"] = np.array([linear.log_line], dtype=np.float64)
+    arrays["z"] = np.array([float(ndtri(1.0 - _PLAIN_ALPHA / 2.0))])
+    arrays["cuts"] = np.asarray(compiled.cuts, dtype=np.float64)
+    meta = {
+        "format": FORMAT,
+        "inputs": [str(c) for c in compiled.model.feature_names_in_],
+        "width": int(compiled.width),
+        "lookups": lookups,
+        "numeric_blocks": numeric_blocks,
+        "link": link,
+        "calibrator": calibrator_kind,
+        "residual_interp": residual_interp,
+        "alpha": _PLAIN_ALPHA,
+    }
+    return meta, arrays
+
+
+def _plain_numeric_steps(
+    transformer: Any, names: list[str], key: str, arrays: dict[str, np.ndarray]
+) -> list[dict[str, Any]] | None:
+    """The steps of a numeric feature block as plain arithmetic, or None for another block."""
+    from sklearn.impute import SimpleImputer
+    from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+    if not isinstance(transformer, Pipeline) or not transformer.steps:
+        return None
+    if not all(n in COUNT_PROXIES or n in NUMERIC_PROXIES for n in names):
+        return None  # booleans take another parser in to_float
+    first = transformer.steps[0][1]
+    if not (isinstance(first, FunctionTransformer) and first.func is to_float):
+        return None
+    logs = {"_log_area": "log_area", "_log_area_pc": "log_area_pc"}
+    steps: list[dict[str, Any]] = []
+    for k, (_, step) in enumerate(transformer.steps[1:]):
+        prefix = f"{key}_step{k}"
+        if isinstance(step, SimpleImputer):
+            missing = step.missing_values
+            if step.add_indicator or not (isinstance(missing, float) and np.isnan(missing)):
+                return None
+            arrays[f"{prefix}_statistics"] = np.asarray(step.statistics_, dtype=np.float64)
+            steps.append({"kind": "impute"})
+        elif isinstance(step, FunctionTransformer):
+            func = step.func
+            if getattr(func, "__module__", None) != "targeting.pmt.features" or step.kw_args:
+                return None
+            if getattr(func, "__name__", None) not in logs:
+                return None
+            steps.append({"kind": logs[func.__name__]})
+        elif isinstance(step, StandardScaler):
+            mean = step.mean_ if step.with_mean else None
+            scale = step.scale_ if step.with_std else None
+            if mean is not None:
+                arrays[f"{prefix}_mean"] = np.asarray(mean, dtype=np.float64)
+            if scale is not None:
+                arrays[f"{prefix}_scale"] = np.asarray(scale, dtype=np.float64)
+            steps.append({"kind": "scale", "mean": mean is not None, "scale": scale is not None})
+        else:
+            return None
+    return steps

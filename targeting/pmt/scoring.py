@@ -36,6 +36,8 @@ import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
+from targeting.pmt.plain import desil_from_cuts
+
 __all__ = [
     "DESIL_ATTRIBUTE",
     "assign_desil",
@@ -100,10 +102,7 @@ def assign_desil(p_extreme: Any, cutpoints: Any = None) -> np.ndarray:
     """
     p = np.asarray(p_extreme, dtype=float)
     if cutpoints is not None:
-        cuts = np.asarray(cutpoints, dtype=float)
-        # cuts are non-increasing: count the cuts a household falls below (a binary search in
-        # the ascending cuts, not an (n, 9) comparison: the same count, without the matrix)
-        return 1 + len(cuts) - np.searchsorted(cuts[::-1], p, side="right").astype(int)
+        return desil_from_cuts(p, cutpoints)
     n = len(p)
     order = np.argsort(-p, kind="stable")
     desil = np.empty(n, dtype=int)

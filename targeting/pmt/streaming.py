@@ -30,11 +30,12 @@ import os
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -54,10 +55,12 @@ from targeting.data.io import (
     iter_record_batches,
     iter_table_batches,
 )
-from targeting.pmt.compiled import CompiledPipeline, compile_pipeline
-from targeting.pmt.scoring import score_households
+from targeting.pmt.plain import PlainScorer
 
-__all__ = ["StreamSummary", "duplicated_ids", "score_registry_file"]
+if TYPE_CHECKING:
+    from targeting.pmt.compiled import CompiledPipeline
+
+__all__ = ["StreamSummary", "duplicated_ids", "reuse_freed_memory", "score_registry_file"]
 
 SCORE_COLUMNS: tuple[str, ...] = ("household_id", "p_extreme", "p_low", "p_high", "desil")
 
@@ -93,6 +96,35 @@ class StreamSummary:
             "output": str(self.output),
             "rejected_output": None if self.rejected_output is None else str(self.rejected_output),
         }
+
+
+def reuse_freed_memory() -> None:
+    """Keep the memory of freed batches for the next ones, for a process that streams a file.
+
+    Each batch allocates the same few dozen arrays of 0.1-25 MB. glibc's ``malloc`` hands such
+    blocks back to the system when they are freed, and Arrow's allocator returns its pages too,
+    so every batch faulted its memory in again: about 0.6 s of system time per million
+    households, a sixth of ``targeting score``'s CPU at 1 M. This serves blocks up to 32 MB
+    from the heap, keeps up to 256 MB of freed heap, and gives Arrow the system allocator, so
+    the freed blocks are reused. Process-wide: called by the command, not by the library.
+    Memory stays bounded by the batch (the peak is what the batches hold at once). A platform
+    whose C library has no ``mallopt`` is left as it is.
+    """
+    import ctypes
+
+    import pyarrow as pa
+
+    try:
+        mallopt = ctypes.CDLL(None).mallopt  # the C library the interpreter runs on
+    except (OSError, AttributeError):
+        return
+    m_trim_threshold, m_mmap_threshold, m_arena_max = -1, -3, -8  # glibc's parameter numbers
+    mallopt(m_mmap_threshold, 32 << 20)
+    mallopt(m_trim_threshold, 256 << 20)
+    # one heap for every thread: a worker thread's own heap is unmapped whenever it is empty
+    # (whatever the thresholds), and its next batch would fault the pages in again
+    mallopt(m_arena_max, 1)
+    pa.set_memory_pool(pa.system_memory_pool())
 
 
 def _id_hashes(ids: pd.Series) -> np.ndarray:
@@ -290,13 +322,22 @@ def score_registry_file(
     """
     start = time.perf_counter()
     output = Path(output)
+    streamed = Path(source).suffix.lower() in STREAMED_SUFFIXES
+    compiled: CompiledPipeline | PlainScorer | None = None
+    if isinstance(model, PlainScorer):
+        # the plain form scores the numeric path's exact intervals; anything else (the pandas
+        # way, an Excel file, no interval) takes the full pipeline
+        if numeric and streamed and n_boot > 0:
+            compiled = model
+        model = model.model if compiled is None else model
     columns = [str(c) for c in getattr(model, "feature_names_in_", schema.PROXY_COLUMNS)]
     leaked = sorted(set(columns) & set(schema.PII_COLUMNS))
     if leaked:
         raise ValueError(f"the model takes personal-data columns {leaked}; refusing to score")
-    compiled = compile_pipeline(model) if numeric else None
-    if Path(source).suffix.lower() not in STREAMED_SUFFIXES:
-        compiled = None
+    if compiled is None and numeric and streamed:
+        from targeting.pmt.compiled import compile_pipeline  # imports scikit-learn
+
+        compiled = compile_pipeline(model)
     if compiled is not None:
         duplicates, candidate = _duplicate_scan(Path(source))
     else:
@@ -433,6 +474,8 @@ def _pandas_batch(
     n_boot: int,
 ) -> _Batch:
     """One batch the pandas way: ``validate_registry`` and ``score_households``."""
+    from targeting.pmt.scoring import score_households  # imports scikit-learn
+
     n_batch = len(frame)
     frame, dup_rejected, kept = _reject_duplicates(frame, duplicates, 0)
     checked = schema.validate_registry(frame, mode=mode)  # type: ignore[arg-type]
@@ -462,7 +505,7 @@ def _require_columns(columns: list[str], frame: Any) -> None:
 
 
 def _numeric_batches(
-    compiled: CompiledPipeline,
+    compiled: CompiledPipeline | PlainScorer,
     source: str | os.PathLike[str],
     batch_rows: int,
     columns: list[str],
@@ -470,130 +513,182 @@ def _numeric_batches(
     mode: str,
     seed: int,
     n_boot: int,
+    workers: int = 2,
 ) -> Iterator[_Batch]:
     """Arrow batches checked in numpy; clean rows scored from codes, the rest the pandas way.
 
     ``repeats`` are the ids that repeat in the file and the rows that may hold one
-    (:func:`_duplicate_scan`).
+    (:func:`_duplicate_scan`). ``workers`` threads check and score whole batches at once (Arrow,
+    numpy and BLAS release the interpreter lock, so two batches use two cores), and the batches
+    come out in file order: each batch's numbers do not depend on which thread scored it.
     """
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
     text_columns = [*CATEGORY_COLUMNS, *schema.AREA_COLUMNS, *schema.OPTIONAL_AREA_COLUMNS]
     if Path(source).suffix.lower() == ".parquet":
         present = set(pq.read_schema(source).names)
         text_columns = [c for c in text_columns if c in present]
-    duplicates, candidate = repeats
-    offset = 0
     reader = iter_record_batches(source, batch_rows, read_dictionary=text_columns)
-    for batch in _prefetch(reader):
-        n = batch.num_rows
-        first, offset = offset, offset + n
-        if "household_id" in batch.schema.names:
-            ids = trimmed_ids(batch.column("household_id"))
-            dup = np.zeros(n, dtype=bool)
-            hit = (
-                np.flatnonzero(candidate[first : first + n])
-                if len(candidate)
-                else np.zeros(0, dtype=np.int64)
-            )
-            if len(hit):
-                values = ids.take(pa.array(hit)).to_pylist()
-                dup[hit[np.array([v in duplicates for v in values], dtype=bool)]] = True
-        else:
-            ids, dup = None, np.zeros(n, dtype=bool)
-        # the area rules are decided on the rows the pandas path validates together: the
-        # batch less the ids repeated in the file
-        check = check_registry_batch(batch, among=~dup)
-        clean = check.clean & ~dup
-        suspect = np.flatnonzero(~clean & ~dup)
-        rejected_parts = []
-        if dup.any():
-            rejected_parts.append(_duplicate_rows(batch, np.flatnonzero(dup)))
-        codes = {k: v for k, v in check.codes.items() if k in compiled.coded}
-        numbers = {k: v for k, v in check.numbers.items() if k in compiled.numeric}
-        scorable = clean.copy()
-        valid_ids: dict[int, str] = {}
-        if len(suspect) and mode == "strict":
-            # strict stops at the first batch with a defect, listing all of them (as before)
-            frame = batch.take(pa.array(np.flatnonzero(~dup))).to_pandas()
-            schema.validate_registry(frame, mode="strict")
-        if len(suspect):
-            frame = batch.take(pa.array(suspect)).to_pandas()
-            # the rows set apart are not a sample of the batch: they get the batch's decisions
-            # on unlisted areas (a whole batch left to pandas decides them itself, as before)
-            checked = schema.validate_registry(
-                frame,
-                mode=mode,  # type: ignore[arg-type]
-                listed_areas=None if check.whole_batch else check.areas,
-            )
-            _require_columns(columns, checked.valid)
-            bad = np.zeros(len(suspect), dtype=bool)
-            bad[checked.rejected["row"].to_numpy(dtype=int) - 1] = True
-            rejected = checked.rejected.copy()
-            rejected["row"] = suspect[rejected["row"].to_numpy(dtype=int) - 1] + 1
-            rejected_parts.append(rejected)
-            good = np.flatnonzero(~bad)
-            valid = checked.valid
-            if len(valid):
-                positions = suspect[good]
-                more, coded = compiled.codes_of(valid[columns])
-                if not coded.all():
-                    # a valid row the lookups cannot code: this batch is scored the pandas way
-                    yield _pandas_batch(
-                        batch.to_pandas(), compiled.model, columns, duplicates, mode, seed, n_boot
-                    )
-                    continue
-                if check.whole_batch:
-                    codes = {k: np.zeros(n, dtype=np.int64) for k in compiled.coded}
-                    numbers = {
-                        k: np.zeros(n, dtype=valid[k].to_numpy().dtype) for k in compiled.numeric
-                    }
-                for k in compiled.coded:
-                    codes[k] = codes[k].copy()
-                    codes[k][positions] = more[k]
-                for k in compiled.numeric:
-                    numbers[k] = numbers[k].copy()
-                    numbers[k][positions] = valid[k].to_numpy()
-                scorable[positions] = True
-                valid_ids = dict(
-                    zip(positions.tolist(), valid["household_id"].astype(str).tolist(), strict=True)
+
+    def numbered() -> Iterator[tuple[int, Any]]:
+        offset = 0
+        for batch in reader:
+            yield offset, batch
+            offset += batch.num_rows
+
+    def one(item: tuple[int, Any]) -> _Batch:
+        first, batch = item
+        return _numeric_batch(compiled, batch, first, columns, repeats, mode, seed, n_boot)
+
+    yield from _in_order(one, _prefetch(numbered()), workers)
+
+
+def _in_order(
+    func: Callable[[Any], _Batch], items: Iterator[Any], workers: int
+) -> Iterator[_Batch]:
+    """``func`` of each item on ``workers`` threads, yielded in the items' order (at most
+    ``workers + 1`` items in flight, so memory stays a few batches)."""
+    if workers <= 1:
+        for item in items:
+            yield func(item)
+        return
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="targeting-score")
+    pending: deque[Future[_Batch]] = deque()
+    try:
+        for item in items:
+            pending.append(pool.submit(func, item))
+            if len(pending) > workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        for future in pending:
+            future.cancel()
+        pool.shutdown(wait=True)
+        close = getattr(items, "close", None)
+        if close is not None:
+            close()  # stops a read-ahead thread now, not when the generator is collected
+
+
+def _numeric_batch(
+    compiled: CompiledPipeline | PlainScorer,
+    batch: Any,
+    first: int,
+    columns: list[str],
+    repeats: tuple[set[str], np.ndarray],
+    mode: str,
+    seed: int,
+    n_boot: int,
+) -> _Batch:
+    """One Arrow batch (its first row is row ``first`` of the file): checked in numpy, clean
+    rows scored from codes, the rest the pandas way."""
+    import pyarrow as pa
+
+    duplicates, candidate = repeats
+    n = batch.num_rows
+    if "household_id" in batch.schema.names:
+        ids = trimmed_ids(batch.column("household_id"))
+        dup = np.zeros(n, dtype=bool)
+        hit = (
+            np.flatnonzero(candidate[first : first + n])
+            if len(candidate)
+            else np.zeros(0, dtype=np.int64)
+        )
+        if len(hit):
+            values = ids.take(pa.array(hit)).to_pylist()
+            dup[hit[np.array([v in duplicates for v in values], dtype=bool)]] = True
+    else:
+        ids, dup = None, np.zeros(n, dtype=bool)
+    # the area rules are decided on the rows the pandas path validates together: the
+    # batch less the ids repeated in the file
+    check = check_registry_batch(batch, among=~dup, ids=ids)
+    clean = check.clean & ~dup
+    suspect = np.flatnonzero(~clean & ~dup)
+    rejected_parts = []
+    if dup.any():
+        rejected_parts.append(_duplicate_rows(batch, np.flatnonzero(dup)))
+    codes = {k: v for k, v in check.codes.items() if k in compiled.coded}
+    numbers = {k: v for k, v in check.numbers.items() if k in compiled.numeric}
+    scorable = clean.copy()
+    valid_ids: dict[int, str] = {}
+    if len(suspect) and mode == "strict":
+        # strict stops at the first batch with a defect, listing all of them (as before)
+        frame = batch.take(pa.array(np.flatnonzero(~dup))).to_pandas()
+        schema.validate_registry(frame, mode="strict")
+    if len(suspect):
+        frame = batch.take(pa.array(suspect)).to_pandas()
+        # the rows set apart are not a sample of the batch: they get the batch's decisions
+        # on unlisted areas (a whole batch left to pandas decides them itself, as before)
+        checked = schema.validate_registry(
+            frame,
+            mode=mode,  # type: ignore[arg-type]
+            listed_areas=None if check.whole_batch else check.areas,
+        )
+        _require_columns(columns, checked.valid)
+        bad = np.zeros(len(suspect), dtype=bool)
+        bad[checked.rejected["row"].to_numpy(dtype=int) - 1] = True
+        rejected = checked.rejected.copy()
+        rejected["row"] = suspect[rejected["row"].to_numpy(dtype=int) - 1] + 1
+        rejected_parts.append(rejected)
+        good = np.flatnonzero(~bad)
+        valid = checked.valid
+        if len(valid):
+            positions = suspect[good]
+            more, coded = compiled.codes_of(valid[columns])
+            if not coded.all():
+                # a valid row the lookups cannot code: this batch is scored the pandas way
+                return _pandas_batch(
+                    batch.to_pandas(), compiled.model, columns, duplicates, mode, seed, n_boot
                 )
-        rejected_out = None
-        if rejected_parts:
-            rejected_out = pd.concat(rejected_parts, ignore_index=True)
-            rejected_out = rejected_out.sort_values("row", kind="stable")
-        keep = np.flatnonzero(scorable)
-        if not len(keep):
-            yield n, None, rejected_out
-            continue
-        # every valid row of the batch in file order, chunked as the pandas path chunks them
-        everyone = len(keep) == n
-        scores = compiled.score(
-            codes if everyone else {k: v[keep] for k, v in codes.items()},
-            numbers if everyone else {k: v[keep] for k, v in numbers.items()},
-            n_boot=n_boot,
-            seed=seed,
-        )
-        assert ids is not None
-        id_array = ids if everyone else ids.take(pa.array(keep))
-        if valid_ids:
-            # a row validated the pandas way has its id as validation cleaned it
-            text = id_array.to_pylist()
-            for j, position in enumerate(keep.tolist()):
-                if position in valid_ids:
-                    text[j] = valid_ids[position]
-            id_array = pa.array(text, type=pa.large_string())
-        table = pa.table(
-            {
-                "household_id": id_array.cast(pa.large_string()),
-                "p_extreme": np.asarray(scores["p_extreme"], dtype=np.float64),
-                "p_low": np.asarray(scores["p_low"], dtype=np.float64),
-                "p_high": np.asarray(scores["p_high"], dtype=np.float64),
-                "desil": np.asarray(scores["desil"], dtype=np.int64),
-            }
-        )
-        yield n, table, rejected_out
+            if check.whole_batch:
+                codes = {k: np.zeros(n, dtype=np.int64) for k in compiled.coded}
+                numbers = {
+                    k: np.zeros(n, dtype=valid[k].to_numpy().dtype) for k in compiled.numeric
+                }
+            for k in compiled.coded:
+                codes[k] = codes[k].copy()
+                codes[k][positions] = more[k]
+            for k in compiled.numeric:
+                numbers[k] = numbers[k].copy()
+                numbers[k][positions] = valid[k].to_numpy()
+            scorable[positions] = True
+            valid_ids = dict(
+                zip(positions.tolist(), valid["household_id"].astype(str).tolist(), strict=True)
+            )
+    rejected_out = None
+    if rejected_parts:
+        rejected_out = pd.concat(rejected_parts, ignore_index=True)
+        rejected_out = rejected_out.sort_values("row", kind="stable")
+    keep = np.flatnonzero(scorable)
+    if not len(keep):
+        return n, None, rejected_out
+    # every valid row of the batch in file order, chunked as the pandas path chunks them
+    everyone = len(keep) == n
+    scores = compiled.score(
+        codes if everyone else {k: v[keep] for k, v in codes.items()},
+        numbers if everyone else {k: v[keep] for k, v in numbers.items()},
+        n_boot=n_boot,
+        seed=seed,
+    )
+    assert ids is not None
+    id_array = ids if everyone else ids.take(pa.array(keep))
+    if valid_ids:
+        # a row validated the pandas way has its id as validation cleaned it
+        text = id_array.to_pylist()
+        for j, position in enumerate(keep.tolist()):
+            if position in valid_ids:
+                text[j] = valid_ids[position]
+        id_array = pa.array(text, type=pa.large_string())
+    table = pa.table(
+        {
+            "household_id": id_array.cast(pa.large_string()),
+            "p_extreme": np.asarray(scores["p_extreme"], dtype=np.float64),
+            "p_low": np.asarray(scores["p_low"], dtype=np.float64),
+            "p_high": np.asarray(scores["p_high"], dtype=np.float64),
+            "desil": np.asarray(scores["desil"], dtype=np.int64),
+        }
+    )
+    return n, table, rejected_out
 
 
 def _duplicate_rows(batch: Any, rows: np.ndarray) -> pd.DataFrame:

@@ -23,8 +23,6 @@ import pandas as pd
 import targeting
 from targeting.data import schema
 from targeting.data.privacy import AreaPseudonyms
-from targeting.forecast.stockflow import fan_chart
-from targeting.pmt.registry import load_specs
 from targeting.tracking.connectivity import set_http_fail_fast
 from targeting.tracking.quiet import quiet_mlflow, quietly
 
@@ -548,6 +546,8 @@ def log_fan_chart(forecast: Any) -> None:
     """Log a forecast's city fan chart as a PNG artifact of the active run."""
     import mlflow  # slow to import: only when used
 
+    from targeting.forecast.stockflow import fan_chart
+
     figure = fan_chart(forecast, level="city")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "fan_chart_city.png"
@@ -559,4 +559,7 @@ def log_fan_chart(forecast: Any) -> None:
 
 
 def _model_specs(result: CycleResult) -> list[Any]:
+    # the spec types (pydantic) only when a cycle is logged: scoring imports this package too
+    from targeting.pmt.registry import load_specs
+
     return load_specs(spec_path=result.spec.path, names=list(result.model_table["model"]))

@@ -12,6 +12,14 @@ copy; any doubt (another kind of store, a query that fails, no copy yet) takes t
 The copy is the same object MLflow's loader returns, pickled: the scores are the same (the
 cache test checks the files). It holds no data, only the fitted model (as the store's own
 artifacts do).
+
+Beside the pickle, a model that has a plain form (a linear champion:
+:class:`targeting.pmt.plain.PlainScorer`) gets it written as ``<key>.plain.npz`` and
+``<key>.plain.json``, verified bit for bit against the model on a probe of households when it is
+written and checked against its SHA-256 when it is read. :func:`read_cached_scorer` returns it
+without importing scikit-learn, statsmodels or MLflow (the pickle is unpickled only if a batch
+needs the full model); a model without a plain form, or a plain form that is missing or does
+not verify, is read the full way.
 """
 
 from __future__ import annotations
@@ -26,7 +34,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-__all__ = ["cache_path", "read_cached_model", "write_cached_model"]
+__all__ = [
+    "cache_path",
+    "read_cached_model",
+    "read_cached_scorer",
+    "write_cached_model",
+    "write_cached_scorer",
+]
 
 CACHE_FOLDER = ".targeting-model-cache"
 
@@ -91,6 +105,10 @@ def read_cached_model(model_uri: str, tracking_uri: str) -> Any | None:
     path = cache_path(model_uri, tracking_uri)
     if path is None or not path.is_file():
         return None
+    return _unpickle(path)
+
+
+def _unpickle(path: Path) -> Any | None:
     try:
         with path.open("rb") as handle:
             return pickle.load(handle)  # written by write_cached_model from the store's model
@@ -116,4 +134,72 @@ def write_cached_model(model_uri: str, tracking_uri: str, model: Any) -> Path | 
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
         return None
+    write_cached_scorer(model_uri, tracking_uri, model)
     return path
+
+
+def _plain_base(path: Path) -> Path:
+    return path.with_name(path.stem + ".plain")
+
+
+def read_cached_scorer(model_uri: str, tracking_uri: str) -> Any | None:
+    """The verified plain form of ``model_uri``'s cached copy, or None.
+
+    Returns
+    -------
+    targeting.pmt.plain.PlainScorer or None
+        With the cached pipeline attached as its full model (unpickled on first use). None when
+        the store, the URI or the copy is not cacheable (:func:`cache_path`), or the plain files
+        are missing, of another format or do not match their SHA-256.
+    """
+    path = cache_path(model_uri, tracking_uri)
+    if path is None or not path.is_file():
+        return None
+    from targeting.pmt.plain import PlainScorer
+
+    scorer = PlainScorer.load(_plain_base(path))
+    if scorer is None:
+        return None
+
+    def full_model() -> Any:
+        model = _unpickle(path)
+        if model is None:
+            raise ValueError(
+                f"the cached copy of {model_uri} cannot be read; delete {path.parent} and "
+                "score again (the model is then loaded from the store)"
+            )
+        return model
+
+    return scorer.attach_loader(full_model)
+
+
+def write_cached_scorer(model_uri: str, tracking_uri: str, model: Any) -> Path | None:
+    """Write the plain form of ``model`` beside its cached copy, if it has one and none is there.
+
+    The form is verified bit for bit against ``model`` (:func:`targeting.pmt.compiled.
+    plain_matches`) once built and again once read back from its files; one that fails is
+    removed. Returns the JSON file, or None (no cacheable store, no plain form).
+    """
+    path = cache_path(model_uri, tracking_uri)
+    if path is None:
+        return None
+    from targeting.pmt.compiled import plain_matches, plain_scorer
+    from targeting.pmt.plain import PlainScorer
+
+    base = _plain_base(path)
+    if PlainScorer.load(base) is not None:
+        return base.with_name(base.name + ".json")
+    scorer = plain_scorer(model)
+    if scorer is None:
+        return None
+    try:
+        written = scorer.save(base)
+    except OSError:
+        return None
+    again = PlainScorer.load(base)
+    if again is None or not plain_matches(again, model):
+        for suffix in (".json", ".npz"):
+            with contextlib.suppress(OSError):
+                os.unlink(base.with_name(base.name + suffix))
+        return None
+    return written

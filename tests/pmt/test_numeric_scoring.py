@@ -188,7 +188,7 @@ def test_a_model_that_cannot_be_compiled_is_scored_the_pandas_way(
     city.registry.head(500).to_parquet(source, index=False)
     score_registry_file(ols, source, tmp_path / "a.parquet", n_boot=20)
     # the stream falls back to the pandas way when compiling fails, with the same file
-    monkeypatch.setattr("targeting.pmt.streaming.compile_pipeline", lambda model: None)
+    monkeypatch.setattr("targeting.pmt.compiled.compile_pipeline", lambda model: None)
     summary = score_registry_file(ols, source, tmp_path / "b.parquet", n_boot=20)
     assert summary.scored == 500
     a, b = pq.read_table(tmp_path / "a.parquet"), pq.read_table(tmp_path / "b.parquet")
