@@ -230,9 +230,18 @@ class CalibratedPMT(ClassifierMixin, BaseEstimator):
         """The wrapped estimator's target: ``"consumption"`` or ``"label"``."""
         return self.estimator.target_kind
 
+    @property
+    def line(self) -> float:
+        """The wrapped consumption estimator's poverty line.
+
+        A wrapper that takes consumption as its target is itself wrapped (selection-aware
+        estimation labels the survey with the line), so it answers for its estimator.
+        """
+        return float(self.estimator.line)
+
     def _label(self, y: np.ndarray) -> np.ndarray:
         if self.target_kind == "consumption":
-            return (np.asarray(y, dtype=float) < float(self.estimator.line)).astype(int)
+            return (np.asarray(y, dtype=float) < self.line).astype(int)
         y = np.asarray(y)
         classes = np.unique(y)
         return (y == classes[-1]).astype(int)
