@@ -355,10 +355,11 @@ class RecalibratedPMT(ClassifierMixin, BaseEstimator):
             raise ValueError(f"support must be one of {_SUPPORTS}, got {self.support!r}")
         if not 0.0 <= self.support_quantile < 0.5:
             raise ValueError(f"support_quantile must be in [0, 0.5), got {self.support_quantile!r}")
-        auto = isinstance(self.group_strength, str)
-        if auto and self.group_strength != "auto":
-            raise ValueError(f"group_strength must be > 0 or 'auto', got {self.group_strength!r}")
-        if not self.prior_strength > 0 or (not auto and not self.group_strength > 0):
+        strength = self.group_strength
+        auto = isinstance(strength, str)
+        if isinstance(strength, str) and strength != "auto":
+            raise ValueError(f"group_strength must be > 0 or 'auto', got {strength!r}")
+        if not self.prior_strength > 0 or (not isinstance(strength, str) and not strength > 0):
             raise ValueError("prior_strength and group_strength must be > 0")
         if self.group_covariate is not None and self.group_column is None:
             raise ValueError("group_covariate needs group_column: set the area column of X")
