@@ -21,6 +21,11 @@ estimate targets the *recorded* stock; the table compares it with the *true* one
 summary also gives the predicted vs realised hit rate (predicted / realised − 1, and how many
 seeds are within ±10 %) and the true hit rate with vs without feedback (mean of the per-seed
 ratios, and the ratio of the mean rates).
+
+The refit is ``refit_on_labels``'s default: kelurahan offsets shrunk by empirical Bayes
+(``--group-strength auto``; a number fixes the prior precision, 100 was the former default),
+with the survey's kelurahan effects on log consumption as their covariate (off with
+``--no-survey-effects``), acting above the base model's floor of transitory poverty.
 """
 
 from __future__ import annotations
