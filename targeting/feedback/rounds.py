@@ -122,7 +122,7 @@ def offset_floor(
     Extreme poverty the proxies cannot foresee (a transitory shock) sets a floor under every
     household's probability, and an area effect on consumption hardly moves it; the bulk of the
     unreached sits at that floor (on synthetic Serang the 25 %–90 % quantiles of the base
-    probability are all ≈ 0.013). The refit's offsets act above it only
+    probability are all ≈ 0.012–0.013). The refit's offsets act above it only
     (``offset_floor`` of :class:`~targeting.pmt.recalibrated.RecalibratedPMT`).
 
     Parameters

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from scipy.special import expit
+from scipy.special import expit, ndtr, ndtri
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from targeting.pmt.recalibrated import RecalibratedPMT
@@ -109,19 +109,20 @@ def test_bad_strength_and_covariate_without_area_are_clear_errors() -> None:
 
 
 def test_offsets_act_above_the_floor_only() -> None:
-    # a floor f of transitory poverty no area effect moves; above it the areas differ by ±1
+    # a floor f of transitory poverty no area effect moves; above it the areas' probits differ
+    # by ±0.5 (a shift of log consumption in a consumption model)
     rng = np.random.default_rng(8)
     f, n = 0.013, 8_000
     area = rng.choice(["A", "B"], n)
-    effect = np.where(area == "A", 1.0, -1.0)
-    q = expit(rng.normal(-1.5, 1.0, n))
+    effect = np.where(area == "A", 0.5, -0.5)
+    q = ndtr(rng.normal(-1.0, 0.6, n))
     p_base = f + (1 - f) * q
-    y = (rng.random(n) < f + (1 - f) * expit(np.log(q / (1 - q)) + effect)).astype(int)
+    y = (rng.random(n) < f + (1 - f) * ndtr(ndtri(q) + effect)).astype(int)
     X = pd.DataFrame({"p": p_base, "kelurahan": area})
     kwargs = {"group_column": "kelurahan", "group_strength": "auto", "support": "visited"}
     floored = RecalibratedPMT(_FrameBase(), offset_floor=f, fade_offsets=False, **kwargs).fit(X, y)
     u = floored.group_offsets_
-    assert u["A"] - u["B"] == pytest.approx(2.0, abs=0.3)
+    assert u["A"] - u["B"] == pytest.approx(1.0, abs=0.15)
     at_floor = pd.DataFrame({"p": [f, f], "kelurahan": ["A", "B"]})
     # at the floor (far below the labels' range, where the map has faded) the offsets do nothing
     assert np.log(f / (1 - f)) < floored.support_range_[0] - floored.taper_
@@ -130,9 +131,11 @@ def test_offsets_act_above_the_floor_only() -> None:
     plain = RecalibratedPMT(_FrameBase(), fade_offsets=False, **kwargs).fit(X, y)
     p_plain = plain.predict_proba(at_floor)[:, 1]
     assert p_plain[0] > 3 * p_plain[1]
-    # far above the floor a floored offset moves the log-odds by about the offset itself
-    high = pd.DataFrame({"p": [0.5, 0.5], "kelurahan": ["A", "B"]})
-    eta = floored.decision_function(high)
-    assert eta[0] - eta[1] == pytest.approx(u["A"] - u["B"], rel=0.05)
+    # above the floor a floored offset moves the probit of q by the offset (the map is near
+    # the identity in the labels' range)
+    high = pd.DataFrame({"p": [0.3, 0.3], "kelurahan": ["A", "B"]})
+    p_high = floored.predict_proba(high)[:, 1]
+    probit = ndtri((p_high - f) / (1 - f))
+    assert probit[0] - probit[1] == pytest.approx(u["A"] - u["B"], abs=0.05)
     draws = floored.proba_draws(at_floor, 50, random_state=0)
     assert np.isfinite(draws).all()
