@@ -56,9 +56,9 @@ Bayes, the random-intercept logit's restricted likelihood in the style of Breslo
     log p(y | τ) ≈ ℓ(θ̂_τ) − ½ Σ prior_j (θ̂_τ) + ½ G log τ − ½ log det H(θ̂_τ)
 
 (``G`` areas with labels, ``H`` the penalised negative Hessian). An area effect of sd 0.08 on
-log consumption is about 0.6 on the log-odds near the line, so a fixed ``τ = 100`` (sd 0.1)
-threw most of what the field measured away; with a few dozen labels per area the data choose
-``τ`` between about 2 and 10.
+log consumption is about 0.6–1.0 on the log-odds near the line, so a fixed ``τ = 100`` (sd 0.1)
+threw most of what the field measured away; on synthetic Serang, from field labels alone, the
+data chose ``τ`` ≈ 1.5–4.6 (benchmarks/README.md, learning from visits).
 
 An area-level covariate (``group_covariate``: area → value, e.g. the survey's estimate of each
 kelurahan's effect on log consumption, :func:`targeting.feedback.area_effects.survey_area_effects`)
