@@ -984,6 +984,7 @@ def simulate_feedback_rounds(
             method=method,
             group_column="kelurahan" if group_offsets else None,
             audit_share=float(spec.plan.audit_share),
+            survey=survey,
         )
     last = result.table.iloc[-1]
     verdict = {

@@ -241,7 +241,9 @@ def recalibrate_on_outcomes(
     survey : pandas.DataFrame, optional
         The survey (proxies, ``weight`` and the group column): the recalibrated model ranks
         differently, so its desil cut-points are computed again on it. Without it the model
-        keeps none and desils rank the registry among itself.
+        keeps none and desils rank the registry among itself. With ``consumption_pc`` and a
+        ``group_column``, its area effects inform the offsets (``survey`` of
+        :func:`~targeting.feedback.rounds.refit_on_labels`).
     support : {"visited", "everywhere"}, default "visited"
         Where the recalibration applies (:func:`targeting.feedback.rounds.refit_on_labels`):
         the verified households come from the top of the ranking, so by default the map fades
@@ -262,7 +264,7 @@ def recalibrate_on_outcomes(
         base = base.base_
     registry = feedback.apply_ledger(registry, ledger)
     model = refit_on_labels(
-        base, registry, method=method, group_column=group_column, support=support
+        base, registry, method=method, group_column=group_column, support=support, survey=survey
     )
     if model is None:
         raise ValueError(
@@ -322,7 +324,8 @@ def recalibrate_on_outcomes(
         "base": base_label,
         "slope_fitted": model.slope_fitted_,
         "prior_strength": model.prior_strength,
-        "group_strength": model.group_strength,
+        "group_strength": model.group_strength_,
+        "group_covariate_coef": model.group_covariate_coef_,
         "support": model.support,
         "support_low": float(model.support_range_[0]),
         "support_high": float(model.support_range_[1]),

@@ -39,6 +39,7 @@ from targeting.data.eligibility import eligible_for_ranking, is_reached
 from targeting.data.synthetic import FieldOutcomeSimulator
 from targeting.evaluation.cv import fit_final
 from targeting.feedback import ingest as feedback
+from targeting.feedback.area_effects import survey_area_effects
 from targeting.feedback.design_estimate import (
     audit_outcomes,
     combine_rounds,
@@ -58,6 +59,8 @@ from targeting.pmt.selection import (
 
 __all__ = [
     "DEFAULT_FADE_OFFSETS",
+    "DEFAULT_GROUP_STRENGTH",
+    "DEFAULT_OFFSET_FLOOR_QUANTILE",
     "DEFAULT_SUPPORT",
     "DESIGN_STOCK_COLUMNS",
     "RoundsResult",
@@ -65,6 +68,7 @@ __all__ = [
     "field_labels",
     "fit_champion",
     "model_input",
+    "offset_floor",
     "refit_on_labels",
     "simulate_rounds",
 ]
@@ -96,6 +100,49 @@ below the range it moves the next plans between kelurahan, which is where feedba
 Chosen on seeds 101 (and 101–102 before the survey model's residual map) of
 ``benchmarks/audit_design.py``, disjoint from the ten reported seeds (benchmarks/README.md).
 """
+
+
+DEFAULT_GROUP_STRENGTH: float | str = "auto"
+"""Precision of a refit's kelurahan offsets (``"auto"``: chosen by the labels' marginal
+likelihood, :class:`~targeting.pmt.recalibrated.RecalibratedPMT`). The former fixed 100 (sd 0.1
+on the log-odds) shrank an effect of ~0.6 log-odds to a fifth; chosen on seeds 101–104 of
+``benchmarks/audit_design.py``, disjoint from the ten reported seeds (benchmarks/README.md)."""
+
+
+DEFAULT_OFFSET_FLOOR_QUANTILE = 0.5
+"""Quantile of the base model's P(extreme) over the eligible unreached households below which a
+refit's kelurahan offsets do not act (:func:`offset_floor`)."""
+
+
+def offset_floor(
+    base: Any, registry: pd.DataFrame, quantile: float = DEFAULT_OFFSET_FLOOR_QUANTILE
+) -> float:
+    """The base probability of the bulk of the eligible unreached, where area offsets stop.
+
+    Extreme poverty the proxies cannot foresee (a transitory shock) sets a floor under every
+    household's probability, and an area effect on consumption hardly moves it; the bulk of the
+    unreached sits at that floor (on synthetic Serang the 25 %–90 % quantiles of the base
+    probability are all ≈ 0.012–0.013). The refit's offsets act above it only
+    (``offset_floor`` of :class:`~targeting.pmt.recalibrated.RecalibratedPMT`).
+
+    Parameters
+    ----------
+    base : estimator
+        The survey model.
+    registry : pandas.DataFrame
+        Proxies and status; the eligible unreached households are scored.
+    quantile : float, default :data:`DEFAULT_OFFSET_FLOOR_QUANTILE`
+
+    Returns
+    -------
+    float
+        0 when no household is eligible.
+    """
+    eligible = eligible_for_ranking(registry).to_numpy()
+    if not eligible.any():
+        return 0.0
+    p = fast_scores(base, registry.loc[eligible], None)["p_extreme"].to_numpy()
+    return float(np.quantile(p, quantile))
 
 
 def fit_champion(
@@ -199,6 +246,7 @@ def refit_on_labels(
     group_column: str | None = "kelurahan",
     support: str = DEFAULT_SUPPORT,
     fade_offsets: bool = DEFAULT_FADE_OFFSETS,
+    survey: pd.DataFrame | None = None,
     **params: Any,
 ) -> RecalibratedPMT | None:
     """Recalibrate ``base`` on the registry's verified unreached households (:func:`field_labels`).
@@ -219,8 +267,15 @@ def refit_on_labels(
         everywhere (extrapolated to the bulk the field never saw).
     fade_offsets : bool, default :data:`DEFAULT_FADE_OFFSETS`
         With ``support="visited"``, whether the kelurahan offsets fade below the range too.
+    survey : pandas.DataFrame, optional
+        The survey the base model was fitted on: its kelurahan effects on log consumption
+        (:func:`~targeting.feedback.area_effects.survey_area_effects`) become the offsets'
+        area covariate (``group_covariate``), unless ``params`` gives one. Without it the
+        offsets are learnt from the field labels alone.
     **params
-        Passed to :class:`~targeting.pmt.recalibrated.RecalibratedPMT`.
+        Passed to :class:`~targeting.pmt.recalibrated.RecalibratedPMT`; ``group_strength``
+        defaults to :data:`DEFAULT_GROUP_STRENGTH` and, with areas, ``offset_floor`` to
+        :func:`offset_floor` of the registry.
 
     Returns
     -------
@@ -231,6 +286,11 @@ def refit_on_labels(
     if labels["label"].nunique() < 2:
         return None
     X = model_input(labels, group_column)
+    params.setdefault("group_strength", DEFAULT_GROUP_STRENGTH)
+    if group_column is not None and "offset_floor" not in params:
+        params["offset_floor"] = offset_floor(base, registry)
+    if survey is not None and group_column is not None and "group_covariate" not in params:
+        params["group_covariate"] = survey_area_effects(survey, group_column).to_dict()
     model = RecalibratedPMT(
         base,
         method=method,
@@ -312,6 +372,7 @@ def simulate_rounds(
     audit_share: float = 0.0,
     support: str = DEFAULT_SUPPORT,
     refit_params: dict[str, Any] | None = None,
+    survey: pd.DataFrame | None = None,
 ) -> RoundsResult:
     """Run ``rounds`` rounds of plan → field → ingest → refit → re-score on a synthetic city.
 
@@ -344,7 +405,10 @@ def simulate_rounds(
         Where the refit's map applies (see :func:`refit_on_labels`).
     refit_params : dict, optional
         More parameters of :class:`~targeting.pmt.recalibrated.RecalibratedPMT` (e.g.
-        ``knots``, ``fade_offsets``).
+        ``knots``, ``fade_offsets``, ``group_strength``).
+    survey : pandas.DataFrame, optional
+        The survey ``base_model`` was fitted on: its kelurahan effects inform every refit
+        (``survey`` of :func:`refit_on_labels`; estimated once here).
 
     Returns
     -------
@@ -354,6 +418,14 @@ def simulate_rounds(
     if rounds < 1:
         raise ValueError(f"rounds must be >= 1, got {rounds}")
     capacity = capacity or PlanCapacity()
+    refit_params = dict(refit_params or {})
+    if survey is not None and group_column is not None:
+        refit_params.setdefault(
+            "group_covariate", survey_area_effects(survey, group_column).to_dict()
+        )
+    if group_column is not None:
+        # the base model does not change between refits: its floor is computed once
+        refit_params.setdefault("offset_floor", offset_floor(base_model, registry))
     simulator = FieldOutcomeSimulator(truth, seed=seed, **(simulator_params or {}))
     extreme = (
         truth.assign(household_id=truth["household_id"].astype(str))
@@ -431,7 +503,7 @@ def simulate_rounds(
                 method=method,
                 group_column=group_column,
                 support=support,
-                **(refit_params or {}),
+                **refit_params,
             )
             if refit is not None:
                 model = refit
@@ -442,6 +514,8 @@ def simulate_rounds(
                         "labels": len(labels),
                         "recalibration_intercept": float(refit.coef_[0]),
                         "recalibration_slope": float(refit.coef_[1]),
+                        "group_strength": float(refit.group_strength_),
+                        "group_covariate_coef": float(refit.group_covariate_coef_),
                     }
                 )
         rows.append(row)

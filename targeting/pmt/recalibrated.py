@@ -47,14 +47,33 @@ The proxies do not see everything that makes an area poor. With ``group_column``
 ``"kelurahan"``), each area gets an offset ``u_g`` shrunk toward 0 (a random intercept fitted by
 penalised likelihood); an area never verified keeps ``u_g = 0``. Unlike a monotone map of
 ``p_base``, the offsets can change which kelurahan the plan visits first.
+
+How much to shrink them (``group_strength="auto"``) is learnt from the labels: the precision
+``τ`` maximises the Laplace approximation of the marginal likelihood of the labels (empirical
+Bayes, the random-intercept logit's restricted likelihood in the style of Breslow & Clayton
+1993)::
+
+    log p(y | τ) ≈ ℓ(θ̂_τ) − ½ Σ prior_j (θ̂_τ) + ½ G log τ − ½ log det H(θ̂_τ)
+
+(``G`` areas with labels, ``H`` the penalised negative Hessian). An area effect of sd 0.08 on
+log consumption is about 0.6–1.0 on the log-odds near the line, so a fixed ``τ = 100`` (sd 0.1)
+threw most of what the field measured away; on synthetic Serang, from field labels alone, the
+data chose ``τ`` ≈ 1.5–4.6 (benchmarks/README.md, learning from visits).
+
+An area-level covariate (``group_covariate``: area → value, e.g. the survey's estimate of each
+kelurahan's effect on log consumption, :func:`targeting.feedback.area_effects.survey_area_effects`)
+enters as ``u_g = β s_g + v_g``: its coefficient ``β`` is learnt from the labels (a weak prior),
+the ``v_g`` are the shrunk random part. Areas no label has reached yet get ``β s_g``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from scipy.special import expit
+from scipy.optimize import minimize_scalar
+from scipy.special import expit, ndtr, ndtri
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
@@ -67,6 +86,52 @@ __all__ = ["RecalibratedPMT"]
 
 _METHODS = ("platt", "intercept")
 _SUPPORTS = ("everywhere", "visited")
+
+AUTO_STRENGTH_BOUNDS = (0.25, 1_000.0)
+"""Range searched for the offsets' precision with ``group_strength="auto"`` (sd 2 to 0.03 on the
+log-odds)."""
+
+_COVARIATE_PRECISION = 1e-4
+"""Prior precision of the area covariate's coefficient: weak (sd 100), the labels set it."""
+
+
+def _penalised_objective(
+    design: np.ndarray,
+    y: np.ndarray,
+    offset: np.ndarray,
+    coef: np.ndarray,
+    mean: np.ndarray,
+    prec: np.ndarray,
+    w: np.ndarray | None,
+) -> float:
+    """Negative penalised log-likelihood (what ``fit_penalised_logit`` minimises)."""
+    eta = offset + design @ coef
+    weights = np.ones(len(y)) if w is None else w
+    nll = float(np.sum(weights * (np.logaddexp(0.0, eta) - y * eta)))
+    return nll + 0.5 * float(np.sum(prec * (coef - mean) ** 2))
+
+
+def _log_evidence(
+    tau: float,
+    design: np.ndarray,
+    y: np.ndarray,
+    offset: np.ndarray,
+    mean: np.ndarray,
+    prec: np.ndarray,
+    is_group: np.ndarray,
+    w: np.ndarray | None,
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """Laplace log marginal likelihood of the labels given the offsets' precision ``tau``
+    (up to a constant), and the fit at that ``tau``."""
+    prec_tau = np.where(is_group, tau, prec)
+    coef, cov = fit_penalised_logit(design, y, offset, mean, prec_tau, sample_weight=w)
+    _, logdet_cov = np.linalg.slogdet(cov)
+    value = (
+        -_penalised_objective(design, y, offset, coef, mean, prec_tau, w)
+        + 0.5 * int(is_group.sum()) * np.log(tau)
+        + 0.5 * logdet_cov
+    )
+    return float(value), coef, cov
 
 
 class RecalibratedPMT(ClassifierMixin, BaseEstimator):
@@ -90,12 +155,28 @@ class RecalibratedPMT(ClassifierMixin, BaseEstimator):
         Column of ``X`` (a DataFrame) naming the area of each household; each area gets an
         offset shrunk toward 0. The column is removed before ``X`` goes to ``base``, unless
         ``base`` was fitted with it.
-    group_strength : float, default 100.0
-        Precision ``τ`` of the area offsets' prior (standard deviation ``1/√τ`` = 0.1 on the
-        log-odds by default: strong shrinkage, so that the plan does not chase areas whose
-        offset is high by chance). On synthetic Serang (three rounds of 2,680 visits) the
-        next plan's true hit rate changed by -0.004 with τ = 4, +0.004 with τ = 25 and +0.008
-        with τ = 100, against the plan without feedback.
+    group_strength : float or "auto", default 100.0
+        Precision ``τ`` of the area offsets' prior (standard deviation ``1/√τ``; 100: 0.1 on the
+        log-odds, strong shrinkage). ``"auto"`` chooses ``τ`` by the labels' Laplace marginal
+        likelihood within :data:`AUTO_STRENGTH_BOUNDS` (empirical Bayes, see the module
+        docstring; the default of :func:`targeting.feedback.rounds.refit_on_labels`).
+    group_covariate : mapping or None, default None
+        Area → an area-level covariate ``s_g`` (e.g. the survey's shrunk estimate of the area's
+        effect on log consumption); the offsets become ``β s_g + v_g`` with ``β`` fitted on the
+        labels. Areas missing from the mapping have ``s_g = 0``. Needs ``group_column``.
+    offset_floor : float or None, default None
+        A probability ``f`` below which the area offsets do not act: ``p = f + (1 − f) q`` and
+        an offset ``u`` moves the probit of ``q``, ``q' = Φ(Φ⁻¹(q) + u)`` (None or 0: the
+        offsets add to every household's log-odds). Part of extreme poverty is transitory (a
+        shock the proxies cannot see) and owes nothing to the area; the bulk of a registry sits
+        at that floor (synthetic Serang: the 25 %–90 % quantiles of the eligible unreached's
+        base probability are all ≈ 0.012–0.013, and there the area effect on the label is
+        ≈ 0). An offset applied to the bulk ranked floor households of poor kelurahan into the
+        plan (round-3 finds 0.55 × the plan without feedback, with the true area effects). The
+        probit, the index of a consumption model, is how a shift of log consumption moves
+        P(extreme): its effect on the log-odds grows toward the tail, as the truth shows
+        (about −7 per unit of log consumption at the top of the ranking, −11 to −12 at
+        P ≈ 0.03–0.1), where a logit offset fitted at the top under-corrected the later rounds.
 
     support : {"everywhere", "visited"}, default "everywhere"
         Where the map changes the base model's log-odds (see the module docstring): everywhere,
@@ -122,7 +203,14 @@ class RecalibratedPMT(ClassifierMixin, BaseEstimator):
     slope_fitted_ : bool
         Whether ``b`` was estimated (else fixed at 1).
     group_offsets_ : dict
-        Area → offset (empty without ``group_column``).
+        Area → offset (empty without ``group_column``): ``β s_g + v_g`` with a covariate, for
+        every area of the labels or of the covariate.
+    group_strength_ : float
+        The offsets' prior precision used (``group_strength``, or the one chosen with "auto").
+    group_covariate_coef_ : float
+        ``β`` (0 without ``group_covariate``).
+    offset_floor_ : float
+        The floor used (0: none).
     cov_ : numpy.ndarray
         Laplace covariance of the fitted parameters (``a``, ``b`` if fitted, offsets).
     n_labels_ : int
@@ -142,11 +230,13 @@ class RecalibratedPMT(ClassifierMixin, BaseEstimator):
         prior_strength: float = 10.0,
         min_labels: int = 200,
         group_column: str | None = None,
-        group_strength: float = 100.0,
+        group_strength: float | str = 100.0,
         support: str = "everywhere",
         support_quantile: float = 0.05,
         knots: tuple[float, ...] = (),
         fade_offsets: bool = True,
+        group_covariate: Mapping[str, float] | None = None,
+        offset_floor: float | None = None,
     ):
         self.base = base
         self.method = method
@@ -158,6 +248,8 @@ class RecalibratedPMT(ClassifierMixin, BaseEstimator):
         self.support_quantile = support_quantile
         self.knots = knots
         self.fade_offsets = fade_offsets
+        self.group_covariate = group_covariate
+        self.offset_floor = offset_floor
 
     # --- helpers ------------------------------------------------------------------------------
 
@@ -205,11 +297,42 @@ class RecalibratedPMT(ClassifierMixin, BaseEstimator):
         for k, ck in zip(knots, c, strict=True):
             change = change + ck * np.maximum(k - zc, 0.0)
         if not np.isfinite(lo):
-            return z + change + u
+            return self._add_offsets(z + change, u)
         w = np.clip(1.0 - (lo - z) / self.taper_, 0.0, 1.0)
         if getattr(self, "fade_offsets", True):
-            return z + w * (change + u)
-        return z + w * change + u
+            return self._add_offsets(z + w * change, w * u)
+        return self._add_offsets(z + w * change, u)
+
+    def _add_offsets(self, eta: np.ndarray, u: Any) -> np.ndarray:
+        """Log-odds ``eta`` moved by area offsets ``u`` that act above the floor only.
+
+        With a floor ``f`` (``offset_floor_``), ``p = f + (1 − f) q`` and the offset moves the
+        probit of ``q``: a household at the floor keeps ``p`` (see ``offset_floor``). Without a
+        floor, ``eta + u``.
+        """
+        floor = float(getattr(self, "offset_floor_", 0.0))
+        if floor <= 0.0:
+            return eta + u
+        p = expit(eta)
+        f = np.minimum(floor, p)
+        q = (p - f) / (1.0 - f)
+        with np.errstate(divide="ignore"):
+            moved = f + (1.0 - f) * ndtr(ndtri(q) + u)
+        moved = np.clip(moved, 1e-15, 1.0 - 1e-15)
+        return np.log(moved) - np.log1p(-moved)
+
+    def _offset_loading(self, eta: np.ndarray) -> np.ndarray:
+        """d(log-odds)/d(offset) at offset 0 (0 at or below the floor; 1 without one): the
+        offsets' columns of the fit, so it learns them where and as they act."""
+        floor = float(getattr(self, "offset_floor_", 0.0))
+        if floor <= 0.0:
+            return np.ones_like(eta)
+        p = expit(eta)
+        f = np.minimum(floor, p)
+        q = (p - f) / (1.0 - f)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            density = np.nan_to_num(np.exp(-0.5 * ndtri(q) ** 2) / np.sqrt(2.0 * np.pi))
+        return (1.0 - f) * density / (p * (1.0 - p))
 
     def _linear(self, z: np.ndarray, groups: np.ndarray | None) -> np.ndarray:
         u = self._offsets(groups, len(z))
@@ -238,8 +361,14 @@ class RecalibratedPMT(ClassifierMixin, BaseEstimator):
             raise ValueError(f"support must be one of {_SUPPORTS}, got {self.support!r}")
         if not 0.0 <= self.support_quantile < 0.5:
             raise ValueError(f"support_quantile must be in [0, 0.5), got {self.support_quantile!r}")
-        if not self.prior_strength > 0 or not self.group_strength > 0:
+        strength = self.group_strength
+        auto = isinstance(strength, str)
+        if isinstance(strength, str) and strength != "auto":
+            raise ValueError(f"group_strength must be > 0 or 'auto', got {strength!r}")
+        if not self.prior_strength > 0 or (not isinstance(strength, str) and not strength > 0):
             raise ValueError("prior_strength and group_strength must be > 0")
+        if self.group_covariate is not None and self.group_column is None:
+            raise ValueError("group_covariate needs group_column: set the area column of X")
         self._check_X(X, reset=True)
         y = column_or_1d(y, warn=True)
         self.classes_, encoded = binary_classes(y)
@@ -284,29 +413,67 @@ class RecalibratedPMT(ClassifierMixin, BaseEstimator):
             columns.append(np.maximum(k - z, 0.0))
             mean.append(0.0)
             prec.append(float(self.prior_strength))
+        covariate = (
+            {str(k): float(v) for k, v in self.group_covariate.items()}
+            if self.group_covariate is not None
+            else {}
+        )
+        self.has_covariate_ = bool(covariate) and groups is not None
+        floor = 0.0 if self.offset_floor is None else float(self.offset_floor)
+        if not 0.0 <= floor < 1.0:
+            raise ValueError(f"offset_floor must be in [0, 1), got {self.offset_floor!r}")
+        self.offset_floor_ = floor
+        # the offsets act through their loading (0 at the floor), in the fit as when applied
+        loading = self._offset_loading(z)
+        if self.has_covariate_:
+            assert groups is not None
+            columns.append(loading * np.array([covariate.get(g, 0.0) for g in groups]))
+            mean.append(0.0)
+            prec.append(_COVARIATE_PRECISION)
         levels: list[str] = []
         if groups is not None:
             levels = sorted(set(groups.tolist()))
             index = {g: i for i, g in enumerate(levels)}
             onehot = np.zeros((len(z), len(levels)))
-            onehot[np.arange(len(z)), [index[g] for g in groups]] = 1.0
+            onehot[np.arange(len(z)), [index[g] for g in groups]] = loading
             columns.extend(onehot.T)
             mean.extend([0.0] * len(levels))
-            prec.extend([float(self.group_strength)] * len(levels))
+            prec.extend([1.0] * len(levels))  # replaced by the offsets' precision below
         design = np.column_stack(columns)
+        is_group = np.zeros(design.shape[1], dtype=bool)
+        is_group[design.shape[1] - len(levels) :] = True
         # the map is fitted on every label as a plain map of z; it is held to the labels'
         # range (clipped, faded) only when applied
         offset = np.zeros_like(z) if self.slope_fitted_ else z
-        coef, cov = fit_penalised_logit(
-            design, label, offset, np.array(mean), np.array(prec), sample_weight=w
-        )
+        args = (design, label, offset, np.array(mean), np.array(prec), is_group, w)
+        if auto and levels:
+            lo_tau, hi_tau = AUTO_STRENGTH_BOUNDS
+            search = minimize_scalar(
+                lambda log_tau: -_log_evidence(float(np.exp(log_tau)), *args)[0],
+                bounds=(np.log(lo_tau), np.log(hi_tau)),
+                method="bounded",
+                options={"xatol": 0.02},
+            )
+            tau = float(np.exp(search.x))
+        else:
+            tau = 100.0 if auto else float(self.group_strength)
+        _, coef, cov = _log_evidence(tau, *args)
+        self.group_strength_ = tau
         a = coef[0]
         b = coef[1] if self.slope_fitted_ else 1.0
         self.coef_ = np.array([a, b])
         start = 2 if self.slope_fitted_ else 1
         self.knot_coef_ = coef[start : start + len(self.knots_)].copy()
         start += len(self.knots_)
-        self.group_offsets_ = {g: float(coef[start + i]) for i, g in enumerate(levels)}
+        self.group_covariate_coef_ = float(coef[start]) if self.has_covariate_ else 0.0
+        self.covariate_ = covariate if self.has_covariate_ else {}
+        start += int(self.has_covariate_)
+        self.group_levels_ = levels
+        self.group_offsets_ = {
+            g: self.group_covariate_coef_ * s_g for g, s_g in self.covariate_.items()
+        }
+        for i, g in enumerate(levels):
+            self.group_offsets_[g] = self.group_offsets_.get(g, 0.0) + float(coef[start + i])
         self.cov_ = cov
         self.taper_ = np.inf
         if self.support == "visited":
@@ -380,9 +547,21 @@ class RecalibratedPMT(ClassifierMixin, BaseEstimator):
         c = [self.knot_coef_[i] + theta[start + i][None, :] for i in range(len(knots))]
         start += len(knots)
         if groups is not None and self.group_offsets_:
+            # every area with an offset: the covariate's part drawn with its coefficient, the
+            # labelled areas' random part with theirs (a model saved before the covariate
+            # existed has only labelled areas)
             levels = list(self.group_offsets_)
             index = {g: i for i, g in enumerate(levels)}
-            offsets = np.array([self.group_offsets_[g] for g in levels])[:, None] + theta[start:]
+            offsets = np.repeat(
+                np.array([self.group_offsets_[g] for g in levels])[:, None], n_draws, axis=1
+            )
+            if getattr(self, "has_covariate_", False):
+                s_g = np.array([self.covariate_.get(g, 0.0) for g in levels])
+                offsets = offsets + s_g[:, None] * theta[start][None, :]
+                start += 1
+            labelled = getattr(self, "group_levels_", levels)
+            for i, g in enumerate(labelled):
+                offsets[index[g]] += theta[start + i]
             rows = np.array([index.get(g, -1) for g in groups])
             u = np.where(rows[:, None] >= 0, offsets[np.clip(rows, 0, None)], 0.0)
         eta = self._apply(z, a[None, :], b[None, :], u, c)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy.special import expit
+from scipy.special import expit, ndtr, ndtri
 
 from targeting.data import schema
 from targeting.data.eligibility import eligible_for_ranking
@@ -60,7 +60,8 @@ def test_refit_stock_interval_covers_the_truth(one_round: dict) -> None:
     # the labels are the unreached households' (the plan's), never those verified while reached
     assert m["n_labels"] <= len(one_round["ledger"])
     # below the labels' range the map fades back to the survey model: far below, p is the base's
-    # moved only by its kelurahan's offset (kept by default, a level for the whole kelurahan)
+    # moved only by its kelurahan's offset (kept by default, a level for the whole kelurahan),
+    # which acts above the floor of transitory poverty only (the bulk at the floor keeps p)
     model = result.model
     low, _ = model.support_range_
     X = loop.model_input(one_round["registry"], "kelurahan")
@@ -69,7 +70,18 @@ def test_refit_stock_interval_covers_the_truth(one_round: dict) -> None:
     assert far.sum() > len(z) / 2
     u = X.loc[far, "kelurahan"].astype(str).map(model.group_offsets_).fillna(0.0).to_numpy()
     assert np.abs(u).max() > 0
-    np.testing.assert_allclose(model.predict_proba(X.loc[far])[:, 1], expit(z[far] + u), rtol=1e-9)
+    p0 = expit(z[far])
+    f = np.minimum(model.offset_floor_, p0)
+    assert 0 < model.offset_floor_ < 0.05
+    q = (p0 - f) / (1 - f)
+    with np.errstate(divide="ignore"):
+        expected = f + (1 - f) * ndtr(ndtri(q) + u)
+    np.testing.assert_allclose(model.predict_proba(X.loc[far])[:, 1], expected, rtol=1e-6)
+    at_floor = p0 <= model.offset_floor_
+    assert at_floor.sum() > 0
+    np.testing.assert_allclose(
+        model.predict_proba(X.loc[far][at_floor])[:, 1], p0[at_floor], rtol=1e-6
+    )
 
 
 def test_refit_everywhere_moves_the_bulk_more(one_round: dict) -> None:
