@@ -204,7 +204,13 @@ def run(
         "proxy oracle": _frame(ids, oracle.predict_proba(_encode(registry, kelurahan))[:, 1]),
     }
     rounds = loop.simulate_rounds(
-        registry, city.truth, champion, PlanCapacity(workdays=20), rounds=2, seed=seed
+        registry,
+        city.truth,
+        champion,
+        PlanCapacity(workdays=20),
+        rounds=2,
+        seed=seed,
+        survey=survey,  # the refit's default: the survey's kelurahan effects as a covariate
     )
     scores["champion + 2 feedback rounds"] = loop.fast_scores(rounds.model, registry)
     scores["oracle (truth)"] = _frame(ids, extreme.reindex(ids).to_numpy(dtype=float) + 1e-6 * u)
