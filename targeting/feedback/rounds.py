@@ -110,14 +110,14 @@ on the log-odds) shrank an effect of ~0.6 log-odds to a fifth; chosen on seeds 1
 
 
 DEFAULT_OFFSET_FLOOR_QUANTILE = 0.5
-"""Quantile of the base model's P(extreme) over the eligible unreached households below which a
+"""Quantile of the base model's P(extreme) over the unreached households below which a
 refit's kelurahan offsets do not act (:func:`offset_floor`)."""
 
 
 def offset_floor(
     base: Any, registry: pd.DataFrame, quantile: float = DEFAULT_OFFSET_FLOOR_QUANTILE
 ) -> float:
-    """The base probability of the bulk of the eligible unreached, where area offsets stop.
+    """The base probability of the bulk of the unreached, where area offsets stop.
 
     Extreme poverty the proxies cannot foresee (a transitory shock) sets a floor under every
     household's probability, and an area effect on consumption hardly moves it; the bulk of the
@@ -125,23 +125,28 @@ def offset_floor(
     probability are all ≈ 0.012–0.013). The refit's offsets act above it only
     (``offset_floor`` of :class:`~targeting.pmt.recalibrated.RecalibratedPMT`).
 
+    Every unreached household counts, visited or not, held back or not: the floor is a property
+    of the survey model and the population, so ``targeting refit`` and a ``targeting run`` that
+    learns from the same working state (which holds back households after an inconclusive
+    visit) get the same floor, and a simulation's floor stays the same from round to round.
+
     Parameters
     ----------
     base : estimator
         The survey model.
     registry : pandas.DataFrame
-        Proxies and status; the eligible unreached households are scored.
+        Proxies and programme flags; the unreached households are scored.
     quantile : float, default :data:`DEFAULT_OFFSET_FLOOR_QUANTILE`
 
     Returns
     -------
     float
-        0 when no household is eligible.
+        0 when every household is reached.
     """
-    eligible = eligible_for_ranking(registry).to_numpy()
-    if not eligible.any():
+    unreached = ~is_reached(registry).to_numpy()
+    if not unreached.any():
         return 0.0
-    p = fast_scores(base, registry.loc[eligible], None)["p_extreme"].to_numpy()
+    p = fast_scores(base, registry.loc[unreached], None)["p_extreme"].to_numpy()
     return float(np.quantile(p, quantile))
 
 
