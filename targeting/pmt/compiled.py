@@ -44,6 +44,8 @@ from targeting.pmt.plain import (
     codes_of,
     discrete_domain,
     encode_levels,
+    join_chunks,
+    row_chunks,
 )
 from targeting.pmt.scoring import (
     DESIL_ATTRIBUTE,
@@ -169,18 +171,11 @@ class CompiledPipeline:
         The same numbers :func:`~targeting.pmt.scoring.score_households` gives on the text
         frame (same chunking, same seeds, the model's fixed desil cut-points).
         """
-        first = next(iter(codes.values())) if codes else next(iter(numbers.values()))
-        n = len(first)
         parts: list[dict[str, np.ndarray]] = []
         # the scikit-learn sub-pipelines cost per call: once for all the rows, not per chunk
         blocks = self.numeric_blocks(numbers)
-        for start in range(0, max(n, 1), chunk_size):
-            stop = min(start + chunk_size, n)
-            X = self.features(
-                {k: v[start:stop] for k, v in codes.items()},
-                {k: v[start:stop] for k, v in numbers.items()},
-                [b[start:stop] for b in blocks],
-            )
+        for chunk in row_chunks(codes, numbers, blocks, chunk_size):
+            X = self.features(*chunk)
             if self.linear is not None and n_boot > 0:
                 part = self.linear.scores(X, alpha)
                 part["desil"] = assign_desil(part["p_extreme"], self.cuts)
@@ -191,7 +186,7 @@ class CompiledPipeline:
             parts.append(score_features(self.model, Xt, alpha=alpha, n_boot=n_boot, seed=seed))
         if len(parts) == 1:
             return parts[0]
-        scores = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+        scores = join_chunks(parts)
         # without stored cut-points desils rank the households among all of them, not per chunk
         cuts = getattr(self.model, DESIL_ATTRIBUTE, None)
         scores["desil"] = assign_desil(scores["p_extreme"], cuts)

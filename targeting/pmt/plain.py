@@ -30,7 +30,7 @@ import json
 import os
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,8 @@ __all__ = [
     "desil_from_cuts",
     "discrete_domain",
     "encode_levels",
+    "join_chunks",
+    "row_chunks",
 ]
 
 FORMAT = "targeting-plain-linear/1"
@@ -170,6 +172,35 @@ def desil_from_cuts(p_extreme: Any, cutpoints: Any) -> np.ndarray:
 
 _SPECIAL: Any = None
 _SPECIAL_LOCK = threading.Lock()
+
+
+def row_chunks(
+    codes: dict[str, np.ndarray],
+    numbers: dict[str, np.ndarray],
+    blocks: list[np.ndarray],
+    chunk_size: int,
+) -> Iterator[tuple[dict[str, np.ndarray], dict[str, np.ndarray], list[np.ndarray]]]:
+    """Consecutive chunks of ``chunk_size`` rows of coded inputs and numeric blocks.
+
+    The chunking of :func:`targeting.pmt.scoring.score_households`, which a compiled or plain
+    scorer must follow to give the same numbers; at least one (possibly empty) chunk.
+    """
+    first = next(iter(codes.values())) if codes else next(iter(numbers.values()))
+    n = len(first)
+    for start in range(0, max(n, 1), chunk_size):
+        stop = min(start + chunk_size, n)
+        yield (
+            {k: v[start:stop] for k, v in codes.items()},
+            {k: v[start:stop] for k, v in numbers.items()},
+            [b[start:stop] for b in blocks],
+        )
+
+
+def join_chunks(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """The per-chunk score arrays of :func:`row_chunks`, end to end."""
+    if len(parts) == 1:
+        return parts[0]
+    return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
 
 
 def _special() -> Any:
@@ -435,23 +466,11 @@ class PlainScorer:
             if compiled is None:  # pragma: no cover - a plain scorer's model always compiles
                 raise ValueError("the full model of this plain scorer no longer compiles")
             return compiled.score(codes, numbers, alpha=alpha, n_boot=n_boot, seed=seed)
-        first = next(iter(codes.values())) if codes else next(iter(numbers.values()))
-        n = len(first)
-        parts: list[dict[str, np.ndarray]] = []
-        blocks = self.numeric_blocks(numbers)
-        for start in range(0, max(n, 1), chunk_size):
-            stop = min(start + chunk_size, n)
-            X = self.features(
-                {k: v[start:stop] for k, v in codes.items()},
-                {k: v[start:stop] for k, v in numbers.items()},
-                [b[start:stop] for b in blocks],
-                reuse=True,
-            )
-            parts.append(self.linear_scores(X))
-        if len(parts) == 1:
-            scores = parts[0]
-        else:
-            scores = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+        parts = [
+            self.linear_scores(self.features(*chunk, reuse=True))
+            for chunk in row_chunks(codes, numbers, self.numeric_blocks(numbers), chunk_size)
+        ]
+        scores = join_chunks(parts)
         scores["desil"] = desil_from_cuts(scores["p_extreme"], self.cuts)
         return scores
 
