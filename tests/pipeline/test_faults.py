@@ -167,6 +167,10 @@ _KILLER = textwrap.dedent(
     import os, signal, sys
     import targeting.plan.workbook as wb
 
+    # Ctrl-C as a terminal delivers it: a suite started in the background of a non-interactive
+    # shell (nohup ... &) hands its children SIGINT ignored, and Python then installs no handler
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
     def _save(workbook, path):
         with open(path, "wb") as handle:
             handle.write(b"PK half a workbook")
