@@ -5,23 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from scipy.special import expit, logit
-from sklearn.base import BaseEstimator, ClassifierMixin
 
 from targeting.pmt.recalibrated import RecalibratedPMT
-
-
-class _FrameBase(ClassifierMixin, BaseEstimator):
-    """A 'fitted' base model returning the probability stored in column ``p``."""
-
-    def __sklearn_is_fitted__(self) -> bool:
-        return True
-
-    def fit(self, X, y):  # pragma: no cover - never called (prefit)
-        return self
-
-    def predict_proba(self, X):
-        p = X["p"].to_numpy(dtype=float)
-        return np.column_stack([1 - p, p])
+from tests.helpers.prefit import StoredProbability
 
 
 def _labels() -> tuple[pd.DataFrame, np.ndarray]:
@@ -38,9 +24,11 @@ def _labels() -> tuple[pd.DataFrame, np.ndarray]:
 def test_kept_offsets_reach_households_far_below_the_labels_range() -> None:
     X, y = _labels()
     kept = RecalibratedPMT(
-        _FrameBase(), group_column="kelurahan", support="visited", fade_offsets=False
+        StoredProbability(), group_column="kelurahan", support="visited", fade_offsets=False
     ).fit(X, y)
-    faded = RecalibratedPMT(_FrameBase(), group_column="kelurahan", support="visited").fit(X, y)
+    faded = RecalibratedPMT(StoredProbability(), group_column="kelurahan", support="visited").fit(
+        X, y
+    )
     # far below the range (log-odds -8), the map itself has faded out in both models
     bulk = pd.DataFrame({"p": expit([-8.0, -8.0]), "kelurahan": ["A", "C"]})
     u = kept.group_offsets_

@@ -6,23 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy.special import expit, ndtr, ndtri
-from sklearn.base import BaseEstimator, ClassifierMixin
 
 from targeting.pmt.recalibrated import RecalibratedPMT
-
-
-class _FrameBase(ClassifierMixin, BaseEstimator):
-    """A 'fitted' base model returning the probability stored in column ``p``."""
-
-    def __sklearn_is_fitted__(self) -> bool:
-        return True
-
-    def fit(self, X, y):  # pragma: no cover - never called (prefit)
-        return self
-
-    def predict_proba(self, X):
-        p = X["p"].to_numpy(dtype=float)
-        return np.column_stack([1 - p, p])
+from tests.helpers.prefit import StoredProbability
 
 
 def _planted(
@@ -45,8 +31,12 @@ def _offsets(model: RecalibratedPMT, effect: pd.Series) -> np.ndarray:
 
 def test_auto_strength_recovers_planted_area_effects_better_than_a_fixed_strong_prior() -> None:
     X, y, effect = _planted(sd=0.6)
-    auto = RecalibratedPMT(_FrameBase(), group_column="kelurahan", group_strength="auto").fit(X, y)
-    fixed = RecalibratedPMT(_FrameBase(), group_column="kelurahan", group_strength=100.0).fit(X, y)
+    auto = RecalibratedPMT(
+        StoredProbability(), group_column="kelurahan", group_strength="auto"
+    ).fit(X, y)
+    fixed = RecalibratedPMT(
+        StoredProbability(), group_column="kelurahan", group_strength=100.0
+    ).fit(X, y)
     # the planted sd 0.6 is a precision of ~2.8; the marginal likelihood lands near it
     assert 1.0 < auto.group_strength_ < 10.0
     assert fixed.group_strength_ == 100.0
@@ -61,7 +51,9 @@ def test_auto_strength_recovers_planted_area_effects_better_than_a_fixed_strong_
 
 def test_auto_strength_shrinks_hard_when_areas_do_not_differ() -> None:
     X, y, _ = _planted(sd=0.0)
-    auto = RecalibratedPMT(_FrameBase(), group_column="kelurahan", group_strength="auto").fit(X, y)
+    auto = RecalibratedPMT(
+        StoredProbability(), group_column="kelurahan", group_strength="auto"
+    ).fit(X, y)
     assert auto.group_strength_ > 50.0
     assert max(abs(u) for u in auto.group_offsets_.values()) < 0.1
 
@@ -77,7 +69,7 @@ def test_area_covariate_reaches_areas_without_labels_and_its_coefficient_is_lear
     planted = -7.0 * covariate[X["kelurahan"]].to_numpy()
     y = (rng.random(len(X)) < expit(z + planted)).astype(int)
     model = RecalibratedPMT(
-        _FrameBase(),
+        StoredProbability(),
         group_column="kelurahan",
         group_strength="auto",
         group_covariate=covariate.to_dict(),
@@ -103,9 +95,11 @@ def test_area_covariate_reaches_areas_without_labels_and_its_coefficient_is_lear
 def test_bad_strength_and_covariate_without_area_are_clear_errors() -> None:
     X, y, _ = _planted(sd=0.3, n_areas=5, per_area=40)
     with pytest.raises(ValueError, match="group_strength"):
-        RecalibratedPMT(_FrameBase(), group_column="kelurahan", group_strength="high").fit(X, y)
+        RecalibratedPMT(StoredProbability(), group_column="kelurahan", group_strength="high").fit(
+            X, y
+        )
     with pytest.raises(ValueError, match="group_covariate"):
-        RecalibratedPMT(_FrameBase(), group_covariate={"K00": 0.1}).fit(X[["p"]], y)
+        RecalibratedPMT(StoredProbability(), group_covariate={"K00": 0.1}).fit(X[["p"]], y)
 
 
 def test_offsets_act_above_the_floor_only() -> None:
@@ -120,7 +114,9 @@ def test_offsets_act_above_the_floor_only() -> None:
     y = (rng.random(n) < f + (1 - f) * ndtr(ndtri(q) + effect)).astype(int)
     X = pd.DataFrame({"p": p_base, "kelurahan": area})
     kwargs = {"group_column": "kelurahan", "group_strength": "auto", "support": "visited"}
-    floored = RecalibratedPMT(_FrameBase(), offset_floor=f, fade_offsets=False, **kwargs).fit(X, y)
+    floored = RecalibratedPMT(
+        StoredProbability(), offset_floor=f, fade_offsets=False, **kwargs
+    ).fit(X, y)
     u = floored.group_offsets_
     assert u["A"] - u["B"] == pytest.approx(1.0, abs=0.15)
     at_floor = pd.DataFrame({"p": [f, f], "kelurahan": ["A", "B"]})
@@ -128,7 +124,7 @@ def test_offsets_act_above_the_floor_only() -> None:
     assert np.log(f / (1 - f)) < floored.support_range_[0] - floored.taper_
     p_floor = floored.predict_proba(at_floor)[:, 1]
     np.testing.assert_allclose(p_floor, [f, f], rtol=1e-9)
-    plain = RecalibratedPMT(_FrameBase(), fade_offsets=False, **kwargs).fit(X, y)
+    plain = RecalibratedPMT(StoredProbability(), fade_offsets=False, **kwargs).fit(X, y)
     p_plain = plain.predict_proba(at_floor)[:, 1]
     assert p_plain[0] > 3 * p_plain[1]
     # above the floor a floored offset moves the probit of q by the offset (the map is near
