@@ -25,7 +25,9 @@ ratios, and the ratio of the mean rates).
 The refit is ``refit_on_labels``'s default: kelurahan offsets shrunk by empirical Bayes
 (``--group-strength auto``; a number fixes the prior precision, 100 was the former default),
 with the survey's kelurahan effects on log consumption as their covariate (off with
-``--no-survey-effects``), acting above the base model's floor of transitory poverty.
+``--no-survey-effects``), acting above the base model's floor of transitory poverty, and
+proxy terms that reorder households within a kelurahan (``--feature-strength auto``, their
+prior precision by empirical Bayes; ``none`` turns them off, a number fixes it).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from targeting.data import schema
 from targeting.data.synthetic import DEFAULT_ASSESSMENT_SD, generate_city
 from targeting.feedback.rounds import (
     DEFAULT_FADE_OFFSETS,
+    DEFAULT_FEATURE_STRENGTH,
     DEFAULT_GROUP_STRENGTH,
     DESIGN_STOCK_COLUMNS,
     fit_champion,
@@ -71,6 +74,9 @@ def one_seed(args: argparse.Namespace, seed: int) -> pd.DataFrame:
             "fade_offsets": args.fade_offsets,
             "support_quantile": args.support_quantile,
             "group_strength": _strength(args.group_strength),
+            "feature_strength": (
+                None if args.feature_strength == "none" else _strength(args.feature_strength)
+            ),
             # None: the offsets learn from the field labels alone
             **({"group_covariate": None} if args.no_survey_effects else {}),
         },
@@ -100,6 +106,11 @@ def main() -> None:
         "--group-strength",
         default=str(DEFAULT_GROUP_STRENGTH),
         help="precision of the kelurahan offsets' prior, or 'auto' (empirical Bayes, default)",
+    )
+    parser.add_argument(
+        "--feature-strength",
+        default=str(DEFAULT_FEATURE_STRENGTH).lower(),
+        help="precision of the proxy terms' prior, 'auto' (empirical Bayes, default) or 'none'",
     )
     parser.add_argument(
         "--no-survey-effects",

@@ -93,31 +93,45 @@ def baseline_model(survey: pd.DataFrame, line: float, seed: int):
     return model.fit(X.astype({c: float for c in numeric}), y)
 
 
-def proxy_oracle(n_total: int, seed: int, line: float, kelurahan: list[str]):
-    """HistGradientBoosting on the unreached households of a large survey of the same city.
+def unreached_survey_chunks(n_total: int, seed: int, line: float):
+    """The unreached households of a very large survey of the same city, chunk by chunk.
 
     The survey is drawn in chunks of 206,600 households from the *same* synthetic city (seed
     ``seed``: same kelurahan effects, kecamatan intercepts and reach process) with independent
     households (``generate_city(..., survey_fraction=1, survey_seed=seed + 1000 + chunk)``)
-    until ``n_total`` survey households are drawn; the proxies are ordinal-encoded, the
-    kelurahan is one more categorical feature (the plan knows where every household lives),
-    and only the unreached are kept.
-    """
-    from sklearn.ensemble import HistGradientBoostingClassifier
+    until ``n_total`` survey households are drawn.
 
-    parts, labels, drawn, chunk = [], [], 0, 0
+    Yields
+    ------
+    tuple
+        ``(unreached survey households of the chunk, survey households drawn so far)``.
+    """
+    drawn, chunk = 0, 0
     while drawn < n_total:
         city = generate_city(
             seed=seed, survey_fraction=1.0, survey_seed=seed + 1000 + chunk, extreme_line=line
         )
         survey = city.survey.head(n_total - drawn)
-        reached = schema.survey_reached(survey)
-        keep = survey.loc[~reached]
-        parts.append(_encode(keep, kelurahan))
-        labels.append((keep["consumption_pc"].to_numpy(dtype=float) < line).astype(np.int8))
         drawn += len(survey)
         chunk += 1
-        del city, survey, keep
+        yield survey.loc[~schema.survey_reached(survey)], drawn
+        del city, survey
+
+
+def proxy_oracle(n_total: int, seed: int, line: float, kelurahan: list[str]):
+    """HistGradientBoosting on the unreached households of a large survey of the same city.
+
+    The survey is :func:`unreached_survey_chunks`; the proxies are ordinal-encoded, the
+    kelurahan is one more categorical feature (the plan knows where every household lives),
+    and only the unreached are kept.
+    """
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    parts, labels, drawn = [], [], 0
+    for keep, so_far in unreached_survey_chunks(n_total, seed, line):
+        parts.append(_encode(keep, kelurahan))
+        labels.append((keep["consumption_pc"].to_numpy(dtype=float) < line).astype(np.int8))
+        drawn = so_far
     X = np.vstack(parts)
     y = np.concatenate(labels)
     model = HistGradientBoostingClassifier(

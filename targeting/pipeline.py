@@ -43,6 +43,7 @@ from targeting.feedback.rounds import (
     RoundsResult,
     field_labels,
     fit_champion,
+    model_input,
     simulate_rounds,
 )
 from targeting.forecast.city import build_city_state
@@ -365,16 +366,70 @@ def unreached_stock_and_calibration(
 
     eligible = eligible_for_ranking(registry)
     p = probabilities.reindex(registry.loc[eligible, "household_id"]).to_numpy(dtype=float)
+    y, q, w, groups = _survey_level_check(oof, arrays)
+    stock = unreached_stock(p[np.isfinite(p)], y, q, w, groups)
+    calibration = unreached_calibration(y, q, w) if arrays.reached is not None else None
+    return stock.as_dict(), calibration
+
+
+def _survey_level_check(
+    oof: pd.DataFrame, arrays: SurveyArrays
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The survey households that check the survey model's level: label, out-of-fold P,
+    weight and area of the unreached (every household without receipt columns)."""
     first = oof[oof["repeat"] == oof["repeat"].min()]
     if "reached" in first:
         first = first[~first["reached"].to_numpy(dtype=bool)]
     rows = first["row"].to_numpy()
-    y = first["label"].to_numpy(dtype=float)
-    q = first["p_extreme"].to_numpy(dtype=float)
-    w = arrays.weight[rows]
-    stock = unreached_stock(p[np.isfinite(p)], y, q, w, arrays.groups[rows])
-    calibration = unreached_calibration(y, q, w) if arrays.reached is not None else None
-    return stock.as_dict(), calibration
+    return (
+        first["label"].to_numpy(dtype=float),
+        first["p_extreme"].to_numpy(dtype=float),
+        arrays.weight[rows],
+        arrays.groups[rows],
+    )
+
+
+def plan_finds_interval(
+    plan: ranking.VerificationPlan,
+    registry: pd.DataFrame,
+    oof: pd.DataFrame,
+    arrays: SurveyArrays,
+    field_refit: RefitResult | None,
+    seed: int,
+) -> tuple[float, float]:
+    """The 90 % interval of a plan's finds, from the model that scored it.
+
+    With the survey model, the level is checked on the survey's unreached households in the
+    plan's range (:func:`~targeting.evaluation.stock.plan_finds`); with a model recalibrated on
+    field labels, as its stock (:meth:`~targeting.feedback.refit.RefitResult.expected_count`:
+    its parameters' uncertainty, the survey's level below the labels' range, the households'
+    own randomness).
+
+    Parameters
+    ----------
+    plan : VerificationPlan
+    registry : pandas.DataFrame
+    oof : pandas.DataFrame
+        The champion's out-of-fold predictions.
+    arrays : SurveyArrays
+    field_refit : RefitResult or None
+        :func:`learn_from_field`'s answer when the run learnt from the field.
+    seed : int
+
+    Returns
+    -------
+    tuple of float
+        ``(low, high)``.
+    """
+    from targeting.evaluation.stock import plan_finds
+
+    if field_refit is not None:
+        planned = registry.set_index("household_id").loc[plan.plan["household_id"]]
+        X = model_input(planned, field_refit.group_column)
+        _, low, high = field_refit.expected_count(X, seed)
+        return low, high
+    finds = plan_finds(plan.plan["p_extreme"], *_survey_level_check(oof, arrays))
+    return finds.low, finds.high
 
 
 @dataclass(frozen=True)
@@ -1327,6 +1382,9 @@ def _run_cycle(
         reason_cols = [f"reason_{i}" for i in (1, 2, 3)]
         plan.plan = plan.plan.drop(columns=[c for c in reason_cols if c in plan.plan])
         plan.plan[reason_cols] = reasons[reason_cols].to_numpy()
+        plan.finds_interval = plan_finds_interval(
+            plan, registry, oof_by_model[champion], arrays, field_refit, seed
+        )
     plan_id = make_plan_id(plan.plan, carried.start_date)
     cycle = _next_cycle(carried.cycle, plan_id, plan.summary())
     counts: dict[str, Any] = {

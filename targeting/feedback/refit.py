@@ -28,6 +28,7 @@ from targeting.pmt.scoring import attach_desil_cutpoints, score_households
 __all__ = [
     "STOCK_LEVEL",
     "RefitResult",
+    "model_count_interval",
     "recalibrate_on_outcomes",
     "stock_interval",
     "survey_level_sd_log",
@@ -89,6 +90,25 @@ class RefitResult:
             "level": STOCK_LEVEL,
             "survey_ratio": float(self.metrics.get("survey_level_ratio", float("nan"))),
         }
+
+    def expected_count(self, X: pd.DataFrame, seed: int = 0) -> tuple[float, float, float]:
+        """The expected extreme-poor count among ``X``'s households (e.g. a plan's visits) under
+        the recalibrated model, with its 90 % interval, computed as the stock's
+        (:func:`model_count_interval`).
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            What the model takes (:func:`~targeting.feedback.rounds.model_input`).
+        seed : int, default 0
+
+        Returns
+        -------
+        tuple of float
+            ``(estimate, low, high)``.
+        """
+        level_sd = float(self.metrics.get("survey_level_sd_log", 0.0))
+        return model_count_interval(self.model, X, level_sd, seed)
 
     def learnt_from(self) -> str:
         """What the model learnt from, in words: "recalibrated on N verified unreached
@@ -168,6 +188,39 @@ def stock_interval(
     sd_log = float(np.sqrt(var)) / total
     z = float(norm.ppf(0.5 + level / 2))
     return total, total * float(np.exp(-z * sd_log)), total * float(np.exp(z * sd_log))
+
+
+def model_count_interval(
+    model: RecalibratedPMT, X: pd.DataFrame, level_sd_log: float, seed: int = 0
+) -> tuple[float, float, float]:
+    """The expected extreme-poor count among ``X``'s households under a recalibrated model, with
+    its :data:`STOCK_LEVEL` interval (:func:`stock_interval`): the survey's level uncertainty
+    counts for the households below the labels' range, which no field label checks.
+
+    Parameters
+    ----------
+    model : RecalibratedPMT
+    X : pandas.DataFrame
+        What the model takes.
+    level_sd_log : float
+        :func:`survey_level_sd_log`'s ``sd_log`` (0 without a survey).
+    seed : int, default 0
+
+    Returns
+    -------
+    tuple of float
+        ``(estimate, low, high)``.
+    """
+    z = clipped_logit(model.base_proba(X))
+    return stock_interval(
+        model,
+        X,
+        n_draws=100,
+        seed=seed,
+        level=STOCK_LEVEL,
+        level_sd_log=level_sd_log,
+        unchecked=z < model.support_range_[0],
+    )
 
 
 def survey_level_sd_log(
@@ -303,16 +356,7 @@ def recalibrate_on_outcomes(
     level_ratio, level_sd = (
         survey_level_sd_log(base, survey, line) if survey is not None else (float("nan"), 0.0)
     )
-    z = clipped_logit(model.base_proba(X_eligible))
-    stock, low, high = stock_interval(
-        model,
-        X_eligible,
-        n_draws=100,
-        seed=seed,
-        level=STOCK_LEVEL,
-        level_sd_log=level_sd,
-        unchecked=z < model.support_range_[0],
-    )
+    stock, low, high = model_count_interval(model, X_eligible, level_sd, seed)
     metrics["survey_level_ratio"] = level_ratio
     metrics["survey_level_sd_log"] = level_sd
     metrics["expected_unreached_extreme_after"] = stock
@@ -326,6 +370,7 @@ def recalibrate_on_outcomes(
         "prior_strength": model.prior_strength,
         "group_strength": model.group_strength_,
         "group_covariate_coef": model.group_covariate_coef_,
+        "feature_strength": model.feature_strength_,
         "support": model.support,
         "support_low": float(model.support_range_[0]),
         "support_high": float(model.support_range_[1]),

@@ -27,6 +27,7 @@ Definitions used in the per-round table
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,6 +60,7 @@ from targeting.pmt.selection import (
 
 __all__ = [
     "DEFAULT_FADE_OFFSETS",
+    "DEFAULT_FEATURE_STRENGTH",
     "DEFAULT_GROUP_STRENGTH",
     "DEFAULT_OFFSET_FLOOR_QUANTILE",
     "DEFAULT_SUPPORT",
@@ -107,6 +109,14 @@ DEFAULT_GROUP_STRENGTH: float | str = "auto"
 likelihood, :class:`~targeting.pmt.recalibrated.RecalibratedPMT`). The former fixed 100 (sd 0.1
 on the log-odds) shrank an effect of ~0.6 log-odds to a fifth; chosen on seeds 101–104 of
 ``benchmarks/audit_design.py``, disjoint from the ten reported seeds (benchmarks/README.md)."""
+
+
+DEFAULT_FEATURE_STRENGTH: float | str | None = "auto"
+"""Prior precision of a refit's proxy terms (``"auto"``: chosen by the labels' marginal
+likelihood; None: none). They let the field labels reorder households within a kelurahan, where
+the offsets cannot (:class:`~targeting.pmt.recalibrated.RecalibratedPMT`,
+``feature_strength``). Chosen on seeds 101–104 of ``benchmarks/audit_design.py``, disjoint
+from the ten reported seeds (benchmarks/README.md)."""
 
 
 DEFAULT_OFFSET_FLOOR_QUANTILE = 0.5
@@ -211,12 +221,16 @@ def model_input(registry: pd.DataFrame, group_column: str | None = "kelurahan") 
 def fast_scores(model: Any, registry: pd.DataFrame, group_column: str | None = "kelurahan"):
     """Point scores for planning (no interval draws: ``p_low == p_high == p_extreme``).
 
+    A model with a ``group_column`` attribute (a :class:`RecalibratedPMT`, or a benchmark's
+    reference model) also gets that column; the survey model gets the model inputs only.
+
     Returns
     -------
     pandas.DataFrame
         Index ``household_id``; ``p_extreme, p_low, p_high, desil``.
     """
-    X = model_input(registry, group_column if isinstance(model, RecalibratedPMT) else None)
+    takes_groups = getattr(model, "group_column", None) is not None
+    X = model_input(registry, group_column if takes_groups else None)
     p = np.empty(len(X))
     for start in range(0, len(X), 50_000):
         p[start : start + 50_000] = model.predict_proba(X.iloc[start : start + 50_000])[:, 1]
@@ -279,7 +293,8 @@ def refit_on_labels(
         offsets are learnt from the field labels alone.
     **params
         Passed to :class:`~targeting.pmt.recalibrated.RecalibratedPMT`; ``group_strength``
-        defaults to :data:`DEFAULT_GROUP_STRENGTH` and, with areas, ``offset_floor`` to
+        defaults to :data:`DEFAULT_GROUP_STRENGTH`, ``feature_strength`` to
+        :data:`DEFAULT_FEATURE_STRENGTH` and, with areas, ``offset_floor`` to
         :func:`offset_floor` of the registry.
 
     Returns
@@ -292,6 +307,7 @@ def refit_on_labels(
         return None
     X = model_input(labels, group_column)
     params.setdefault("group_strength", DEFAULT_GROUP_STRENGTH)
+    params.setdefault("feature_strength", DEFAULT_FEATURE_STRENGTH)
     if group_column is not None and "offset_floor" not in params:
         params["offset_floor"] = offset_floor(base, registry)
     if survey is not None and group_column is not None and "group_covariate" not in params:
@@ -378,6 +394,7 @@ def simulate_rounds(
     support: str = DEFAULT_SUPPORT,
     refit_params: dict[str, Any] | None = None,
     survey: pd.DataFrame | None = None,
+    learner: Callable[[pd.DataFrame], Any] | None = None,
 ) -> RoundsResult:
     """Run ``rounds`` rounds of plan → field → ingest → refit → re-score on a synthetic city.
 
@@ -414,6 +431,11 @@ def simulate_rounds(
     survey : pandas.DataFrame, optional
         The survey ``base_model`` was fitted on: its kelurahan effects inform every refit
         (``survey`` of :func:`refit_on_labels`; estimated once here).
+    learner : callable, optional
+        Replaces the refit: called with the registry after each round's outcomes, it returns
+        the model of the next plan (with ``predict_proba`` on :func:`model_input`), or None to
+        keep the current one; e.g. a benchmark's reference that knows more than the labels.
+        Default: :func:`refit_on_labels` with the parameters above.
 
     Returns
     -------
@@ -502,17 +524,22 @@ def simulate_rounds(
                 current_before, scores.reset_index().rename(columns={"index": "household_id"})
             )
         if recalibrate:
-            refit = refit_on_labels(
-                base_model,
-                current,
-                method=method,
-                group_column=group_column,
-                support=support,
-                **refit_params,
+            refit = (
+                learner(current)
+                if learner is not None
+                else refit_on_labels(
+                    base_model,
+                    current,
+                    method=method,
+                    group_column=group_column,
+                    support=support,
+                    **refit_params,
+                )
             )
             if refit is not None:
                 model = refit
                 scores = fast_scores(model, current, group_column)
+            if isinstance(refit, RecalibratedPMT):
                 labels = field_labels(current)
                 row.update(
                     {
@@ -521,6 +548,7 @@ def simulate_rounds(
                         "recalibration_slope": float(refit.coef_[1]),
                         "group_strength": float(refit.group_strength_),
                         "group_covariate_coef": float(refit.group_covariate_coef_),
+                        "feature_strength": refit.feature_strength_,
                     }
                 )
         rows.append(row)

@@ -232,6 +232,10 @@ class VerificationPlan:
         (``operators_by_pool``), so a planner sees what tying operators to places costs.
     audit : targeting.plan.audit.AuditDesign or None
         The audit sample's design when :func:`targeting.plan.audit.add_audit_sample` added one.
+    finds_interval : tuple of float or None
+        ``(low, high)``: the 90 % interval of the plan's finds, set by whoever scored the plan
+        (the model's level uncertainty and the households' own randomness; see
+        :func:`targeting.pipeline.plan_finds_interval`).
     """
 
     plan: pd.DataFrame
@@ -241,6 +245,7 @@ class VerificationPlan:
     capacity: PlanCapacity | None = None
     pooling_finds: dict = field(default_factory=dict)
     audit: Any = None
+    finds_interval: tuple[float, float] | None = None
 
     def summary(self) -> dict:
         """Return headline numbers (plain Python types, aggregates only; safe to log).
@@ -252,7 +257,8 @@ class VerificationPlan:
             ``expected_finds``, ``expected_finds_per_visit``, ``first_visit_date``,
             ``last_visit_date``, ``not_ranked`` (count per reason, every reason present),
             ``households_accounted`` (plan + not_ranked), ``pooling_finds`` (see the
-            attribute); with an audit sample also its ``audit_*`` numbers
+            attribute); with a ``finds_interval`` also ``expected_finds_low`` and
+            ``expected_finds_high``; with an audit sample also its ``audit_*`` numbers
             (:meth:`targeting.plan.audit.AuditDesign.summary`).
         """
         plan = self.plan
@@ -267,6 +273,14 @@ class VerificationPlan:
             else 0,
             "capacity_visits": int(self.capacity.total_visits) if self.capacity else None,
             "expected_finds": finds,
+            **(
+                {
+                    "expected_finds_low": float(self.finds_interval[0]),
+                    "expected_finds_high": float(self.finds_interval[1]),
+                }
+                if self.finds_interval is not None
+                else {}
+            ),
             "expected_finds_per_visit": finds / n if n else 0.0,
             "first_visit_date": str(plan["visit_date"].min()) if n else None,
             "last_visit_date": str(plan["visit_date"].max()) if n else None,

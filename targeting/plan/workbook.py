@@ -98,6 +98,10 @@ _TEXT: dict[str, tuple[str, str]] = {
     "operator_days": ("Hari-operator", "Operator-days"),
     "expected_finds": ("Perkiraan miskin ekstrem ditemukan", "Expected extreme-poor finds"),
     "expected_finds_per_visit": ("Perkiraan temuan per kunjungan", "Expected finds per visit"),
+    "expected_finds_interval": (
+        "Rentang 90 % perkiraan temuan",
+        "90 % interval of the expected finds",
+    ),
     "period": ("Periode", "Period"),
     "not_ranked_title": (
         "Rumah tangga di luar rencana (jumlah saja)",
@@ -227,6 +231,16 @@ def _cover(ws: Worksheet, plan: VerificationPlan, lang: str, plan_id: str) -> No
         (_t("operators_used", lang), summary["operators_used"]),
         (_t("operator_days", lang), summary["operator_days"]),
         (_t("expected_finds", lang), round(summary["expected_finds"], 1)),
+        *(
+            [
+                (
+                    _t("expected_finds_interval", lang),
+                    f"{summary['expected_finds_low']:,.0f} – {summary['expected_finds_high']:,.0f}",
+                )
+            ]
+            if summary.get("expected_finds_low") is not None
+            else []
+        ),
         (_t("expected_finds_per_visit", lang), round(summary["expected_finds_per_visit"], 3)),
     ]
     for reason in NOT_RANKED_REASONS:

@@ -64,6 +64,20 @@ An area-level covariate (``group_covariate``: area → value, e.g. the survey's 
 kelurahan's effect on log consumption, :func:`targeting.feedback.area_effects.survey_area_effects`)
 enters as ``u_g = β s_g + v_g``: its coefficient ``β`` is learnt from the labels (a weak prior),
 the ``v_g`` are the shrunk random part. Areas no label has reached yet get ``β s_g``.
+
+Proxy terms
+-----------
+A map of ``p_base`` and area offsets never reorder households *within* an area. With
+``feature_strength`` set, every input of the base model's last step (after its preprocessing,
+standardised on the labels) gets a coefficient ``γ_j`` with a ridge prior of precision ``κ``,
+and acts like the offsets, on the probit above the floor::
+
+    u_i = u_g + Σ_j γ_j x_ij
+
+The survey pinned the proxies' effects with a few hundred extreme-poor households; the field
+verifies thousands among exactly the unreached, chosen by the plan from the proxies and the area,
+so the labels are ignorable given the inputs the terms use. ``κ`` is chosen, with ``τ``, by the
+same marginal likelihood over :data:`FEATURE_STRENGTH_GRID` (``feature_strength="auto"``).
 """
 
 from __future__ import annotations
@@ -90,6 +104,10 @@ _SUPPORTS = ("everywhere", "visited")
 AUTO_STRENGTH_BOUNDS = (0.25, 1_000.0)
 """Range searched for the offsets' precision with ``group_strength="auto"`` (sd 2 to 0.03 on the
 log-odds)."""
+
+FEATURE_STRENGTH_GRID: tuple[float, ...] = (3.0, 10.0, 30.0, 100.0, 300.0, 1_000.0, 10_000.0)
+"""Precisions of the proxy terms searched with ``feature_strength="auto"`` (sd 0.58 to 0.01 per
+standardised input on the probit above the floor)."""
 
 _COVARIATE_PRECISION = 1e-4
 """Prior precision of the area covariate's coefficient: weak (sd 100), the labels set it."""
@@ -120,15 +138,21 @@ def _log_evidence(
     prec: np.ndarray,
     is_group: np.ndarray,
     w: np.ndarray | None,
+    is_feature: np.ndarray | None = None,
+    kappa: float | None = None,
 ) -> tuple[float, np.ndarray, np.ndarray]:
-    """Laplace log marginal likelihood of the labels given the offsets' precision ``tau``
-    (up to a constant), and the fit at that ``tau``."""
+    """Laplace log marginal likelihood of the labels given the offsets' precision ``tau`` and
+    the proxy terms' precision ``kappa`` (up to a constant), and the fit at those precisions."""
     prec_tau = np.where(is_group, tau, prec)
+    log_prior_norm = 0.5 * int(is_group.sum()) * np.log(tau)
+    if is_feature is not None and kappa is not None and is_feature.any():
+        prec_tau = np.where(is_feature, kappa, prec_tau)
+        log_prior_norm += 0.5 * int(is_feature.sum()) * np.log(kappa)
     coef, cov = fit_penalised_logit(design, y, offset, mean, prec_tau, sample_weight=w)
     _, logdet_cov = np.linalg.slogdet(cov)
     value = (
         -_penalised_objective(design, y, offset, coef, mean, prec_tau, w)
-        + 0.5 * int(is_group.sum()) * np.log(tau)
+        + log_prior_norm
         + 0.5 * logdet_cov
     )
     return float(value), coef, cov
@@ -193,6 +217,16 @@ class RecalibratedPMT(ClassifierMixin, BaseEstimator):
         With ``support="visited"``, whether the area offsets fade below the labels' range with
         the map (True) or apply to every household of the area (False: an area's offset is a
         level for the whole area, and shrunk, so it may move the plan between areas).
+    feature_strength : float, "auto" or None, default None
+        Proxy terms: the base model's own inputs (the output of its preprocessing steps,
+        standardised on the labels) get a ridge-penalised coefficient each, acting like the
+        area offsets (above the floor, on the probit; faded with them). They let the labels
+        reorder households *within* an area: the survey fitted the proxies' effects on a few
+        hundred extreme-poor households, the field verifies thousands among the unreached, and
+        since the plan chose whom to visit from the proxies and the area alone, the labels are
+        a sample that is ignorable given those inputs. ``None`` (no proxy terms), a prior
+        precision ``κ``, or ``"auto"``: ``κ`` from :data:`FEATURE_STRENGTH_GRID` by the labels'
+        Laplace marginal likelihood (jointly with ``group_strength="auto"``).
 
     Attributes
     ----------
@@ -220,6 +254,10 @@ class RecalibratedPMT(ClassifierMixin, BaseEstimator):
         ``support="everywhere"``).
     taper_ : float
         Width (log-odds) over which the map fades out below ``z_lo`` (``inf``: no fading).
+    feature_strength_ : float or None
+        The proxy terms' prior precision used (None: no proxy terms).
+    feature_coef_ : numpy.ndarray
+        The proxy terms' coefficients, one per standardised base input (empty without them).
     classes_ : numpy.ndarray
     """
 
@@ -237,6 +275,7 @@ class RecalibratedPMT(ClassifierMixin, BaseEstimator):
         fade_offsets: bool = True,
         group_covariate: Mapping[str, float] | None = None,
         offset_floor: float | None = None,
+        feature_strength: float | str | None = None,
     ):
         self.base = base
         self.method = method
@@ -250,6 +289,7 @@ class RecalibratedPMT(ClassifierMixin, BaseEstimator):
         self.fade_offsets = fade_offsets
         self.group_covariate = group_covariate
         self.offset_floor = offset_floor
+        self.feature_strength = feature_strength
 
     # --- helpers ------------------------------------------------------------------------------
 
@@ -281,6 +321,24 @@ class RecalibratedPMT(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         self._check_X(X, reset=False)
         return self.base_.predict_proba(self._base_input(X))[:, 1]
+
+    def _base_inputs(self, X: Any) -> np.ndarray:
+        """The base model's inputs as its last step sees them (after its preprocessing)."""
+        Xb = self._base_input(X)
+        if hasattr(self.base_, "steps") and len(self.base_.steps) > 1:
+            Xb = self.base_[:-1].transform(Xb)
+        return np.asarray(Xb, dtype=float)
+
+    def _proxy_terms(self, X: Any) -> np.ndarray:
+        """Standardised base inputs of the proxy terms, shape (n_samples, n_terms)."""
+        return (self._base_inputs(X) - self.feature_mean_) / self.feature_scale_
+
+    def _proxy_shift(self, X: Any) -> np.ndarray | float:
+        """The proxy terms' change of the offsets' index (0 without proxy terms)."""
+        coef = getattr(self, "feature_coef_", np.zeros(0))
+        if not len(coef):
+            return 0.0
+        return self._proxy_terms(X) @ coef
 
     def _offsets(self, groups: np.ndarray | None, n: int) -> np.ndarray:
         if groups is None or not self.group_offsets_:
@@ -334,8 +392,8 @@ class RecalibratedPMT(ClassifierMixin, BaseEstimator):
             density = np.nan_to_num(np.exp(-0.5 * ndtri(q) ** 2) / np.sqrt(2.0 * np.pi))
         return (1.0 - f) * density / (p * (1.0 - p))
 
-    def _linear(self, z: np.ndarray, groups: np.ndarray | None) -> np.ndarray:
-        u = self._offsets(groups, len(z))
+    def _linear(self, z: np.ndarray, groups: np.ndarray | None, X: Any) -> np.ndarray:
+        u = self._offsets(groups, len(z)) + self._proxy_shift(X)
         return self._apply(z, self.coef_[0], self.coef_[1], u, getattr(self, "knot_coef_", ()))
 
     # --- fit / predict ------------------------------------------------------------------------
@@ -369,6 +427,11 @@ class RecalibratedPMT(ClassifierMixin, BaseEstimator):
             raise ValueError("prior_strength and group_strength must be > 0")
         if self.group_covariate is not None and self.group_column is None:
             raise ValueError("group_covariate needs group_column: set the area column of X")
+        kappa_param = self.feature_strength
+        if isinstance(kappa_param, str) and kappa_param != "auto":
+            raise ValueError(f"feature_strength must be > 0, 'auto' or None, got {kappa_param!r}")
+        if kappa_param is not None and not isinstance(kappa_param, str) and not kappa_param > 0:
+            raise ValueError(f"feature_strength must be > 0, 'auto' or None, got {kappa_param!r}")
         self._check_X(X, reset=True)
         y = column_or_1d(y, warn=True)
         self.classes_, encoded = binary_classes(y)
@@ -439,26 +502,56 @@ class RecalibratedPMT(ClassifierMixin, BaseEstimator):
             columns.extend(onehot.T)
             mean.extend([0.0] * len(levels))
             prec.extend([1.0] * len(levels))  # replaced by the offsets' precision below
+        n_terms = 0
+        if kappa_param is not None:
+            inputs = self._base_inputs(X)
+            self.feature_mean_ = inputs.mean(axis=0)
+            scale = inputs.std(axis=0)
+            # a constant input (no label varies it) gets no term: its column is 0
+            self.feature_scale_ = np.where(scale > 1e-12, scale, 1.0)
+            terms = (inputs - self.feature_mean_) / self.feature_scale_
+            n_terms = terms.shape[1]
+            columns.extend((loading[:, None] * terms).T)
+            mean.extend([0.0] * n_terms)
+            prec.extend([1.0] * n_terms)  # replaced by the terms' precision below
         design = np.column_stack(columns)
         is_group = np.zeros(design.shape[1], dtype=bool)
-        is_group[design.shape[1] - len(levels) :] = True
+        is_group[design.shape[1] - n_terms - len(levels) : design.shape[1] - n_terms] = True
+        is_feature = np.zeros(design.shape[1], dtype=bool)
+        if n_terms:
+            is_feature[design.shape[1] - n_terms :] = True
         # the map is fitted on every label as a plain map of z; it is held to the labels'
         # range (clipped, faded) only when applied
         offset = np.zeros_like(z) if self.slope_fitted_ else z
-        args = (design, label, offset, np.array(mean), np.array(prec), is_group, w)
-        if auto and levels:
-            lo_tau, hi_tau = AUTO_STRENGTH_BOUNDS
-            search = minimize_scalar(
-                lambda log_tau: -_log_evidence(float(np.exp(log_tau)), *args)[0],
-                bounds=(np.log(lo_tau), np.log(hi_tau)),
-                method="bounded",
-                options={"xatol": 0.02},
-            )
-            tau = float(np.exp(search.x))
+        args = (design, label, offset, np.array(mean), np.array(prec), is_group, w, is_feature)
+        if kappa_param is None:
+            kappas: list[float | None] = [None]
+        elif kappa_param == "auto":
+            kappas = list(FEATURE_STRENGTH_GRID)
         else:
-            tau = 100.0 if auto else float(self.group_strength)
-        _, coef, cov = _log_evidence(tau, *args)
+            kappas = [float(kappa_param)]
+        best: tuple[float, float, float | None] | None = None
+        for kappa in kappas:
+            if auto and levels:
+                lo_tau, hi_tau = AUTO_STRENGTH_BOUNDS
+                search = minimize_scalar(
+                    lambda log_tau, k=kappa: -_log_evidence(float(np.exp(log_tau)), *args, k)[0],
+                    bounds=(np.log(lo_tau), np.log(hi_tau)),
+                    method="bounded",
+                    options={"xatol": 0.02},
+                )
+                tau, value = float(np.exp(search.x)), -float(search.fun)
+            else:
+                tau = 100.0 if auto else float(self.group_strength)
+                value = _log_evidence(tau, *args, kappa)[0] if len(kappas) > 1 else 0.0
+            if best is None or value > best[0]:
+                best = (value, tau, kappa)
+        assert best is not None
+        _, tau, kappa = best
+        _, coef, cov = _log_evidence(tau, *args, kappa)
         self.group_strength_ = tau
+        self.feature_strength_ = kappa
+        self.feature_coef_ = coef[len(coef) - n_terms :].copy() if n_terms else np.zeros(0)
         a = coef[0]
         b = coef[1] if self.slope_fitted_ else 1.0
         self.coef_ = np.array([a, b])
@@ -498,12 +591,12 @@ class RecalibratedPMT(ClassifierMixin, BaseEstimator):
         numpy.ndarray of shape (n_samples, 2)
         """
         z = clipped_logit(self.base_proba(X))
-        p = expit(self._linear(z, self._groups(X)))
+        p = expit(self._linear(z, self._groups(X), X))
         return np.column_stack([1.0 - p, p])
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Recalibrated log-odds of extreme poverty, shape (n_samples,)."""
-        return self._linear(clipped_logit(self.base_proba(X)), self._groups(X))
+        return self._linear(clipped_logit(self.base_proba(X)), self._groups(X), X)
 
     def predict(self, X: Any) -> np.ndarray:
         """The class with the larger recalibrated probability."""
@@ -564,6 +657,11 @@ class RecalibratedPMT(ClassifierMixin, BaseEstimator):
                 offsets[index[g]] += theta[start + i]
             rows = np.array([index.get(g, -1) for g in groups])
             u = np.where(rows[:, None] >= 0, offsets[np.clip(rows, 0, None)], 0.0)
+        coef = getattr(self, "feature_coef_", np.zeros(0))
+        if len(coef):
+            # the proxy terms are the last parameters of the fit
+            gamma = coef[:, None] + theta[draws - len(coef) :]
+            u = u + self._proxy_terms(X) @ gamma
         eta = self._apply(z, a[None, :], b[None, :], u, c)
         return expit(eta)
 

@@ -363,6 +363,9 @@ def build_report_data(
             "operators_used": int(plan_summary.get("operators_used", 0)),
             "capacity_visits": json_ready(plan_summary.get("capacity_visits")),
             "expected_finds": float(plan_summary.get("expected_finds", 0.0)),
+            # 90 % interval of the finds (absent from a summary written before it existed)
+            "expected_finds_low": json_ready(plan_summary.get("expected_finds_low")),
+            "expected_finds_high": json_ready(plan_summary.get("expected_finds_high")),
             "expected_finds_per_visit": float(plan_summary.get("expected_finds_per_visit", 0.0)),
             "first_visit_date": plan_summary.get("first_visit_date"),
             "last_visit_date": plan_summary.get("last_visit_date"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from targeting.data import schema, state
@@ -54,3 +56,43 @@ def test_refit_needs_both_classes_and_state_round_trips(city_and_model, tmp_path
     assert not set(schema.PII_COLUMNS) & set(status.columns)
     predictions = state.read_predictions(tmp_path)
     assert {"household_id", "kelurahan", "desil", "p_extreme"} <= set(predictions.columns)
+
+
+class _KnowsTheTruth:
+    """A reference 'model' that knows who is extremely poor (and takes the kelurahan)."""
+
+    group_column = "kelurahan"
+
+    def __init__(self, extreme: pd.Series):
+        self.extreme = extreme
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        p = np.where(self.extreme.reindex(X.index).to_numpy(dtype=bool), 0.99, 0.01)
+        assert "kelurahan" in X.columns
+        return np.column_stack([1 - p, p])
+
+
+def test_a_learner_replaces_the_refit_and_plans_the_next_rounds(city_and_model) -> None:
+    city, registry, model = city_and_model
+    truth = city.truth.set_index("household_id")["extreme"].astype(bool)
+    extreme = pd.Series(
+        truth.reindex(registry["household_id"]).to_numpy(), index=registry.index
+    )
+    calls: list[int] = []
+
+    def learner(current: pd.DataFrame) -> _KnowsTheTruth:
+        calls.append(int((current["verification_status"] != "unverified").sum()))
+        return _KnowsTheTruth(extreme)
+
+    capacity = PlanCapacity(operators=7, workdays=20)
+    table = loop.simulate_rounds(
+        registry, city.truth, model, capacity, rounds=2, seed=7, learner=learner
+    ).table
+    # called after each round with the outcomes ingested
+    assert len(calls) == 2 and 0 < calls[0] < calls[1]
+    # round 2 is planned by the learner's model: nearly every planned household is truly
+    # extreme (an operator-day stays in one kelurahan and pools may run out of them)
+    assert table["true_hit_rate"].iloc[1] > 0.8
+    assert table["true_hit_rate_without_feedback"].iloc[1] < 0.5
+    # the refit's own columns are not filled in for a learner that is not a recalibration
+    assert "recalibration_slope" not in table or table["recalibration_slope"].isna().all()
