@@ -133,6 +133,20 @@ def summary(rows: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def paired_gap(rows: pd.DataFrame, level: float = 0.90) -> pd.DataFrame:
+    """Per round: the limit's gain minus the refit's, seed by seed, mean with a t interval."""
+    from statsmodels.stats.weightstats import DescrStatsW
+
+    gains = rows.assign(gain=rows["true_hit_rate"] / rows["true_hit_rate_without_feedback"])
+    wide = gains.pivot_table(index=["round", "seed"], columns="run", values="gain")
+    out = []
+    for r, part in (wide["limit"] - wide["refit"]).groupby(level="round"):
+        stats = DescrStatsW(part.to_numpy())
+        low, high = stats.tconfint_mean(alpha=1 - level) if len(part) > 1 else (np.nan, np.nan)
+        out.append({"round": r, "limit_minus_refit": stats.mean, "low": low, "high": high})
+    return pd.DataFrame(out).set_index("round")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
@@ -156,6 +170,8 @@ def main() -> None:
     print(gains.pivot_table(index=["seed"], columns=["run", "round"], values="gain").round(3))
     print()
     print(summary(rows).round(3).to_string())
+    print("\nLimit's gain minus the refit's, paired by seed (90 % t interval):")
+    print(paired_gap(rows).round(3).to_string())
 
 
 if __name__ == "__main__":

@@ -91,6 +91,7 @@ from scipy.special import expit, ndtr, ndtri
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from threadpoolctl import threadpool_limits
 
 from targeting.pmt.calibration import clipped_logit, fit_penalised_logit
 from targeting.pmt.classifiers import binary_classes
@@ -530,25 +531,10 @@ class RecalibratedPMT(ClassifierMixin, BaseEstimator):
             kappas = list(FEATURE_STRENGTH_GRID)
         else:
             kappas = [float(kappa_param)]
-        best: tuple[float, float, float | None] | None = None
-        for kappa in kappas:
-            if auto and levels:
-                lo_tau, hi_tau = AUTO_STRENGTH_BOUNDS
-                search = minimize_scalar(
-                    lambda log_tau, k=kappa: -_log_evidence(float(np.exp(log_tau)), *args, k)[0],
-                    bounds=(np.log(lo_tau), np.log(hi_tau)),
-                    method="bounded",
-                    options={"xatol": 0.02},
-                )
-                tau, value = float(np.exp(search.x)), -float(search.fun)
-            else:
-                tau = 100.0 if auto else float(self.group_strength)
-                value = _log_evidence(tau, *args, kappa)[0] if len(kappas) > 1 else 0.0
-            if best is None or value > best[0]:
-                best = (value, tau, kappa)
-        assert best is not None
-        _, tau, kappa = best
-        _, coef, cov = _log_evidence(tau, *args, kappa)
+        # single-threaded BLAS: a threaded sum of the same numbers depends on the caller's
+        # thread count, and 'refit' and a run that learns from the same labels must agree
+        with threadpool_limits(limits=1, user_api="blas"):
+            tau, kappa, coef, cov = self._search(args, kappas, auto, bool(levels))
         self.group_strength_ = tau
         self.feature_strength_ = kappa
         self.feature_coef_ = coef[len(coef) - n_terms :].copy() if n_terms else np.zeros(0)
@@ -578,6 +564,32 @@ class RecalibratedPMT(ClassifierMixin, BaseEstimator):
             edge = edge + (offsets if self.fade_offsets else 0.0)
             self.taper_ = max(1.0, 2.0 * float(np.abs(edge).max()))
         return self
+
+    def _search(
+        self, args: tuple, kappas: list[float | None], auto: bool, has_levels: bool
+    ) -> tuple[float, float | None, np.ndarray, np.ndarray]:
+        """The precisions (τ, κ) of the largest marginal likelihood, and the fit at them: τ by
+        a bounded search (with ``group_strength="auto"`` and areas), κ over ``kappas``."""
+        best: tuple[float, float, float | None] | None = None
+        for kappa in kappas:
+            if auto and has_levels:
+                lo_tau, hi_tau = AUTO_STRENGTH_BOUNDS
+                search = minimize_scalar(
+                    lambda log_tau, k=kappa: -_log_evidence(float(np.exp(log_tau)), *args, k)[0],
+                    bounds=(np.log(lo_tau), np.log(hi_tau)),
+                    method="bounded",
+                    options={"xatol": 0.02},
+                )
+                tau, value = float(np.exp(search.x)), -float(search.fun)
+            else:
+                tau = 100.0 if auto else float(self.group_strength)
+                value = _log_evidence(tau, *args, kappa)[0] if len(kappas) > 1 else 0.0
+            if best is None or value > best[0]:
+                best = (value, tau, kappa)
+        assert best is not None
+        _, tau, kappa = best
+        _, coef, cov = _log_evidence(tau, *args, kappa)
+        return tau, kappa, coef, cov
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Recalibrated probability of each class; column 1 is P(extreme poor).

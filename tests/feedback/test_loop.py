@@ -75,9 +75,7 @@ class _KnowsTheTruth:
 def test_a_learner_replaces_the_refit_and_plans_the_next_rounds(city_and_model) -> None:
     city, registry, model = city_and_model
     truth = city.truth.set_index("household_id")["extreme"].astype(bool)
-    extreme = pd.Series(
-        truth.reindex(registry["household_id"]).to_numpy(), index=registry.index
-    )
+    extreme = pd.Series(truth.reindex(registry["household_id"]).to_numpy(), index=registry.index)
     calls: list[int] = []
 
     def learner(current: pd.DataFrame) -> _KnowsTheTruth:

@@ -107,8 +107,11 @@ def test_second_run_scores_with_the_refits_model(cycle: dict) -> None:
     refit, second = cycle["refit_scores"], cycle["second_scores"]
     first = cycle["first"]["scores"]
     assert list(second.index) == list(refit.index)
-    # the same model as the refit's: the same probabilities, intervals and desils
-    pd.testing.assert_frame_equal(second, refit, check_exact=False, rtol=1e-12, atol=0)
+    # the same model as the refit's: the same probabilities, intervals and desils, to rounding
+    # (measured: the two processes' fits differ by ~1e-13 in their coefficients, which the
+    # ill-determined proxy terms of ~100 labels and the interval draws carry to ~1e-9 on a
+    # bound; the survey model's probabilities differ from these by orders of magnitude)
+    pd.testing.assert_frame_equal(second, refit, check_exact=False, rtol=1e-7, atol=0)
     # and not the survey model's any more
     assert not np.allclose(second["p_extreme"], first["p_extreme"])
 
@@ -175,3 +178,14 @@ def test_forecast_with_the_registered_recalibrated_champion(cycle: dict, tmp_pat
     )
     assert out["scoring_model_how"] == "registered model"
     assert out["start_stock_expected"] > 0
+
+
+def test_both_plans_carry_an_interval_of_their_finds(cycle: dict) -> None:
+    for run in ("first", "second"):
+        plan = cycle[run]["plan"] if run == "second" else cycle["first"]["summary_file"]["plan"]
+        low, high = plan["expected_finds_low"], plan["expected_finds_high"]
+        assert 0 <= low < plan["expected_finds"] < high
+    second = cycle["second"]["plan"]
+    report_plan = cycle["report_data"]["plan"]
+    assert report_plan["expected_finds_low"] == pytest.approx(second["expected_finds_low"])
+    assert "id='plan-finds-interval'" in cycle["report"]

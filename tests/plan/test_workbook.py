@@ -139,3 +139,17 @@ def test_write_plan_csv(plan, tmp_path: Path):
     nr = pd.read_csv(paths["not_ranked"], dtype={"household_id": str}, keep_default_na=False)
     assert len(nr) == len(plan.not_ranked)
     assert "BROKEN" in set(nr["household_id"])
+
+
+def test_cover_shows_the_interval_of_the_finds_when_the_plan_has_one(plan, tmp_path: Path):
+    import dataclasses
+
+    def cover_lines(p: VerificationPlan, name: str) -> list[tuple]:
+        wb = load_workbook(write_plan_workbook(p, tmp_path / name))
+        return [row for row in wb[COVER_SHEET].iter_rows(values_only=True) if row[0]]
+
+    label = "Rentang 90 % perkiraan temuan / 90 % interval of the expected finds"
+    assert not [row for row in cover_lines(plan, "none.xlsx") if row[0] == label]
+    with_interval = dataclasses.replace(plan, finds_interval=(81.4, 123.6))
+    rows = [row for row in cover_lines(with_interval, "interval.xlsx") if row[0] == label]
+    assert rows == [(label, "81 – 124")]
