@@ -400,7 +400,8 @@ def plan_finds_interval(
     """The 90 % interval of a plan's finds, from the model that scored it.
 
     With the survey model, the level is checked on the survey's unreached households in the
-    plan's range (:func:`~targeting.evaluation.stock.plan_finds`); with a model recalibrated on
+    ranked visits' range, and on all of them for the audit sample's visits
+    (:func:`~targeting.evaluation.stock.plan_finds`); with a model recalibrated on
     field labels, as its stock (:meth:`~targeting.feedback.refit.RefitResult.expected_count`:
     its parameters' uncertainty, the survey's level below the labels' range, the households'
     own randomness).
@@ -428,7 +429,11 @@ def plan_finds_interval(
         X = model_input(planned, field_refit.group_column)
         _, low, high = field_refit.expected_count(X, seed)
         return low, high
-    finds = plan_finds(plan.plan["p_extreme"], *_survey_level_check(oof, arrays))
+    ranked = None
+    if plan.audit is not None:
+        part = plan.audit.units.set_index("household_id")["part"]
+        ranked = (part.reindex(plan.plan["household_id"]) == "ranked").to_numpy()
+    finds = plan_finds(plan.plan["p_extreme"], *_survey_level_check(oof, arrays), ranked=ranked)
     return finds.low, finds.high
 
 

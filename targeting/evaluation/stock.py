@@ -118,13 +118,16 @@ def plan_finds(
     survey_weight: Any,
     survey_groups: Any,
     level: float = 0.90,
+    ranked: Any = None,
 ) -> StockEstimate:
     """Expected extreme-poor finds of a plan's visits, with an interval.
 
     The same estimator as :func:`unreached_stock`, with the level checked where the plan works:
     on the survey's unreached households whose out-of-fold P is at least the smallest P among
-    the planned visits (the top of the range, where a few dozen survey households set the
-    level, so the interval is wider than the stock's).
+    the ranked visits (the top of the range, where a few dozen survey households set the
+    level, so the interval is wider than the stock's). Visits outside the ranking (an audit
+    sample, days it freed) have probabilities from the whole range: their part is checked on
+    the whole survey, and the two parts' variances add.
 
     Parameters
     ----------
@@ -133,23 +136,43 @@ def plan_finds(
     survey_label, survey_p_oof, survey_weight, survey_groups : array-like
         The survey's *unreached* households, as in :func:`unreached_stock`.
     level : float, default 0.90
+    ranked : array-like of bool, optional
+        Which visits the ranking chose (default: all).
 
     Returns
     -------
     StockEstimate
         ``estimate`` = Σ P over the visits; ``survey_ratio`` = observed / predicted among the
-        survey households in the plan's range (nan when there are none).
+        survey households in the ranked visits' range (nan when there are none).
     """
     p = np.asarray(p_plan, dtype=float)
+    chosen = np.ones(len(p), dtype=bool) if ranked is None else np.asarray(ranked, dtype=bool)
+    y = np.asarray(survey_label, dtype=float)
     q = np.asarray(survey_p_oof, dtype=float)
-    top = q >= (float(p.min()) if p.size else np.inf)
-    return unreached_stock(
-        p,
-        np.asarray(survey_label, dtype=float)[top],
-        q[top],
-        np.asarray(survey_weight, dtype=float)[top],
-        np.asarray(survey_groups)[top],
+    w = np.asarray(survey_weight, dtype=float)
+    groups = np.asarray(survey_groups)
+
+    def checked_from(lowest: float, part: np.ndarray) -> StockEstimate:
+        top = q >= lowest
+        return unreached_stock(part, y[top], q[top], w[top], groups[top], level=level)
+
+    top = checked_from(float(p[chosen].min()) if chosen.any() else np.inf, p[chosen])
+    if chosen.all():
+        return top
+    rest = checked_from(-np.inf, p[~chosen])
+    estimate = top.estimate + rest.estimate
+    if estimate <= 0:
+        return StockEstimate(estimate, estimate, estimate, 0.0, level, top.survey_ratio)
+    sd = np.hypot(top.estimate * top.sd_log, rest.estimate * rest.sd_log)
+    sd_log = float(sd / estimate)
+    z = float(norm.ppf(0.5 + level / 2))
+    return StockEstimate(
+        estimate=estimate,
+        low=estimate * float(np.exp(-z * sd_log)),
+        high=estimate * float(np.exp(z * sd_log)),
+        sd_log=sd_log,
         level=level,
+        survey_ratio=top.survey_ratio,
     )
 
 

@@ -222,15 +222,16 @@ def fast_scores(model: Any, registry: pd.DataFrame, group_column: str | None = "
     """Point scores for planning (no interval draws: ``p_low == p_high == p_extreme``).
 
     A model with a ``group_column`` attribute (a :class:`RecalibratedPMT`, or a benchmark's
-    reference model) also gets that column; the survey model gets the model inputs only.
+    reference model) also gets its column, unless ``group_column`` is None; the survey model
+    gets the model inputs only.
 
     Returns
     -------
     pandas.DataFrame
         Index ``household_id``; ``p_extreme, p_low, p_high, desil``.
     """
-    takes_groups = getattr(model, "group_column", None) is not None
-    X = model_input(registry, group_column if takes_groups else None)
+    takes = getattr(model, "group_column", None) if group_column is not None else None
+    X = model_input(registry, takes)
     p = np.empty(len(X))
     for start in range(0, len(X), 50_000):
         p[start : start + 50_000] = model.predict_proba(X.iloc[start : start + 50_000])[:, 1]
@@ -294,7 +295,8 @@ def refit_on_labels(
     **params
         Passed to :class:`~targeting.pmt.recalibrated.RecalibratedPMT`; ``group_strength``
         defaults to :data:`DEFAULT_GROUP_STRENGTH`, ``feature_strength`` to
-        :data:`DEFAULT_FEATURE_STRENGTH` and, with areas, ``offset_floor`` to
+        :data:`DEFAULT_FEATURE_STRENGTH` for a pipeline base (None for another) and, with
+        areas, ``offset_floor`` to
         :func:`offset_floor` of the registry.
 
     Returns
@@ -307,7 +309,9 @@ def refit_on_labels(
         return None
     X = model_input(labels, group_column)
     params.setdefault("group_strength", DEFAULT_GROUP_STRENGTH)
-    params.setdefault("feature_strength", DEFAULT_FEATURE_STRENGTH)
+    # the proxy terms read the inputs of the base's last step: a pipeline that encodes them
+    preprocessed = hasattr(base, "steps") and len(base.steps) > 1
+    params.setdefault("feature_strength", DEFAULT_FEATURE_STRENGTH if preprocessed else None)
     if group_column is not None and "offset_floor" not in params:
         params["offset_floor"] = offset_floor(base, registry)
     if survey is not None and group_column is not None and "group_covariate" not in params:
@@ -515,7 +519,13 @@ def simulate_rounds(
             "predicted_hit_rate": float(completed["p_extreme"].mean()) if len(completed) else 0,
             "true_hit_rate": _true_hit_rate(plan.plan, extreme),
             "true_hit_rate_without_feedback": _true_hit_rate(plan_without.plan, extreme),
-            "model": "survey champion" if model is base_model else "recalibrated",
+            "model": (
+                "survey champion"
+                if model is base_model
+                else "recalibrated"
+                if isinstance(model, RecalibratedPMT)
+                else "learner"
+            ),
         }
         row["feedback_gain"] = row["true_hit_rate"] - row["true_hit_rate_without_feedback"]
         if plan.audit is not None:

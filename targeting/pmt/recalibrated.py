@@ -69,20 +69,23 @@ Proxy terms
 -----------
 A map of ``p_base`` and area offsets never reorder households *within* an area. With
 ``feature_strength`` set, every input of the base model's last step (after its preprocessing,
-standardised on the labels) gets a coefficient ``γ_j`` with a ridge prior of precision ``κ``,
-and acts like the offsets, on the probit above the floor::
+standardised on the labels, weighted) gets a coefficient ``γ_j`` with a ridge prior of
+precision ``κ``, and acts as the offsets do (on the probit above the floor when there is one;
+faded below the labels' range when the offsets are)::
 
     u_i = u_g + Σ_j γ_j x_ij
 
 The survey pinned the proxies' effects with a few hundred extreme-poor households; the field
 verifies thousands among exactly the unreached, chosen by the plan from the proxies and the area,
 so the labels are ignorable given the inputs the terms use. ``κ`` is chosen, with ``τ``, by the
-same marginal likelihood over :data:`FEATURE_STRENGTH_GRID` (``feature_strength="auto"``).
+same marginal likelihood over :data:`FEATURE_STRENGTH_GRID` (``feature_strength="auto"``; the
+evidence then also has ``+ ½ p log κ`` for the ``p`` terms). Like the slope, the terms are
+fitted only with ``min_labels`` labels and 10 of each class.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -112,6 +115,23 @@ standardised input on the probit above the floor)."""
 
 _COVARIATE_PRECISION = 1e-4
 """Prior precision of the area covariate's coefficient: weak (sd 100), the labels set it."""
+
+
+def _has_preprocessing(model: Any) -> bool:
+    """Whether ``model`` is a pipeline with steps before its last (what the proxy terms use)."""
+    return hasattr(model, "steps") and len(model.steps) > 1
+
+
+def _numeric_inputs(inputs: Any) -> np.ndarray:
+    """The last step's inputs as a float matrix, or one sentence saying what the terms need."""
+    try:
+        return np.asarray(inputs, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            "feature_strength needs numeric inputs to the base model's last step (a Pipeline "
+            "whose earlier steps encode every column, or a numeric X); use "
+            "feature_strength=None with this base"
+        ) from exc
 
 
 def _penalised_objective(
@@ -220,8 +240,9 @@ class RecalibratedPMT(ClassifierMixin, BaseEstimator):
         level for the whole area, and shrunk, so it may move the plan between areas).
     feature_strength : float, "auto" or None, default None
         Proxy terms: the base model's own inputs (the output of its preprocessing steps,
-        standardised on the labels) get a ridge-penalised coefficient each, acting like the
-        area offsets (above the floor, on the probit; faded with them). They let the labels
+        standardised on the labels) get a ridge-penalised coefficient each, acting as the
+        area offsets do (above the floor, on the probit, with a floor; faded with them when
+        they fade). Only with ``min_labels`` labels (as the slope). They let the labels
         reorder households *within* an area: the survey fitted the proxies' effects on a few
         hundred extreme-poor households, the field verifies thousands among the unreached, and
         since the plan chose whom to visit from the proxies and the area alone, the labels are
@@ -247,7 +268,9 @@ class RecalibratedPMT(ClassifierMixin, BaseEstimator):
     offset_floor_ : float
         The floor used (0: none).
     cov_ : numpy.ndarray
-        Laplace covariance of the fitted parameters (``a``, ``b`` if fitted, offsets).
+        Laplace covariance of the fitted parameters, in this order: ``a``, ``b`` (if fitted),
+        the knots' coefficients, ``β`` (with a covariate), the labelled areas' offsets, the
+        proxy terms' coefficients.
     n_labels_ : int
         Number of labels the map was fitted on.
     support_range_ : tuple of float
@@ -259,6 +282,9 @@ class RecalibratedPMT(ClassifierMixin, BaseEstimator):
         The proxy terms' prior precision used (None: no proxy terms).
     feature_coef_ : numpy.ndarray
         The proxy terms' coefficients, one per standardised base input (empty without them).
+    feature_mean_, feature_scale_ : numpy.ndarray
+        The labels' weighted mean and standard deviation of each base input (with proxy
+        terms only; a constant input gets scale 1 and so no term).
     classes_ : numpy.ndarray
     """
 
@@ -323,23 +349,24 @@ class RecalibratedPMT(ClassifierMixin, BaseEstimator):
         self._check_X(X, reset=False)
         return self.base_.predict_proba(self._base_input(X))[:, 1]
 
-    def _base_inputs(self, X: Any) -> np.ndarray:
+    def _last_step_inputs(self, Xb: Any) -> np.ndarray:
         """The base model's inputs as its last step sees them (after its preprocessing)."""
-        Xb = self._base_input(X)
-        if hasattr(self.base_, "steps") and len(self.base_.steps) > 1:
+        if _has_preprocessing(self.base_):
             Xb = self.base_[:-1].transform(Xb)
-        return np.asarray(Xb, dtype=float)
+        return _numeric_inputs(Xb)
 
-    def _proxy_terms(self, X: Any) -> np.ndarray:
-        """Standardised base inputs of the proxy terms, shape (n_samples, n_terms)."""
-        return (self._base_inputs(X) - self.feature_mean_) / self.feature_scale_
-
-    def _proxy_shift(self, X: Any) -> np.ndarray | float:
-        """The proxy terms' change of the offsets' index (0 without proxy terms)."""
-        coef = getattr(self, "feature_coef_", np.zeros(0))
-        if not len(coef):
-            return 0.0
-        return self._proxy_terms(X) @ coef
+    def _base_and_terms(self, X: Any) -> tuple[np.ndarray, np.ndarray | None]:
+        """The base model's P(extreme) and the standardised proxy terms (None without them),
+        preprocessing ``X`` once."""
+        check_is_fitted(self)
+        self._check_X(X, reset=False)
+        Xb = self._base_input(X)
+        if not len(getattr(self, "feature_coef_", ())):
+            return self.base_.predict_proba(Xb)[:, 1], None
+        inputs = self._last_step_inputs(Xb)
+        last = self.base_.steps[-1][1] if _has_preprocessing(self.base_) else self.base_
+        p = last.predict_proba(inputs if last is not self.base_ else Xb)[:, 1]
+        return p, (inputs - self.feature_mean_) / self.feature_scale_
 
     def _offsets(self, groups: np.ndarray | None, n: int) -> np.ndarray:
         if groups is None or not self.group_offsets_:
@@ -393,8 +420,12 @@ class RecalibratedPMT(ClassifierMixin, BaseEstimator):
             density = np.nan_to_num(np.exp(-0.5 * ndtri(q) ** 2) / np.sqrt(2.0 * np.pi))
         return (1.0 - f) * density / (p * (1.0 - p))
 
-    def _linear(self, z: np.ndarray, groups: np.ndarray | None, X: Any) -> np.ndarray:
-        u = self._offsets(groups, len(z)) + self._proxy_shift(X)
+    def _linear(
+        self, z: np.ndarray, groups: np.ndarray | None, terms: np.ndarray | None
+    ) -> np.ndarray:
+        u = self._offsets(groups, len(z))
+        if terms is not None:
+            u = u + terms @ self.feature_coef_
         return self._apply(z, self.coef_[0], self.coef_[1], u, getattr(self, "knot_coef_", ()))
 
     # --- fit / predict ------------------------------------------------------------------------
@@ -504,10 +535,11 @@ class RecalibratedPMT(ClassifierMixin, BaseEstimator):
             mean.extend([0.0] * len(levels))
             prec.extend([1.0] * len(levels))  # replaced by the offsets' precision below
         n_terms = 0
-        if kappa_param is not None:
-            inputs = self._base_inputs(X)
-            self.feature_mean_ = inputs.mean(axis=0)
-            scale = inputs.std(axis=0)
+        # like the slope, the proxy terms need enough labels of both classes
+        if kappa_param is not None and self.slope_fitted_:
+            inputs = self._last_step_inputs(self._base_input(X))
+            self.feature_mean_ = np.average(inputs, axis=0, weights=w)
+            scale = np.sqrt(np.average((inputs - self.feature_mean_) ** 2, axis=0, weights=w))
             # a constant input (no label varies it) gets no term: its column is 0
             self.feature_scale_ = np.where(scale > 1e-12, scale, 1.0)
             terms = (inputs - self.feature_mean_) / self.feature_scale_
@@ -524,7 +556,13 @@ class RecalibratedPMT(ClassifierMixin, BaseEstimator):
         # the map is fitted on every label as a plain map of z; it is held to the labels'
         # range (clipped, faded) only when applied
         offset = np.zeros_like(z) if self.slope_fitted_ else z
-        args = (design, label, offset, np.array(mean), np.array(prec), is_group, w, is_feature)
+        prior_mean, prior_prec = np.array(mean), np.array(prec)
+
+        def evidence(tau: float, kappa: float | None) -> tuple[float, np.ndarray, np.ndarray]:
+            return _log_evidence(
+                tau, design, label, offset, prior_mean, prior_prec, is_group, w, is_feature, kappa
+            )
+
         if kappa_param is None:
             kappas: list[float | None] = [None]
         elif kappa_param == "auto":
@@ -532,9 +570,10 @@ class RecalibratedPMT(ClassifierMixin, BaseEstimator):
         else:
             kappas = [float(kappa_param)]
         # single-threaded BLAS: a threaded sum of the same numbers depends on the caller's
-        # thread count, and 'refit' and a run that learns from the same labels must agree
+        # thread count, and 'refit' and a run that learns from the same labels should agree
+        # (measured on a small city: with it their interval bounds agreed to 1e-9, without not)
         with threadpool_limits(limits=1, user_api="blas"):
-            tau, kappa, coef, cov = self._search(args, kappas, auto, bool(levels))
+            tau, kappa, coef, cov = self._search(evidence, kappas, auto, bool(levels))
         self.group_strength_ = tau
         self.feature_strength_ = kappa
         self.feature_coef_ = coef[len(coef) - n_terms :].copy() if n_terms else np.zeros(0)
@@ -566,16 +605,21 @@ class RecalibratedPMT(ClassifierMixin, BaseEstimator):
         return self
 
     def _search(
-        self, args: tuple, kappas: list[float | None], auto: bool, has_levels: bool
+        self,
+        evidence: Callable[[float, float | None], tuple[float, np.ndarray, np.ndarray]],
+        kappas: list[float | None],
+        auto: bool,
+        has_levels: bool,
     ) -> tuple[float, float | None, np.ndarray, np.ndarray]:
         """The precisions (τ, κ) of the largest marginal likelihood, and the fit at them: τ by
-        a bounded search (with ``group_strength="auto"`` and areas), κ over ``kappas``."""
+        a bounded search (with ``group_strength="auto"`` and areas), κ over ``kappas``;
+        ``evidence(τ, κ)`` is :func:`_log_evidence` on the labels."""
         best: tuple[float, float, float | None] | None = None
         for kappa in kappas:
             if auto and has_levels:
                 lo_tau, hi_tau = AUTO_STRENGTH_BOUNDS
                 search = minimize_scalar(
-                    lambda log_tau, k=kappa: -_log_evidence(float(np.exp(log_tau)), *args, k)[0],
+                    lambda log_tau, k=kappa: -evidence(float(np.exp(log_tau)), k)[0],
                     bounds=(np.log(lo_tau), np.log(hi_tau)),
                     method="bounded",
                     options={"xatol": 0.02},
@@ -583,12 +627,12 @@ class RecalibratedPMT(ClassifierMixin, BaseEstimator):
                 tau, value = float(np.exp(search.x)), -float(search.fun)
             else:
                 tau = 100.0 if auto else float(self.group_strength)
-                value = _log_evidence(tau, *args, kappa)[0] if len(kappas) > 1 else 0.0
+                value = evidence(tau, kappa)[0] if len(kappas) > 1 else 0.0
             if best is None or value > best[0]:
                 best = (value, tau, kappa)
         assert best is not None
         _, tau, kappa = best
-        _, coef, cov = _log_evidence(tau, *args, kappa)
+        _, coef, cov = evidence(tau, kappa)
         return tau, kappa, coef, cov
 
     def predict_proba(self, X: Any) -> np.ndarray:
@@ -602,13 +646,14 @@ class RecalibratedPMT(ClassifierMixin, BaseEstimator):
         -------
         numpy.ndarray of shape (n_samples, 2)
         """
-        z = clipped_logit(self.base_proba(X))
-        p = expit(self._linear(z, self._groups(X), X))
+        p_base, terms = self._base_and_terms(X)
+        p = expit(self._linear(clipped_logit(p_base), self._groups(X), terms))
         return np.column_stack([1.0 - p, p])
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Recalibrated log-odds of extreme poverty, shape (n_samples,)."""
-        return self._linear(clipped_logit(self.base_proba(X)), self._groups(X), X)
+        p_base, terms = self._base_and_terms(X)
+        return self._linear(clipped_logit(p_base), self._groups(X), terms)
 
     def predict(self, X: Any) -> np.ndarray:
         """The class with the larger recalibrated probability."""
@@ -631,15 +676,16 @@ class RecalibratedPMT(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         rng = np.random.default_rng(random_state)
-        Xb = self._base_input(X)
-        final, transform = self.base_, None
+        # the base's preprocessing runs once: for its draws and for the proxy terms
+        final, Xt = self.base_, self._base_input(X)
         if hasattr(self.base_, "steps"):
-            final, transform = self.base_.steps[-1][1], self.base_[:-1]
+            final = self.base_.steps[-1][1]
+            if _has_preprocessing(self.base_):
+                Xt = self.base_[:-1].transform(Xt)
         if hasattr(final, "proba_draws"):
-            Xt = transform.transform(Xb) if transform is not None else Xb
             raw = final.proba_draws(Xt, n_draws, rng)
         else:
-            raw = np.repeat(self.base_.predict_proba(Xb)[:, [1]], n_draws, axis=1)
+            raw = np.repeat(final.predict_proba(Xt)[:, [1]], n_draws, axis=1)
         z = clipped_logit(raw)
         draws = self.cov_.shape[0]
         theta = mvn_factor(self.cov_) @ rng.standard_normal((draws, n_draws))
@@ -673,7 +719,8 @@ class RecalibratedPMT(ClassifierMixin, BaseEstimator):
         if len(coef):
             # the proxy terms are the last parameters of the fit
             gamma = coef[:, None] + theta[draws - len(coef) :]
-            u = u + self._proxy_terms(X) @ gamma
+            terms = (_numeric_inputs(Xt) - self.feature_mean_) / self.feature_scale_
+            u = u + terms @ gamma
         eta = self._apply(z, a[None, :], b[None, :], u, c)
         return expit(eta)
 

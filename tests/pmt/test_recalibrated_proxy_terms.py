@@ -90,3 +90,52 @@ def test_bad_feature_strength_is_refused_with_its_value(bad: object) -> None:
     X, y = _field(x2_effect=1.0, n=500, seed=7)
     with pytest.raises(ValueError, match="feature_strength"):
         RecalibratedPMT(base, feature_strength=bad).fit(X, y)  # type: ignore[arg-type]
+
+
+def test_each_parameter_block_of_the_draws_moves_what_it_should() -> None:
+    # slope, knots, area covariate, area offsets and proxy terms together: a draw that moves
+    # one parameter only must move the log-odds as that parameter does (blocks aligned)
+    base = _base(x2_effect=0.0)
+    X, y = _field(x2_effect=1.0, n=3_000, seed=8)
+    areas = np.array([f"K{i}" for i in range(6)])
+    X = X.assign(kelurahan=areas[np.arange(len(X)) % 6])
+    covariate = {f"K{i}": 0.1 * i for i in range(8)}  # K6, K7: no label, covariate only
+    model = RecalibratedPMT(
+        base,
+        group_column="kelurahan",
+        group_strength=4.0,
+        group_covariate=covariate,
+        knots=(0.5,),
+        feature_strength=10.0,
+    ).fit(X, y)
+    n_params = model.cov_.shape[0]
+    # a + b, one knot, beta, 6 labelled areas, 2 proxy terms
+    assert n_params == 2 + 1 + 1 + 6 + 2
+    X_new = X.head(60).assign(kelurahan=np.array([f"K{i}" for i in range(8)] * 8)[:60])
+    point = model.decision_function(X_new)
+    terms = (X_new[["x1", "x2"]].to_numpy() - model.feature_mean_) / model.feature_scale_
+
+    def spread_when_only(j: int) -> np.ndarray:
+        moved = clone_fitted(model)
+        moved.cov_ = np.zeros((n_params, n_params))
+        moved.cov_[j, j] = 0.25
+        draws = moved.proba_draws(X_new, 2_000, random_state=1)
+        return np.std(np.log(draws / (1 - draws)) - point[:, None], axis=1)
+
+    # the last parameter is the x2 term: the spread follows |x2's term|, whatever the area
+    np.testing.assert_allclose(spread_when_only(n_params - 1), 0.5 * np.abs(terms[:, 1]), rtol=0.1)
+    # the first labelled area's offset (after a, b, the knot and beta) moves K0 only
+    spread = spread_when_only(4)
+    in_k0 = (X_new["kelurahan"] == "K0").to_numpy()
+    np.testing.assert_allclose(spread[in_k0], 0.5, rtol=0.1)
+    assert np.all(spread[~in_k0] < 1e-9)
+    # beta moves every area by its covariate, the unlabelled K6 and K7 too
+    spread = spread_when_only(3)
+    s_g = X_new["kelurahan"].map(covariate).to_numpy()
+    np.testing.assert_allclose(spread, 0.5 * s_g, rtol=0.1, atol=1e-9)
+
+
+def clone_fitted(model: RecalibratedPMT) -> RecalibratedPMT:
+    import copy
+
+    return copy.deepcopy(model)

@@ -1,28 +1,28 @@
-"""How much can learning from visits gain at most? The refit beside an information limit.
+"""How much can learning from visits gain? The refit beside a reference that knows more.
 
 For each seed of synthetic Kota Serang, ``simulate_rounds`` runs twice on the same city, the same
 champion (``ols``, selection-aware, fitted on the survey), the same field simulator and a 5 %
 audit sample, as ``benchmarks/audit_design.py`` does:
 
 * ``refit``: the default refit on the field labels (``refit_on_labels``);
-* ``limit``: after each round, the next plans are scored by a *reference model that knows what
-  no field label can teach*: the same model family as the champion (log consumption per capita,
-  linear in the champion's own inputs) plus one effect per kelurahan, fitted by least squares on
-  the unreached households of a very large independent survey of the same city
-  (``--limit-households``, default 1,000,000 survey households, ~880,000 unreached; same
+* ``reference``: after each round, the next plans are scored by a model that *knows what the
+  field labels can only estimate*: the same model family as the champion (log consumption per
+  capita, linear in the champion's own inputs) plus one effect per kelurahan, fitted by least
+  squares on the unreached households of a very large independent survey of the same city
+  (``--reference-households``, default 1,000,000 survey households, ~880,000 unreached; same
   kelurahan effects, intercepts and reach process: :func:`plan_yield.unreached_survey_chunks`),
   with P(extreme) from the empirical distribution of its residuals (which holds the transitory
-  shocks' floor). Its coefficients and kelurahan effects are exact to sampling error, so its
-  ranking of the unreached is about the best that the proxies and the household's location
-  allow. Gradient boosting and a logistic regression on the same inputs and households rank
-  *worse* than the champion (they cannot hold the shocks' floor under a probit-like tail), so
-  they are not limits.
+  shocks' floor). Its coefficients and kelurahan effects are known to sampling error, within
+  the champion's model family. It is a reference, not an upper bound: another family could rank
+  better, and the plan's routing constraints bind both runs. Gradient boosting and a logistic
+  regression on the same inputs and households rank *worse* than the champion (they cannot
+  hold the shocks' floor under a probit-like tail).
 
 Both runs compare each round's plan with the plan the survey champion alone would make on the
 same registry state (``true_hit_rate_without_feedback``); the ratio of true hit rates is the
 gain of learning from visits (issue 12: round 3 ≥ 1.15).
 
-Run: ``PYTHONPATH=. OMP_NUM_THREADS=1 python benchmarks/feedback_limit.py --seeds 1 2 3 4 5
+Run: ``PYTHONPATH=. OMP_NUM_THREADS=1 python benchmarks/feedback_reference.py --seeds 1 2 3 4 5
 --out a.csv`` (and 6–10 in a second process), then ``--from-csv a.csv b.csv``.
 """
 
@@ -30,11 +30,10 @@ from __future__ import annotations
 
 import argparse
 import time
-from typing import Any
 
 import numpy as np
 import pandas as pd
-from plan_yield import unreached_survey_chunks  # the script's own folder is first on sys.path
+from plan_yield import KelurahanIndexReference  # the script's own folder is first on sys.path
 
 from targeting.data import schema
 from targeting.data.synthetic import generate_city
@@ -42,60 +41,7 @@ from targeting.feedback.rounds import fit_champion, simulate_rounds
 from targeting.plan.ranking import PlanCapacity
 
 
-class KelurahanIndexLimit:
-    """Log consumption on the champion's inputs and kelurahan effects, with empirical residuals.
-
-    Parameters
-    ----------
-    preprocess : transformer
-        The champion's fitted preprocessing (its pipeline without the last step).
-    kelurahan : list of str
-        The city's kelurahan (one effect each).
-    line : float
-        The extreme-poverty line.
-    """
-
-    group_column = "kelurahan"
-
-    def __init__(self, preprocess: Any, kelurahan: list[str], line: float):
-        self.preprocess = preprocess
-        self.kelurahan = kelurahan
-        self.line = line
-
-    def _design(self, frame: pd.DataFrame) -> np.ndarray:
-        inputs = np.asarray(self.preprocess.transform(frame[schema.MODEL_COLUMNS]), dtype=float)
-        codes = pd.Categorical(frame["kelurahan"].astype(str), categories=self.kelurahan).codes
-        if (codes < 0).any():
-            raise ValueError("a household's kelurahan is not one of the city's")
-        effects = np.zeros((len(frame), len(self.kelurahan)))
-        effects[np.arange(len(frame)), codes] = 1.0
-        return np.hstack([inputs, effects])
-
-    def fit(self, n_total: int, seed: int) -> KelurahanIndexLimit:
-        """Fit on the unreached households of an ``n_total``-household survey of the city."""
-        gram, moment, n, chunks = None, None, 0, []
-        for unreached, _ in unreached_survey_chunks(n_total, seed, self.line):
-            X = self._design(unreached)
-            y = np.log(unreached["consumption_pc"].to_numpy(dtype=float))
-            gram = X.T @ X if gram is None else gram + X.T @ X
-            moment = X.T @ y if moment is None else moment + X.T @ y
-            chunks.append((X, y))
-            n += len(y)
-        assert gram is not None and moment is not None
-        self.coef_ = np.linalg.lstsq(gram, moment, rcond=None)[0]
-        self.residuals_ = np.sort(np.concatenate([y - X @ self.coef_ for X, y in chunks]))
-        self.n_unreached_ = n
-        return self
-
-    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        """P(extreme | inputs, kelurahan, unreached): the share of residuals below the line."""
-        margin = np.log(self.line) - self._design(X) @ self.coef_
-        p = np.searchsorted(self.residuals_, margin) / len(self.residuals_)
-        p = np.clip(p, 1e-6, 1.0 - 1e-6)
-        return np.column_stack([1.0 - p, p])
-
-
-def one_seed(seed: int, limit_households: int, share: float) -> pd.DataFrame:
+def one_seed(seed: int, reference_households: int, share: float) -> pd.DataFrame:
     """Both runs of one seed, one row per (run, round)."""
     city = generate_city(seed=seed)
     registry = schema.validate_registry(city.registry, mode="quarantine").valid
@@ -103,9 +49,9 @@ def one_seed(seed: int, limit_households: int, share: float) -> pd.DataFrame:
     base = fit_champion(survey, "ols", seed=seed)
     kelurahan = sorted(registry["kelurahan"].astype(str).unique())
     line = float(city.params["extreme_line"])
-    limit = KelurahanIndexLimit(base[:-1], kelurahan, line).fit(limit_households, seed)
+    reference = KelurahanIndexReference(base[:-1], kelurahan, line).fit(reference_households, seed)
     tables = []
-    for name, learner in (("refit", None), ("limit", lambda _registry: limit)):
+    for name, learner in (("refit", None), ("reference", lambda _registry: reference)):
         result = simulate_rounds(
             registry,
             city.truth,
@@ -134,23 +80,23 @@ def summary(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def paired_gap(rows: pd.DataFrame, level: float = 0.90) -> pd.DataFrame:
-    """Per round: the limit's gain minus the refit's, seed by seed, mean with a t interval."""
+    """Per round: the reference's gain minus the refit's, seed by seed, mean with a t interval."""
     from statsmodels.stats.weightstats import DescrStatsW
 
     gains = rows.assign(gain=rows["true_hit_rate"] / rows["true_hit_rate_without_feedback"])
     wide = gains.pivot_table(index=["round", "seed"], columns="run", values="gain")
     out = []
-    for r, part in (wide["limit"] - wide["refit"]).groupby(level="round"):
+    for r, part in (wide["reference"] - wide["refit"]).groupby(level="round"):
         stats = DescrStatsW(part.to_numpy())
         low, high = stats.tconfint_mean(alpha=1 - level) if len(part) > 1 else (np.nan, np.nan)
-        out.append({"round": r, "limit_minus_refit": stats.mean, "low": low, "high": high})
+        out.append({"round": r, "reference_minus_refit": stats.mean, "low": low, "high": high})
     return pd.DataFrame(out).set_index("round")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--limit-households", type=int, default=1_000_000)
+    parser.add_argument("--reference-households", type=int, default=1_000_000)
     parser.add_argument("--share", type=float, default=0.05)
     parser.add_argument("--out", help="CSV of the per-round rows, written after every seed")
     parser.add_argument("--from-csv", nargs="+", help="summarise earlier --out CSVs")
@@ -161,7 +107,7 @@ def main() -> None:
         parts = []
         for seed in args.seeds:
             started = time.perf_counter()
-            parts.append(one_seed(seed, args.limit_households, args.share))
+            parts.append(one_seed(seed, args.reference_households, args.share))
             print(f"seed {seed}: {time.perf_counter() - started:.0f} s", flush=True)
             if args.out:
                 pd.concat(parts, ignore_index=True).to_csv(args.out, index=False)
@@ -170,7 +116,7 @@ def main() -> None:
     print(gains.pivot_table(index=["seed"], columns=["run", "round"], values="gain").round(3))
     print()
     print(summary(rows).round(3).to_string())
-    print("\nLimit's gain minus the refit's, paired by seed (90 % t interval):")
+    print("\nThe reference's gain minus the refit's, paired by seed (90 % t interval):")
     print(paired_gap(rows).round(3).to_string())
 
 
