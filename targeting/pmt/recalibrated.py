@@ -363,10 +363,12 @@ class RecalibratedPMT(ClassifierMixin, BaseEstimator):
         Xb = self._base_input(X)
         if not len(getattr(self, "feature_coef_", ())):
             return self.base_.predict_proba(Xb)[:, 1], None
-        inputs = self._last_step_inputs(Xb)
-        last = self.base_.steps[-1][1] if _has_preprocessing(self.base_) else self.base_
-        p = last.predict_proba(inputs if last is not self.base_ else Xb)[:, 1]
-        return p, (inputs - self.feature_mean_) / self.feature_scale_
+        final, Xt = self.base_, Xb
+        if _has_preprocessing(self.base_):
+            # the last step takes what the preprocessing gives (a frame keeps its names)
+            final, Xt = self.base_.steps[-1][1], self.base_[:-1].transform(Xb)
+        terms = (_numeric_inputs(Xt) - self.feature_mean_) / self.feature_scale_
+        return final.predict_proba(Xt)[:, 1], terms
 
     def _offsets(self, groups: np.ndarray | None, n: int) -> np.ndarray:
         if groups is None or not self.group_offsets_:

@@ -139,3 +139,22 @@ def clone_fitted(model: RecalibratedPMT) -> RecalibratedPMT:
     import copy
 
     return copy.deepcopy(model)
+
+
+def test_a_base_whose_preprocessing_gives_frames_scores_without_warnings() -> None:
+    import warnings
+
+    X, y = _field(x2_effect=1.0, n=2_000, seed=9)
+    framed = Pipeline(
+        [
+            ("scale", StandardScaler().set_output(transform="pandas")),
+            ("model", LogisticRegression()),
+        ]
+    ).fit(X, y)
+    model = RecalibratedPMT(framed, feature_strength=10.0).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        p = model.predict_proba(X.head(50))[:, 1]
+        model.proba_draws(X.head(50), 20, random_state=0)
+        model.decision_function(X.head(50))
+    assert np.all((p > 0) & (p < 1))
