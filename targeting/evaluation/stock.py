@@ -47,6 +47,21 @@ class StockEstimate:
     level: float
     survey_ratio: float
 
+    @classmethod
+    def log_normal(
+        cls, estimate: float, sd_log: float, level: float, survey_ratio: float
+    ) -> StockEstimate:
+        """The estimate with its log-normal interval at ``level`` (it stays positive)."""
+        z = float(norm.ppf(0.5 + level / 2))
+        return cls(
+            estimate=estimate,
+            low=estimate * float(np.exp(-z * sd_log)),
+            high=estimate * float(np.exp(z * sd_log)),
+            sd_log=sd_log,
+            level=level,
+            survey_ratio=survey_ratio,
+        )
+
     def as_dict(self) -> dict[str, float]:
         """The fields as a JSON-ready dict."""
         return {
@@ -100,15 +115,7 @@ def unreached_stock(
     var_log_level = var_ratio / max(ratio, 1e-6) ** 2
     var_log_draw = float(np.sum(p * (1 - p))) / estimate**2
     sd_log = float(np.sqrt(var_log_level + var_log_draw))
-    z = float(norm.ppf(0.5 + level / 2))
-    return StockEstimate(
-        estimate=estimate,
-        low=estimate * float(np.exp(-z * sd_log)),
-        high=estimate * float(np.exp(z * sd_log)),
-        sd_log=sd_log,
-        level=level,
-        survey_ratio=ratio,
-    )
+    return StockEstimate.log_normal(estimate, sd_log, level, ratio)
 
 
 def plan_finds(
@@ -164,16 +171,7 @@ def plan_finds(
     if estimate <= 0:
         return StockEstimate(estimate, estimate, estimate, 0.0, level, top.survey_ratio)
     sd = np.hypot(top.estimate * top.sd_log, rest.estimate * rest.sd_log)
-    sd_log = float(sd / estimate)
-    z = float(norm.ppf(0.5 + level / 2))
-    return StockEstimate(
-        estimate=estimate,
-        low=estimate * float(np.exp(-z * sd_log)),
-        high=estimate * float(np.exp(z * sd_log)),
-        sd_log=sd_log,
-        level=level,
-        survey_ratio=top.survey_ratio,
-    )
+    return StockEstimate.log_normal(estimate, float(sd / estimate), level, top.survey_ratio)
 
 
 def unreached_calibration(
