@@ -391,7 +391,7 @@ def _survey_level_check(
 
 def plan_finds_interval(
     plan: ranking.VerificationPlan,
-    registry: pd.DataFrame,
+    planned: pd.DataFrame,
     oof: pd.DataFrame,
     arrays: SurveyArrays,
     field_refit: RefitResult | None,
@@ -409,7 +409,9 @@ def plan_finds_interval(
     Parameters
     ----------
     plan : VerificationPlan
-    registry : pandas.DataFrame
+    planned : pandas.DataFrame
+        The registry rows of the plan's households, in the plan's order (model inputs and the
+        area column).
     oof : pandas.DataFrame
         The champion's out-of-fold predictions.
     arrays : SurveyArrays
@@ -425,7 +427,6 @@ def plan_finds_interval(
     from targeting.evaluation.stock import plan_finds
 
     if field_refit is not None:
-        planned = registry.set_index("household_id").loc[plan.plan["household_id"]]
         X = model_input(planned, field_refit.group_column)
         _, low, high = field_refit.expected_count(X, seed)
         return low, high
@@ -1388,7 +1389,7 @@ def _run_cycle(
         plan.plan = plan.plan.drop(columns=[c for c in reason_cols if c in plan.plan])
         plan.plan[reason_cols] = reasons[reason_cols].to_numpy()
         plan.finds_interval = plan_finds_interval(
-            plan, registry, oof_by_model[champion], arrays, field_refit, seed
+            plan, planned_rows, oof_by_model[champion], arrays, field_refit, seed
         )
     plan_id = make_plan_id(plan.plan, carried.start_date)
     cycle = _next_cycle(carried.cycle, plan_id, plan.summary())

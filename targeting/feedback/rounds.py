@@ -49,7 +49,7 @@ from targeting.feedback.design_estimate import (
 )
 from targeting.plan.audit import add_audit_sample
 from targeting.plan.ranking import PlanCapacity, VerificationPlan, build_plan, replan
-from targeting.pmt.recalibrated import RecalibratedPMT
+from targeting.pmt.recalibrated import RecalibratedPMT, has_preprocessing
 from targeting.pmt.registry import load_specs
 from targeting.pmt.scoring import assign_desil
 from targeting.pmt.selection import (
@@ -315,8 +315,9 @@ def refit_on_labels(
     X = model_input(labels, group_column)
     params.setdefault("group_strength", DEFAULT_GROUP_STRENGTH)
     # the proxy terms read the inputs of the base's last step: a pipeline that encodes them
-    preprocessed = hasattr(base, "steps") and len(base.steps) > 1
-    params.setdefault("feature_strength", DEFAULT_FEATURE_STRENGTH if preprocessed else None)
+    params.setdefault(
+        "feature_strength", DEFAULT_FEATURE_STRENGTH if has_preprocessing(base) else None
+    )
     if group_column is not None and "offset_floor" not in params:
         params["offset_floor"] = offset_floor(base, registry)
     if survey is not None and group_column is not None and "group_covariate" not in params:

@@ -100,7 +100,7 @@ from targeting.pmt.calibration import clipped_logit, fit_penalised_logit
 from targeting.pmt.classifiers import binary_classes
 from targeting.pmt.linear import mvn_factor
 
-__all__ = ["RecalibratedPMT"]
+__all__ = ["RecalibratedPMT", "has_preprocessing"]
 
 _METHODS = ("platt", "intercept")
 _SUPPORTS = ("everywhere", "visited")
@@ -117,7 +117,7 @@ _COVARIATE_PRECISION = 1e-4
 """Prior precision of the area covariate's coefficient: weak (sd 100), the labels set it."""
 
 
-def _has_preprocessing(model: Any) -> bool:
+def has_preprocessing(model: Any) -> bool:
     """Whether ``model`` is a pipeline with steps before its last (what the proxy terms use)."""
     return hasattr(model, "steps") and len(model.steps) > 1
 
@@ -349,11 +349,13 @@ class RecalibratedPMT(ClassifierMixin, BaseEstimator):
         self._check_X(X, reset=False)
         return self.base_.predict_proba(self._base_input(X))[:, 1]
 
-    def _last_step_inputs(self, Xb: Any) -> np.ndarray:
-        """The base model's inputs as its last step sees them (after its preprocessing)."""
-        if _has_preprocessing(self.base_):
-            Xb = self.base_[:-1].transform(Xb)
-        return _numeric_inputs(Xb)
+    def _last_step(self, Xb: Any) -> tuple[Any, Any]:
+        """The base model's last step and its input: ``Xb`` after the base's preprocessing (a
+        frame keeps its names), so the preprocessing runs once for the base and the terms."""
+        if not hasattr(self.base_, "steps"):
+            return self.base_, Xb
+        final = self.base_.steps[-1][1]
+        return final, self.base_[:-1].transform(Xb) if has_preprocessing(self.base_) else Xb
 
     def _base_and_terms(self, X: Any) -> tuple[np.ndarray, np.ndarray | None]:
         """The base model's P(extreme) and the standardised proxy terms (None without them),
@@ -363,10 +365,7 @@ class RecalibratedPMT(ClassifierMixin, BaseEstimator):
         Xb = self._base_input(X)
         if not len(getattr(self, "feature_coef_", ())):
             return self.base_.predict_proba(Xb)[:, 1], None
-        final, Xt = self.base_, Xb
-        if _has_preprocessing(self.base_):
-            # the last step takes what the preprocessing gives (a frame keeps its names)
-            final, Xt = self.base_.steps[-1][1], self.base_[:-1].transform(Xb)
+        final, Xt = self._last_step(Xb)
         terms = (_numeric_inputs(Xt) - self.feature_mean_) / self.feature_scale_
         return final.predict_proba(Xt)[:, 1], terms
 
@@ -482,7 +481,8 @@ class RecalibratedPMT(ClassifierMixin, BaseEstimator):
             else:
                 self.base_.fit(Xb, y, sample_weight=w)
         groups = self._groups(X)
-        z = clipped_logit(self.base_.predict_proba(self._base_input(X))[:, 1])
+        final, Xt = self._last_step(self._base_input(X))
+        z = clipped_logit(final.predict_proba(Xt)[:, 1])
         n_pos = int(label.sum())
         self.n_labels_ = len(label)
         self.slope_fitted_ = bool(
@@ -539,7 +539,7 @@ class RecalibratedPMT(ClassifierMixin, BaseEstimator):
         n_terms = 0
         # like the slope, the proxy terms need enough labels of both classes
         if kappa_param is not None and self.slope_fitted_:
-            inputs = self._last_step_inputs(self._base_input(X))
+            inputs = _numeric_inputs(Xt)
             self.feature_mean_ = np.average(inputs, axis=0, weights=w)
             scale = np.sqrt(np.average((inputs - self.feature_mean_) ** 2, axis=0, weights=w))
             # a constant input (no label varies it) gets no term: its column is 0
@@ -678,12 +678,7 @@ class RecalibratedPMT(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         rng = np.random.default_rng(random_state)
-        # the base's preprocessing runs once: for its draws and for the proxy terms
-        final, Xt = self.base_, self._base_input(X)
-        if hasattr(self.base_, "steps"):
-            final = self.base_.steps[-1][1]
-            if _has_preprocessing(self.base_):
-                Xt = self.base_[:-1].transform(Xt)
+        final, Xt = self._last_step(self._base_input(X))
         if hasattr(final, "proba_draws"):
             raw = final.proba_draws(Xt, n_draws, rng)
         else:

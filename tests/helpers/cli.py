@@ -35,6 +35,18 @@ def small_spec(
     return spec, raw
 
 
+def quick_cycle(raw: dict[str, Any]) -> None:
+    """Make a spec's cycle quick (for ``small_spec``'s ``edit``): vintage 2026-07, the ols model
+    with 3 folds, 6 operators x 10 workdays, 40 forecast paths from 2026-07, one scenario."""
+    raw["data"]["vintage"] = "2026-07"
+    raw["models"] = ["ols"]
+    raw["evaluation"]["n_splits"] = 3
+    raw["plan"].update({"operators": 6, "workdays": 10})
+    raw["forecast"]["n_paths"] = 40
+    raw["forecast"]["defaults"]["start"] = "2026-07"
+    raw["forecast"]["scenarios"] = [{"name": "baseline"}]
+
+
 def run_cli(argv: list[str]) -> tuple[int, str, str]:
     """Run ``targeting ARGV`` in-process; return (exit code, stdout, stderr)."""
     from targeting.cli.main import main

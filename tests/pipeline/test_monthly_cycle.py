@@ -18,7 +18,7 @@ from openpyxl import load_workbook
 from targeting.data import state
 from targeting.data.schema import RESULT_CODES_ID
 from targeting.data.synthetic import FieldOutcomeSimulator, generate_city
-from tests.helpers.cli import run_cli, small_spec
+from tests.helpers.cli import quick_cycle, run_cli, small_spec
 
 N = 3_000
 
@@ -30,14 +30,8 @@ def _edit(folder: Path):
             "registry": str(folder / "registry.csv"),
             "survey": str(folder / "survey.csv"),
             "extreme_line": 400000,
-            "vintage": "2026-07",
         }
-        raw["models"] = ["ols"]
-        raw["evaluation"]["n_splits"] = 3
-        raw["plan"].update({"operators": 6, "workdays": 10})
-        raw["forecast"]["n_paths"] = 40
-        raw["forecast"]["defaults"]["start"] = "2026-07"
-        raw["forecast"]["scenarios"] = [{"name": "baseline"}]
+        quick_cycle(raw)
 
     return edit
 

@@ -19,7 +19,7 @@ import pytest
 
 from targeting.data import state
 from targeting.data.synthetic import FieldOutcomeSimulator, generate_city
-from tests.helpers.cli import run_cli, small_spec
+from tests.helpers.cli import quick_cycle, run_cli, small_spec
 
 N = 3_000
 SEED = 2026
@@ -28,13 +28,7 @@ START = "2026-08-03"
 
 def _edit(raw: dict) -> None:
     raw["data"]["n_households"] = N
-    raw["data"]["vintage"] = "2026-07"
-    raw["models"] = ["ols"]
-    raw["evaluation"]["n_splits"] = 3
-    raw["plan"].update({"operators": 6, "workdays": 10})
-    raw["forecast"]["n_paths"] = 40
-    raw["forecast"]["defaults"]["start"] = "2026-07"
-    raw["forecast"]["scenarios"] = [{"name": "baseline"}]
+    quick_cycle(raw)
 
 
 def _cli(argv: list[str]) -> dict:

@@ -8,12 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy.special import expit, logit
-from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.estimator_checks import parametrize_with_checks
 from threadpoolctl import threadpool_limits
 
 from targeting.pmt.recalibrated import RecalibratedPMT
+from tests.helpers.prefit import StoredProbability
 
 EXPECTED_FAILURES: dict[str, str] = {}
 
@@ -37,20 +37,6 @@ def test_sklearn_conventions(estimator, check):
     check(estimator)
 
 
-class _Fixed(ClassifierMixin, BaseEstimator):
-    """A 'fitted' base model returning the probability stored in column 0."""
-
-    def __sklearn_is_fitted__(self) -> bool:
-        return True
-
-    def fit(self, X, y):  # pragma: no cover - never called (prefit)
-        return self
-
-    def predict_proba(self, X):
-        p = np.asarray(X)[:, 0].astype(float)
-        return np.column_stack([1 - p, p])
-
-
 def _data(n: int, a: float, b: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     p_base = expit(rng.normal(-1.5, 1.0, n))
@@ -60,7 +46,7 @@ def _data(n: int, a: float, b: float, seed: int = 0) -> tuple[np.ndarray, np.nda
 
 def test_recovers_intercept_and_slope_with_many_labels() -> None:
     X, y = _data(20_000, a=-0.7, b=1.4)
-    model = RecalibratedPMT(_Fixed()).fit(X, y)
+    model = RecalibratedPMT(StoredProbability(column=0)).fit(X, y)
     assert model.slope_fitted_
     assert model.coef_[0] == pytest.approx(-0.7, abs=0.12)
     assert model.coef_[1] == pytest.approx(1.4, abs=0.08)
@@ -68,15 +54,15 @@ def test_recovers_intercept_and_slope_with_many_labels() -> None:
 
 def test_few_labels_fit_intercept_only_and_stay_near_identity() -> None:
     X, y = _data(50, a=-0.7, b=1.4)
-    model = RecalibratedPMT(_Fixed(), min_labels=200).fit(X, y)
+    model = RecalibratedPMT(StoredProbability(column=0), min_labels=200).fit(X, y)
     assert not model.slope_fitted_ and model.coef_[1] == 1.0
-    strong = RecalibratedPMT(_Fixed(), prior_strength=1e6).fit(X, y)
+    strong = RecalibratedPMT(StoredProbability(column=0), prior_strength=1e6).fit(X, y)
     np.testing.assert_allclose(strong.predict_proba(X)[:, 1], X[:, 0], atol=1e-3)
 
 
 def test_prefit_base_is_not_refitted_and_recalibration_fixes_the_mean() -> None:
     X, y = _data(5_000, a=-1.0, b=1.0, seed=1)
-    base = _Fixed()
+    base = StoredProbability(column=0)
     model = RecalibratedPMT(base).fit(X, y)
     assert model.base_ is base
     before = abs(X[:, 0].mean() - y.mean())
@@ -93,11 +79,9 @@ def test_group_offsets_are_shrunk_and_learn_area_effects() -> None:
     y = (rng.random(n) < expit(logit(p_base) + effect)).astype(int)
     X = pd.DataFrame({"p": p_base, "kelurahan": area})
 
-    class _Frame(_Fixed):
-        def predict_proba(self, X):
-            return super().predict_proba(X[["p"]].to_numpy())
-
-    model = RecalibratedPMT(_Frame(), group_column="kelurahan", group_strength=4.0).fit(X, y)
+    model = RecalibratedPMT(StoredProbability(), group_column="kelurahan", group_strength=4.0).fit(
+        X, y
+    )
     u = model.group_offsets_
     assert u["A"] < u["B"] < u["C"]
     assert u["C"] - u["A"] == pytest.approx(2.0, abs=0.35)
@@ -116,4 +100,4 @@ def test_group_offsets_are_shrunk_and_learn_area_effects() -> None:
 def test_missing_group_column_is_a_clear_error() -> None:
     X, y = _data(500, a=0.0, b=1.0)
     with pytest.raises(ValueError, match="group_column"):
-        RecalibratedPMT(_Fixed(), group_column="kelurahan").fit(X, y)
+        RecalibratedPMT(StoredProbability(column=0), group_column="kelurahan").fit(X, y)

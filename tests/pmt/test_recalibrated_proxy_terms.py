@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -116,7 +118,7 @@ def test_each_parameter_block_of_the_draws_moves_what_it_should() -> None:
     terms = (X_new[["x1", "x2"]].to_numpy() - model.feature_mean_) / model.feature_scale_
 
     def spread_when_only(j: int) -> np.ndarray:
-        moved = clone_fitted(model)
+        moved = copy.deepcopy(model)
         moved.cov_ = np.zeros((n_params, n_params))
         moved.cov_[j, j] = 0.25
         draws = moved.proba_draws(X_new, 2_000, random_state=1)
@@ -133,12 +135,6 @@ def test_each_parameter_block_of_the_draws_moves_what_it_should() -> None:
     spread = spread_when_only(3)
     s_g = X_new["kelurahan"].map(covariate).to_numpy()
     np.testing.assert_allclose(spread, 0.5 * s_g, rtol=0.1, atol=1e-9)
-
-
-def clone_fitted(model: RecalibratedPMT) -> RecalibratedPMT:
-    import copy
-
-    return copy.deepcopy(model)
 
 
 def test_a_base_whose_preprocessing_gives_frames_scores_without_warnings() -> None:
